@@ -1,0 +1,212 @@
+"""Cards: one YAML file per standard model, validated with pydantic at load time.
+
+The card is the single source of truth about a model: what it reads (columns with units, ranges and
+Korean aliases), what it predicts, how it is split and judged, and where its reference data comes from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from . import metrics, settings
+from .errors import CardError
+
+Task = Literal["binary", "multiclass", "regression", "rul", "anomaly", "forecast"]
+Problem = Literal["quality", "maintenance", "anomaly", "optimisation", "forecast"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(_Strict):
+    ko: str
+    en: str
+
+
+class Column(_Strict):
+    name: str
+    ko: str | None = None
+    unit: str | None = None
+    kind: Literal["numeric", "category", "datetime"] = "numeric"
+    min: float | None = None
+    max: float | None = None
+    required: bool = True
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"column {self.name}: min {self.min} is above max {self.max}")
+        return self
+
+
+class Target(_Strict):
+    column: str
+    ko: str | None = None
+    unit: str | None = None
+    positive: str | int | float | None = None  # binary/anomaly: the label value that means "bad"
+    clip: float | None = None  # rul: cap training targets (piecewise-linear RUL)
+
+
+class TimeSpec(_Strict):
+    column: str | None = None  # None: rows are already in time order
+    format: str | None = None
+
+
+class GroupSpec(_Strict):
+    column: str
+
+
+class Split(_Strict):
+    kind: Literal["random", "stratified", "time", "group"]
+    test_size: float = Field(0.2, gt=0.0, lt=0.6)
+    folds: int = Field(3, ge=2, le=10)
+
+
+class MetricSpec(_Strict):
+    primary: str
+    accept: float
+    tolerance: float = 0.0  # how much worse than the champion still counts as "not worse"
+
+
+class Simulator(_Strict):
+    family: str
+    rows: int = Field(8000, gt=50)
+    seed: int = 7
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReferenceData(_Strict):
+    simulator: Simulator
+    public: str | None = None  # dataset id in datasets/sources.yaml, used when present
+
+
+class Forecast(_Strict):
+    horizon: int = Field(1, ge=1)  # rows ahead (steps of the series)
+
+
+class Anomaly(_Strict):
+    signals: list[str] = Field(min_length=1)  # each is predicted from the rest; residuals score
+
+
+class Card(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    version: int = Field(ge=1)
+    name: Bilingual
+    industry: str
+    equipment: Bilingual
+    process: Bilingual | None = None
+    problem: Problem
+    task: Task
+    summary: Bilingual | None = None
+    target: Target
+    columns: list[Column] = Field(min_length=1)
+    time: TimeSpec | None = None
+    group: GroupSpec | None = None
+    split: Split
+    metric: MetricSpec
+    models: list[Literal["lightgbm", "xgboost"]] = Field(default_factory=lambda: ["lightgbm", "xgboost"], min_length=1)
+    reference_data: ReferenceData
+    settings: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)  # columns that leak the target: never features
+    forecast: Forecast | None = None
+    anomaly: Anomaly | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("columns: a column name appears twice")
+        known = set(names)
+        if self.target.column in known:
+            raise ValueError(f"target.column {self.target.column} is also listed under columns")
+        for field, cols in (("settings", self.settings), ("exclude", self.exclude)):
+            unknown = [c for c in cols if c not in known]
+            if unknown:
+                raise ValueError(f"{field}: {unknown} are not card columns")
+        if self.metric.primary not in metrics.for_task(self.task):
+            raise ValueError(
+                f"metric.primary {self.metric.primary!r} is not a {self.task} metric; "
+                f"choose one of {sorted(metrics.for_task(self.task))}"
+            )
+        if self.split.kind == "stratified" and self.task not in ("binary", "multiclass", "anomaly"):
+            raise ValueError("split.kind stratified needs a classification task")
+        if self.split.kind == "group" and self.group is None:
+            raise ValueError("split.kind group needs a group column (group.column)")
+        if self.task == "forecast" and (self.forecast is None or self.split.kind != "time"):
+            raise ValueError("a forecast card needs a forecast section and split.kind time")
+        if self.task == "rul" and self.group is None:
+            raise ValueError("a rul card needs group.column (the unit that runs to failure)")
+        if self.task == "anomaly":
+            if self.anomaly is None:
+                raise ValueError("an anomaly card needs an anomaly section listing the signals")
+            unknown = [s for s in self.anomaly.signals if s not in known]
+            if unknown:
+                raise ValueError(f"anomaly.signals: {unknown} are not card columns")
+        if self.task in ("binary", "anomaly") and self.target.positive is None:
+            raise ValueError("target.positive: say which label value is the defect/failure/fault")
+        return self
+
+    # --- derived views, so callers never re-derive them differently ---
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Input columns the model may read: every card column that is not excluded for leakage."""
+        special = {self.time.column if self.time else None, self.group.column if self.group else None}
+        return [c.name for c in self.columns if c.name not in self.exclude and c.name not in special]
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Columns a user's file must provide to predict (the target is not needed)."""
+        return [c.name for c in self.columns if c.required and c.name not in self.exclude]
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task in ("binary", "multiclass")
+
+    @property
+    def higher_is_better(self) -> bool:
+        return metrics.get(self.task, self.metric.primary).higher_is_better
+
+
+def card_path(card_id: str) -> Path:
+    return settings.catalog_dir() / f"{card_id}.yaml"
+
+
+def load_card(card: str | Path) -> Card:
+    """Load a card by id (``catalog/<id>.yaml``) or by path; raise CardError naming file and fields."""
+    path = Path(card)
+    if path.suffix not in (".yaml", ".yml"):
+        path = card_path(str(card))
+    if not path.exists():
+        known = ", ".join(list_ids()) or "none"
+        raise CardError(path, [f"no such card (known cards: {known})"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CardError(path, [f"YAML does not parse: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise CardError(path, ["the file must hold a YAML mapping"])
+    try:
+        parsed = Card.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'card'}: {e['msg']}" for e in exc.errors()]
+        raise CardError(path, problems) from None
+    if parsed.id != path.stem:
+        raise CardError(path, [f"id: {parsed.id!r} must equal the file name {path.stem!r}"])
+    return parsed
+
+
+def list_ids() -> list[str]:
+    return sorted(p.stem for p in settings.catalog_dir().glob("*.yaml"))
+
+
+def list_cards() -> list[Card]:
+    return [load_card(i) for i in list_ids()]

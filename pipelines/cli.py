@@ -1,0 +1,162 @@
+"""The ``workbench`` command: parses arguments, calls the engine, prints results. No logic here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import cards, settings
+from .errors import WorkbenchError
+
+app = typer.Typer(help="Standard Model Workbench: KAMP's AI standard models for manufacturing, run, tracked and served.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: WorkbenchError) -> None:
+    err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _parse_map(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise typer.BadParameter(f"--map takes USER_COLUMN=CARD_COLUMN, not {pair!r}")
+        user, card_col = pair.split("=", 1)
+        out[user.strip()] = card_col.strip()
+    return out
+
+
+@app.command("list")
+def list_cmd():
+    """List the standard models in the catalog."""
+    table = Table("id", "name", "이름", "task", "metric ≥/≤ accept")
+    try:
+        for card in cards.list_cards():
+            sign = "≥" if card.higher_is_better else "≤"
+            table.add_row(card.id, card.name.en, card.name.ko, card.task,
+                          f"{card.metric.primary} {sign} {card.metric.accept}")
+    except WorkbenchError as exc:
+        _fail(exc)
+    console.print(table)
+
+
+@app.command()
+def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-molding-quality")):
+    """Show one card: equipment, task, columns with units and ranges, split and metric."""
+    try:
+        card = cards.load_card(card_id)
+    except WorkbenchError as exc:
+        _fail(exc)
+    console.print(f"[bold]{card.id}[/] v{card.version}: {card.name.en} / {card.name.ko}")
+    console.print(f"equipment: {card.equipment.en} ({card.equipment.ko}); industry: {card.industry}; "
+                  f"problem: {card.problem}; task: {card.task}")
+    if card.summary:
+        console.print(card.summary.en)
+        console.print(card.summary.ko)
+    console.print(f"target: {card.target.column}" + (f" (positive = {card.target.positive!r})" if card.target.positive is not None else ""))
+    console.print(f"split: {card.split.kind}, test {card.split.test_size:.0%}, {card.split.folds} CV folds; "
+                  f"metric: {card.metric.primary}, accept {card.metric.accept}")
+    ref = card.reference_data
+    console.print(f"reference data: simulator {ref.simulator.family} ({ref.simulator.rows} rows)"
+                  + (f", public dataset {ref.public} when present" if ref.public else ""))
+    table = Table("column", "한국어", "unit", "kind", "range", "note")
+    for col in card.columns:
+        rng = "" if col.min is None and col.max is None else f"[{col.min if col.min is not None else ''}, {col.max if col.max is not None else ''}]"
+        note = "excluded (leaks target)" if col.name in card.exclude else ("setting" if col.name in card.settings else "")
+        table.add_row(col.name, col.ko or "", col.unit or "", col.kind, rng, note)
+    console.print(table)
+
+
+@app.command()
+def run(card_id: str = typer.Argument(..., help="card id"),
+        data: Optional[Path] = typer.Option(None, "--data", help="your CSV/Excel/Parquet file (default: reference data)"),
+        trials: int = typer.Option(20, "--trials", min=1, help="Optuna trials (total for the study; a rerun resumes)"),
+        timeout: Optional[float] = typer.Option(None, "--timeout", help="stop tuning after this many seconds"),
+        device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+        seed: int = typer.Option(42, "--seed", help="random seed for splits, sampler and boosters"),
+        map_: Optional[list[str]] = typer.Option(None, "--map", help="USER_COLUMN=CARD_COLUMN (repeatable)"),
+        output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="where the executed notebook goes"),
+        quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
+    """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it)."""
+    from .runner import run_card
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise typer.BadParameter("--device must be auto, cpu or cuda")
+    try:
+        outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
+                           device=device, seed=seed, column_map=_parse_map(map_), output_dir=output_dir,
+                           progress=not quiet)
+    except WorkbenchError as exc:
+        _fail(exc)
+    s = outcome.summary
+    d = outcome.decision
+    console.print(f"[bold]{card_id}[/] finished in {outcome.seconds:.0f} s on {s.get('device', '?')}")
+    table = Table("metric", "model (test)", "baseline")
+    for name, value in s.get("metrics", {}).items():
+        base = s.get("baseline", {}).get(name.replace("test_", "baseline_"))
+        table.add_row(name, f"{value:.4f}", "" if base is None else f"{base:.4f}")
+    console.print(table)
+    if d:
+        state = "[green]champion[/]" if d["promoted"] else "[yellow]challenger[/]"
+        console.print(f"registered model {card_id} version {d['version']}: {state} ({d['reason']})")
+    console.print(f"MLflow run: {outcome.run_id}  (store: {settings.tracking_uri()})")
+    console.print(f"executed notebook: {outcome.executed_notebook}")
+    console.print("open the MLflow UI with: [bold]workbench ui[/]  (or: make ui)")
+
+
+@app.command()
+def predict(card_id: str = typer.Argument(..., help="card id"),
+            input: Path = typer.Option(..., "--input", help="CSV/Excel/Parquet with the card's input columns"),
+            output: Path = typer.Option(..., "--output", help="where to write predictions (.csv or .parquet)"),
+            alias: str = typer.Option("champion", "--alias", help="registered model alias"),
+            version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
+            map_: Optional[list[str]] = typer.Option(None, "--map", help="USER_COLUMN=CARD_COLUMN (repeatable)")):
+    """Score a file with a registered model; writes the input rows' predictions beside their ids."""
+    from .predict import predict_file
+
+    try:
+        written = predict_file(card_id, input, output, alias=alias, version=version, column_map=_parse_map(map_))
+    except WorkbenchError as exc:
+        _fail(exc)
+    console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output}")
+
+
+@app.command()
+def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")):
+    """Open the MLflow UI on the workbench's store (loopback only by default)."""
+    uri = settings.tracking_uri()
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    root = settings.artifact_root(uri)
+    if root:
+        cmd += ["--default-artifact-root", root]
+    console.print(f"MLflow UI on http://{host}:{port}  (store {uri}); Ctrl-C stops it")
+    raise typer.Exit(subprocess.call(cmd))
+
+
+@app.command()
+def lab(port: int = typer.Option(8888, "--port")):
+    """JupyterLab on 127.0.0.1 in notebooks/, logging to the same MLflow store as `workbench run`."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri()}
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--ip", "127.0.0.1", "--port", str(port), "--no-browser",
+           f"--ServerApp.root_dir={settings.notebooks_dir()}"]
+    raise typer.Exit(subprocess.call(cmd, env=env, cwd=settings.notebooks_dir()))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,256 @@
+"""Test-split evaluation: the task's metrics next to a naive baseline, and the plots people look at
+(confusion matrix or residuals, forecast trace, anomaly scores, feature importance and SHAP values
+taken from the booster itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import matplotlib
+
+if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline", "inline"):
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import confusion_matrix, precision_recall_curve  # noqa: E402
+
+from . import boosters, metrics  # noqa: E402
+from .cards import Card  # noqa: E402
+from .model import StandardModel  # noqa: E402
+from .tuning import TestSet, TuneResult  # noqa: E402
+
+
+@dataclass
+class Report:
+    card: Card
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    predictions: pd.DataFrame
+    figures: dict[str, plt.Figure] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> str:
+        return self.card.metric.primary
+
+    @property
+    def value(self) -> float:
+        return self.metrics[f"test_{self.primary}"]
+
+    @property
+    def passed(self) -> bool:
+        return metrics.better(self.card.task, self.primary, self.value, self.card.metric.accept)
+
+    def table(self) -> pd.DataFrame:
+        names = list(metrics.for_task(self.card.task))
+        return pd.DataFrame({"model": [self.metrics.get(f"test_{n}") for n in names],
+                             "baseline": [self.baseline.get(f"baseline_{n}") for n in names]}, index=names)
+
+    def summary(self) -> str:
+        verdict = "passes" if self.passed else "does NOT pass"
+        return (f"{self.card.id}: test {self.primary} = {self.value:.4f} (baseline "
+                f"{self.baseline.get(f'baseline_{self.primary}', float('nan')):.4f}); {verdict} the acceptance "
+                f"threshold {self.card.metric.accept}")
+
+
+def _metric_values(task: str, y: np.ndarray, score: np.ndarray, label: np.ndarray) -> dict[str, float]:
+    out = {}
+    for name, metric in metrics.for_task(task).items():
+        if name == "roc_auc" and len(np.unique(y)) < 2:
+            continue
+        arg = score if metric.needs in ("score", "value") else label
+        out[name] = metric.fn(y, arg)
+    return out
+
+
+def test_scores(card: Card, model: StandardModel, test: TestSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predict the test rows (with their history) and return ``(y, score, label)`` over scored rows."""
+    raw = model.raw_scores(model.featurize(test.raw))[test.rows][test.scored]
+    y = test.y[test.scored]
+    if card.task == "multiclass":
+        label = np.asarray(model.classes, dtype=object)[raw.argmax(axis=1)]
+        return y, raw, label
+    if card.task in ("binary", "anomaly"):
+        return y.astype(int), raw, (raw >= model.threshold).astype(int)
+    if card.task == "rul":
+        raw = np.clip(raw, 0, None)
+    return y.astype(float), raw, raw
+
+
+def score(card: Card, model: StandardModel, test: TestSet) -> dict[str, float]:
+    """``test_<metric>`` for a model on a test set: used for the challenger and, on the same rows,
+    for the current champion."""
+    y, s, label = test_scores(card, model, test)
+    return {f"test_{k}": v for k, v in _metric_values(card.task, y, s, label).items()}
+
+
+def baseline(card: Card, result: TuneResult) -> dict[str, float]:
+    """Naive reference: prevalence/majority class, the training mean, or persistence (forecast)."""
+    test = result.test
+    y = test.y[test.scored]
+    if card.task in ("binary", "anomaly"):
+        s = np.full(len(y), float(np.nanmean(result.y_train)))
+        label = np.zeros(len(y), dtype=int)
+    elif card.task == "multiclass":
+        majority = pd.Series(result.y_train).mode().iloc[0]
+        label = np.full(len(y), result.model.classes[int(majority)], dtype=object)
+        s = label
+    elif card.task == "forecast":
+        s = test.raw[card.target.column].to_numpy(dtype=float)[test.rows][test.scored]  # persistence
+        label = s
+    else:
+        s = np.full(len(y), float(np.nanmean(result.y_train)))
+        label = s
+    return {f"baseline_{k}": v for k, v in _metric_values(card.task, y.astype(float) if card.task not in
+                                                           ("multiclass",) else y, s, label).items()}
+
+
+def evaluate(result: TuneResult, plots: bool = True) -> Report:
+    card, model, test = result.card, result.model, result.test
+    y, s, label = test_scores(card, model, test)
+    values = {f"test_{k}": v for k, v in _metric_values(card.task, y, s, label).items()}
+    predictions = pd.DataFrame({"y_true": y, "prediction": label})
+    if card.task != "multiclass":
+        predictions["score"] = s
+    report = Report(card=card, metrics=values, baseline=baseline(card, result), predictions=predictions)
+    if plots:
+        report.figures = figures(result, report)
+    return report
+
+
+# --- plots --------------------------------------------------------------------------------------------
+
+def figures(result: TuneResult, report: Report) -> dict[str, plt.Figure]:
+    card = result.card
+    out: dict[str, plt.Figure] = {}
+    p = report.predictions
+    if card.task in ("binary", "multiclass", "anomaly"):
+        out["confusion_matrix"] = _confusion(p["y_true"], p["prediction"], card)
+    if card.task in ("binary", "anomaly"):
+        out["precision_recall"] = _pr_curve(p["y_true"], p["score"], report)
+    if card.task in ("regression", "rul", "forecast"):
+        out["residuals"] = _residuals(p["y_true"], p["score"], card)
+    if card.task == "forecast":
+        out["forecast"] = _forecast_trace(p["y_true"], p["score"], card)
+    if card.task == "anomaly":
+        out["anomaly_scores"] = _anomaly_trace(p["y_true"], p["score"], result.model.threshold)
+    out["feature_importance"] = _importance(result.model)
+    out["shap_summary"] = _shap_summary(result)
+    return out
+
+
+def _confusion(y, pred, card: Card) -> plt.Figure:
+    labels = sorted(pd.unique(pd.concat([pd.Series(y), pd.Series(pred)]).astype(str)))
+    cm = confusion_matrix(pd.Series(y).astype(str), pd.Series(pred).astype(str), labels=labels)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(labels), 1.0 + 0.6 * len(labels)))
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    ax.set_title(f"{card.id}: confusion matrix (test)")
+    fig.tight_layout()
+    return fig
+
+
+def _pr_curve(y, s, report: Report) -> plt.Figure:
+    precision, recall, _ = precision_recall_curve(y, s)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(recall, precision, label=f"model (AP {report.metrics.get('test_average_precision', float('nan')):.3f})")
+    ax.axhline(np.mean(y), color="grey", linestyle="--", label=f"baseline (prevalence {np.mean(y):.3f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_title("precision-recall on the test split")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _residuals(y, s, card: Card) -> plt.Figure:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.scatter(y, s, s=6, alpha=0.4)
+    lo, hi = float(np.nanmin([y.min(), s.min()])), float(np.nanmax([y.max(), s.max()]))
+    a.plot([lo, hi], [lo, hi], color="black", linewidth=1)
+    unit = f" [{card.target.unit}]" if card.target.unit else ""
+    a.set_xlabel(f"actual {card.target.column}{unit}")
+    a.set_ylabel("predicted")
+    a.set_title("predicted vs actual (test)")
+    b.hist(np.asarray(s) - np.asarray(y), bins=40)
+    b.set_xlabel(f"residual (predicted - actual){unit}")
+    b.set_title("residuals")
+    fig.tight_layout()
+    return fig
+
+
+def _forecast_trace(y, s, card: Card, points: int = 96 * 7) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(11, 3.5))
+    ax.plot(np.asarray(y)[-points:], label="actual", linewidth=1)
+    ax.plot(np.asarray(s)[-points:], label="forecast", linewidth=1)
+    ax.set_title(f"last {min(points, len(y))} test steps: {card.target.column}, {card.forecast.horizon} step(s) ahead")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _anomaly_trace(y, s, threshold: float) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(11, 3.5))
+    x = np.arange(len(s))
+    ax.plot(x, s, linewidth=0.6, label="anomaly score")
+    ax.scatter(x[np.asarray(y) == 1], np.asarray(s)[np.asarray(y) == 1], color="red", s=8, label="labelled fault")
+    ax.axhline(threshold, color="black", linestyle="--", label="threshold")
+    ax.set_title("anomaly score over the test period")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _first_booster(model: StandardModel):
+    name = "target" if "target" in model.boosters else next(iter(model.boosters))
+    names = model.feature_names if name == "target" else model.signal_features[name]
+    return name, model.boosters[name], names
+
+
+def _importance(model: StandardModel, top: int = 20) -> plt.Figure:
+    name, booster, names = _first_booster(model)
+    gain = boosters.importance(model.kind, booster, names).sort_values().tail(top)
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(gain) + 1.2))
+    ax.barh(gain.index, gain.to_numpy())
+    ax.set_title(f"feature importance (total gain{'' if name == 'target' else ', model of ' + name})")
+    fig.tight_layout()
+    return fig
+
+
+def shap_values(result: TuneResult, rows: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SHAP values (TreeSHAP from the booster) for up to ``rows`` test rows: ``(values, inputs)``;
+    multiclass gives mean |SHAP| over classes."""
+    model = result.model
+    name, booster, names = _first_booster(model)
+    frame = model.featurize(result.test.raw).iloc[result.test.rows]
+    frame = frame.sample(min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
+    X = model.design(frame, names)
+    contrib = boosters.contributions(model.kind, booster, X)
+    if contrib.ndim == 3:
+        contrib = np.abs(contrib).mean(axis=1)
+    elif contrib.shape[1] != len(names) + 1:
+        contrib = np.abs(contrib.reshape(len(X), -1, len(names) + 1)).mean(axis=1)
+    return pd.DataFrame(contrib[:, :-1], columns=names), frame[names].reset_index(drop=True)
+
+
+def _shap_summary(result: TuneResult, top: int = 12) -> plt.Figure:
+    values, inputs = shap_values(result)
+    order = values.abs().mean().sort_values(ascending=False).index[:top][::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(order) + 1.5))
+    rng = np.random.default_rng(0)
+    for i, col in enumerate(order):
+        x = inputs[col]
+        colour = pd.to_numeric(x, errors="coerce") if pd.api.types.is_numeric_dtype(x) else x.astype("category").cat.codes
+        colour = (colour - np.nanmin(colour)) / ((np.nanmax(colour) - np.nanmin(colour)) or 1)
+        ax.scatter(values[col], i + rng.uniform(-0.25, 0.25, len(values)), c=colour, cmap="coolwarm", s=5, alpha=0.6)
+    ax.set_yticks(range(len(order)), order)
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("SHAP value (impact on the model output); colour: feature value low (blue) to high (red)")
+    ax.set_title("SHAP summary (test rows)")
+    fig.tight_layout()
+    return fig

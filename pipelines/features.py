@@ -1,0 +1,93 @@
+"""Generic, leakage-safe feature helpers that notebooks combine into machine-specific features.
+
+Every helper looks only at the current row and rows before it (within a unit when ``by`` is given),
+so features can be computed on the whole frame before it is split, and again at prediction time on
+new rows that carry their own history.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _grouped(frame: pd.DataFrame, by: str | None):
+    return frame.groupby(by, sort=False) if by else None
+
+
+def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | None = None) -> pd.DataFrame:
+    """``<col>_lag<k>``: the value k rows earlier (within ``by``)."""
+    out = {}
+    g = _grouped(frame, by)
+    for col in columns:
+        for k in steps:
+            out[f"{col}_lag{k}"] = g[col].shift(k) if g is not None else frame[col].shift(k)
+    return frame.assign(**out)
+
+
+def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=("mean", "std"),
+            by: str | None = None, min_periods: int = 1) -> pd.DataFrame:
+    """``<col>_<stat><w>``: statistics over the last w rows up to and including this one."""
+    out = {}
+    for col in columns:
+        series = frame[col]
+        for w in windows:
+            if by:
+                roll = series.groupby(frame[by], sort=False).rolling(w, min_periods=min_periods)
+                for stat in stats:
+                    out[f"{col}_{stat}{w}"] = getattr(roll, stat)().reset_index(level=0, drop=True).sort_index()
+            else:
+                roll = series.rolling(w, min_periods=min_periods)
+                for stat in stats:
+                    out[f"{col}_{stat}{w}"] = getattr(roll, stat)()
+    return frame.assign(**out)
+
+
+def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None = None) -> pd.DataFrame:
+    """``<col>_slope<w>``: least-squares trend over the last w rows (degradation rate)."""
+    x = np.arange(window, dtype=float)
+    x = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
+
+    def trend(values: np.ndarray) -> float:
+        if len(values) < window:
+            return np.nan
+        return float(np.dot(x, values))
+
+    out = {}
+    for col in columns:
+        series = frame[col]
+        if by:
+            rolled = series.groupby(frame[by], sort=False).rolling(window, min_periods=window).apply(trend, raw=True)
+            out[f"{col}_slope{window}"] = rolled.reset_index(level=0, drop=True).sort_index()
+        else:
+            out[f"{col}_slope{window}"] = series.rolling(window, min_periods=window).apply(trend, raw=True)
+    return frame.assign(**out)
+
+
+def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Timedelta | None = None) -> pd.DataFrame:
+    """Hour, minute of day, weekday, month and weekend flag of a timestamp (optionally shifted by
+    ``offset``, e.g. the forecast horizon, to describe the moment being predicted)."""
+    ts = pd.to_datetime(frame[column])
+    if offset is not None:
+        ts = ts + offset
+    return frame.assign(**{
+        f"{prefix}hour": ts.dt.hour,
+        f"{prefix}minute_of_day": ts.dt.hour * 60 + ts.dt.minute,
+        f"{prefix}weekday": ts.dt.weekday,
+        f"{prefix}month": ts.dt.month,
+        f"{prefix}weekend": (ts.dt.weekday >= 5).astype(int),
+    })
+
+
+def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> pd.DataFrame:
+    """A physical ratio, NaN where the denominator is zero."""
+    den = frame[denominator].replace(0, np.nan)
+    return frame.assign(**{name: frame[numerator] / den})
+
+
+def since_gap(frame: pd.DataFrame, column: str, gap: pd.Timedelta, name: str = "cycles_since_restart") -> pd.DataFrame:
+    """Rows since the last stop longer than ``gap`` (start-up effects after a restart)."""
+    ts = pd.to_datetime(frame[column])
+    restart = (ts.diff() > gap) | ts.diff().isna()
+    block = restart.cumsum()
+    return frame.assign(**{name: frame.groupby(block).cumcount()})

@@ -1,0 +1,105 @@
+"""The fitted standard model: raw card columns in, predictions out.
+
+It carries everything prediction needs (the notebook's feature function, the chosen feature columns,
+the training categories, the boosters, the decision threshold) so the same object serves in the
+notebook, in batch ``predict`` and behind MLflow's scoring server.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import boosters
+
+FeatureFn = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def safe_names(names: list[str]) -> list[str]:
+    """Booster-safe feature names (LightGBM rejects JSON characters such as brackets)."""
+    out, seen = [], set()
+    for name in names:
+        base = re.sub(r"[^0-9A-Za-z_]", "_", str(name)) or "f"
+        candidate, i = base, 1
+        while candidate in seen:
+            candidate, i = f"{base}_{i}", i + 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+@dataclass
+class StandardModel:
+    card_id: str
+    card_version: int
+    task: str
+    target: str
+    input_columns: list[str]
+    feature_names: list[str]
+    categories: dict[str, list[str]]
+    kind: str  # lightgbm | xgboost
+    boosters: dict[str, object]  # "target" -> booster; anomaly: one per signal
+    features: FeatureFn | None = None
+    classes: list = field(default_factory=list)  # binary: [negative, positive]; multiclass: labels
+    threshold: float | None = None
+    residual_scale: dict[str, float] = field(default_factory=dict)  # anomaly: std of normal residuals
+    signal_features: dict[str, list[str]] = field(default_factory=dict)  # anomaly: inputs per signal
+
+    # --- design matrix ---------------------------------------------------------------------------
+    def featurize(self, raw: pd.DataFrame) -> pd.DataFrame:
+        frame = raw.reset_index(drop=True)
+        return self.features(frame.copy()) if self.features is not None else frame
+
+    def design(self, frame: pd.DataFrame, names: list[str] | None = None) -> pd.DataFrame:
+        """Select feature columns from a featurized frame, cast categories as in training (unseen
+        values become missing), and rename to booster-safe names."""
+        names = names or self.feature_names
+        X = frame.reindex(columns=names).copy()
+        for col in names:
+            if col in self.categories:
+                values = X[col].map(lambda v: v if pd.isna(v) else str(v))
+                X[col] = pd.Categorical(values, categories=self.categories[col])
+            elif not pd.api.types.is_numeric_dtype(X[col]):
+                X[col] = pd.to_numeric(X[col], errors="coerce")
+        X.columns = safe_names(names)
+        return X
+
+    # --- prediction ------------------------------------------------------------------------------
+    def raw_scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of the positive class, class probabilities, values, or anomaly scores."""
+        if self.task == "anomaly":
+            return self.anomaly_scores(frame)
+        return boosters.predict(self.kind, self.boosters["target"], self.design(frame))
+
+    def anomaly_scores(self, frame: pd.DataFrame, per_signal: bool = False):
+        z = {}
+        for signal, booster in self.boosters.items():
+            expected = boosters.predict(self.kind, booster, self.design(frame, self.signal_features[signal]))
+            z[signal] = (pd.to_numeric(frame[signal], errors="coerce").to_numpy() - expected) / self.residual_scale[signal]
+        table = pd.DataFrame(z)
+        score = np.sqrt(np.nanmean(table.to_numpy() ** 2, axis=1))
+        return (score, table) if per_signal else score
+
+    def predict(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """One output row per input row: ``prediction`` plus ``probability`` or ``score``."""
+        frame = self.featurize(raw)
+        scores = self.raw_scores(frame)
+        if self.task == "binary":
+            label = np.where(scores >= self.threshold, self.classes[1], self.classes[0])
+            return pd.DataFrame({"prediction": label, "probability": scores})
+        if self.task == "multiclass":
+            best = scores.argmax(axis=1)
+            out = pd.DataFrame({"prediction": np.asarray(self.classes, dtype=object)[best],
+                                "probability": scores.max(axis=1)})
+            for i, label in enumerate(self.classes):
+                out[f"probability_{label}"] = scores[:, i]
+            return out
+        if self.task == "anomaly":
+            return pd.DataFrame({"prediction": (scores >= self.threshold).astype(int), "score": scores})
+        if self.task == "rul":
+            scores = np.clip(scores, 0, None)
+        return pd.DataFrame({"prediction": scores})

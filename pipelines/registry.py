@@ -1,0 +1,100 @@
+"""Registered model per card (name = card id) with aliases ``challenger`` and ``champion``.
+
+The promotion rule: a new version becomes ``challenger``; it becomes ``champion`` only when it passes
+the card's acceptance threshold and is not worse than the current champion scored on the SAME test
+rows (the champion is loaded and re-scored, so a change of data cannot flatter either side).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from . import metrics
+from .evaluate import Report, score
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+@dataclass
+class Decision:
+    card_id: str
+    version: int
+    metric: str
+    value: float
+    accept: float
+    passes_threshold: bool
+    champion_before: int | None
+    champion_value: float | None
+    promoted: bool
+    reason: str
+
+    def summary(self) -> str:
+        return f"{self.card_id} v{self.version}: {'champion' if self.promoted else 'challenger'} ({self.reason})"
+
+
+def version_by_alias(name: str, alias: str):
+    try:
+        return MlflowClient().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def load_model(name: str, alias: str = CHAMPION, version: int | None = None):
+    """The StandardModel behind a registered version (by alias or number)."""
+    uri = f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"
+    return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
+
+
+def decide(result, report: Report) -> tuple[bool, str, int | None, float | None]:
+    card = result.card
+    primary = f"test_{card.metric.primary}"
+    if not report.passed:
+        return False, f"{primary} {report.value:.4f} misses the acceptance threshold {card.metric.accept}", None, None
+    current = version_by_alias(card.id, CHAMPION)
+    if current is None:
+        return True, "first version to pass the acceptance threshold", None, None
+    try:
+        champion_value = score(card, load_model(card.id, version=int(current.version)), result.test)[primary]
+        basis = "re-scored on the same test rows"
+    except Exception as exc:  # an old champion that cannot read today's data: fall back to its record
+        recorded = MlflowClient().get_run(current.run_id).data.metrics.get(primary)
+        if recorded is None:
+            return True, f"champion v{current.version} could not be compared ({type(exc).__name__})", int(current.version), None
+        champion_value, basis = recorded, f"its recorded value ({type(exc).__name__} re-scoring it)"
+    ok = metrics.better(card.task, card.metric.primary, report.value, champion_value, card.metric.tolerance)
+    verdict = "not worse than" if ok else "worse than"
+    return ok, (f"{primary} {report.value:.4f} is {verdict} champion v{current.version} at {champion_value:.4f} "
+                f"({basis})"), int(current.version), champion_value
+
+
+def register(result, report: Report, model_uri: str, output_dir: str | Path | None = None) -> Decision:
+    """Register the logged model, make it challenger, promote it if the rule allows, and write
+    ``metrics.json`` for the runner."""
+    card = result.card
+    promote, reason, champion_before, champion_value = decide(result, report)
+    client = MlflowClient()
+    run = mlflow.active_run()
+    mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
+                                                         f"test_{card.metric.primary}": f"{report.value:.6f}"})
+    client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
+    if promote:
+        client.set_registered_model_alias(card.id, CHAMPION, mv.version)
+    client.set_model_version_tag(card.id, mv.version, "promotion", reason)
+    decision = Decision(card_id=card.id, version=int(mv.version), metric=card.metric.primary, value=report.value,
+                        accept=card.metric.accept, passes_threshold=report.passed, champion_before=champion_before,
+                        champion_value=champion_value, promoted=promote, reason=reason)
+    if run is not None:
+        mlflow.set_tags({"registry.version": mv.version, "registry.promoted": str(promote), "registry.reason": reason})
+    if output_dir:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        summary = {"run_id": run.info.run_id if run else None, "metrics": report.metrics, "baseline": report.baseline,
+                   "cv": result.cv, "decision": asdict(decision), "device": result.device,
+                   "tuning_seconds": result.seconds, "trials": len(result.study.trials)}
+        (Path(output_dir) / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
+    return decision

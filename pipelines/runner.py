@@ -1,0 +1,116 @@
+"""Run a card's notebook with papermill inside an MLflow run the runner owns.
+
+The runner creates the run before the kernel starts and closes it after: FINISHED with the executed
+notebook attached, or FAILED with the failing cell named, in which case nothing was registered (the
+notebook registers in its last cell only). User data is validated before any run exists, so a bad
+file leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cards, data, settings, tracking
+from .errors import NotebookError, WorkbenchError
+
+
+@dataclass
+class RunOutcome:
+    card_id: str
+    run_id: str
+    summary: dict
+    executed_notebook: Path
+    seconds: float
+
+    @property
+    def decision(self) -> dict:
+        return self.summary.get("decision", {})
+
+
+def notebook_path(card_id: str) -> Path:
+    return settings.notebooks_dir() / f"{card_id}.ipynb"
+
+
+def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, timeout_s: float | None = None,
+             device: str = "auto", seed: int = 42, column_map: dict | None = None, tracking_uri: str | None = None,
+             output_dir: str | Path | None = None, progress: bool = True) -> RunOutcome:
+    import mlflow
+    import papermill as pm
+    from mlflow.tracking import MlflowClient
+
+    start = time.perf_counter()
+    card = cards.load_card(card_id)
+    source = notebook_path(card.id)
+    if not source.exists():
+        raise WorkbenchError(f"Card {card.id} has no notebook at {source}: add notebooks/{card.id}.ipynb.")
+    if data_path is not None:
+        data.load(card, data_path, column_map)  # fail before any run exists
+        data_path = str(Path(data_path).resolve())
+    uri = tracking.configure(tracking_uri)
+    run_id = tracking.create_run(card, uri, tags={"runner": "papermill"})
+    out_dir = Path(output_dir or tempfile.mkdtemp(prefix=f"workbench-{card.id}-")).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / f"{card.id}.executed.ipynb"
+    progress_file = out_dir / "progress.json"
+    params = {"data_path": data_path, "n_trials": n_trials, "timeout_s": timeout_s, "device": device, "seed": seed,
+              "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id}
+    os.environ["WORKBENCH_PROGRESS_FILE"] = str(progress_file)  # the kernel inherits it
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    failure: list[BaseException] = []
+
+    def execute():
+        try:
+            pm.execute_notebook(str(source), str(executed), parameters=params, cwd=str(source.parent),
+                                kernel_name="python3", progress_bar=False, shutdown_kernel="immediate")
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=execute, daemon=True)
+    worker.start()
+    _show_progress(worker, progress_file, card.id, n_trials, enabled=progress)
+    worker.join()
+    client = MlflowClient()
+    if executed.exists():
+        client.log_artifact(run_id, str(executed), artifact_path="notebook")
+    if failure:
+        client.set_terminated(run_id, "FAILED")
+        exc = failure[0]
+        if isinstance(exc, pm.PapermillExecutionError):
+            raise NotebookError(source, exc.cell_index, exc.ename, exc.evalue, str(executed)) from None
+        raise exc
+    client.set_terminated(run_id, "FINISHED")
+    summary_file = out_dir / "metrics.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    mlflow.set_tracking_uri(uri)
+    return RunOutcome(card_id=card.id, run_id=run_id, summary=summary, executed_notebook=executed,
+                      seconds=time.perf_counter() - start)
+
+
+def _show_progress(worker: threading.Thread, progress_file: Path, card_id: str, n_trials: int, enabled: bool):
+    """A trial progress bar fed by the kernel's progress file (the kernel has no terminal)."""
+    if not enabled:
+        return
+    from tqdm import tqdm
+
+    seen = None
+    with tqdm(total=n_trials, desc=f"{card_id}: tuning", unit="trial", dynamic_ncols=True) as bar:
+        while worker.is_alive():
+            worker.join(0.5)
+            try:
+                state = json.loads(progress_file.read_text())
+            except (OSError, ValueError):
+                continue
+            if state == seen:
+                continue
+            seen = state
+            bar.total = state["total"]
+            bar.n = min(state["done"], state["total"])
+            if state.get("best") is not None:
+                bar.set_postfix(best=f"{state['best']:.4f}")
+            bar.refresh()

@@ -1,0 +1,71 @@
+"""Paths and settings in one place: where the catalog, notebooks, data and stores live.
+
+Everything is a function, not a constant, so a test (or a user) can point an environment variable
+elsewhere and every module follows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def catalog_dir() -> Path:
+    return Path(os.environ.get("WORKBENCH_CATALOG_DIR", REPO_ROOT / "catalog"))
+
+
+def notebooks_dir() -> Path:
+    return Path(os.environ.get("WORKBENCH_NOTEBOOKS_DIR", REPO_ROOT / "notebooks"))
+
+
+def data_dir() -> Path:
+    """Public datasets, laid out as ``<dataset_id>/<file>`` (tests point it at ../shared/datasets)."""
+    return Path(os.environ.get("WORKBENCH_DATA_DIR", REPO_ROOT / "datasets" / "cache"))
+
+
+def sources_file() -> Path:
+    return REPO_ROOT / "datasets" / "sources.yaml"
+
+
+def mlruns_dir() -> Path:
+    return REPO_ROOT / "mlruns"
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` when set, else a SQLite store under ``mlruns/`` (absolute: MLflow
+    otherwise creates ``./mlflow.db`` wherever it happens to run)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    mlruns_dir().mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{mlruns_dir() / 'mlflow.db'}"
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):])
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file") and uri.endswith(".db"):
+        return Path(parsed.path)
+    return None
+
+
+def artifact_root(uri: str | None = None) -> str | None:
+    """Artifacts beside a local SQLite store; a tracking server decides for itself (None)."""
+    db = _sqlite_path(uri or tracking_uri())
+    return (db.parent / "artifacts").as_uri() if db else None
+
+
+def optuna_storage(uri: str | None = None) -> str:
+    """Optuna storage: ``WORKBENCH_OPTUNA_STORAGE`` when set, else a SQLite file beside the MLflow
+    store, so an interrupted run finds its study again."""
+    explicit = os.environ.get("WORKBENCH_OPTUNA_STORAGE")
+    if explicit:
+        return explicit
+    db = _sqlite_path(uri or tracking_uri())
+    folder = db.parent if db else mlruns_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'optuna.db'}"

@@ -1,0 +1,61 @@
+"""Train/test splits and cross-validation folds that respect the card's split kind.
+
+The test split is made once and never seen by tuning. Time splits put every test row after every
+training row; group splits keep a unit (machine, engine, batch) in one side only; forecasting leaves
+a gap of ``horizon`` rows so no training target peeks into the test period.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import (GroupKFold, GroupShuffleSplit, KFold, ShuffleSplit, StratifiedKFold,
+                                     StratifiedShuffleSplit, TimeSeriesSplit)
+
+from .cards import Card
+
+Indices = tuple[np.ndarray, np.ndarray]
+
+
+def _gap(card: Card) -> int:
+    return card.forecast.horizon if card.forecast else 0
+
+
+def _time_order(card: Card, frame: pd.DataFrame) -> np.ndarray:
+    if card.time and card.time.column:
+        return np.argsort(frame[card.time.column].to_numpy(), kind="stable")
+    return np.arange(len(frame))
+
+
+def train_test(card: Card, frame: pd.DataFrame, seed: int) -> Indices:
+    """Positions of training and test rows in ``frame``."""
+    n = len(frame)
+    kind, size = card.split.kind, card.split.test_size
+    if kind == "time":
+        order = _time_order(card, frame)
+        cut = int(round(n * (1 - size)))
+        return np.sort(order[: max(cut - _gap(card), 1)]), np.sort(order[cut:])
+    if kind == "group":
+        splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+        return next(splitter.split(frame, groups=frame[card.group.column]))
+    if kind == "stratified":
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+        return next(splitter.split(frame, frame[card.target.column]))
+    return next(ShuffleSplit(n_splits=1, test_size=size, random_state=seed).split(frame))
+
+
+def folds(card: Card, frame: pd.DataFrame, seed: int, y: np.ndarray | None = None) -> list[Indices]:
+    """Cross-validation folds over the training rows, of the same kind as the test split."""
+    k, kind = card.split.folds, card.split.kind
+    if kind == "time":
+        order = _time_order(card, frame)
+        return [(order[tr], order[va]) for tr, va in TimeSeriesSplit(n_splits=k, gap=_gap(card)).split(order)]
+    if kind == "group":
+        groups = frame[card.group.column].to_numpy()
+        k = min(k, len(np.unique(groups)))
+        return list(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(frame, groups=groups))
+    if kind == "stratified":
+        labels = frame[card.target.column].to_numpy() if y is None else y
+        k = max(2, min(k, int(pd.Series(labels).value_counts().min())))
+        return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(frame, labels))
+    return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(frame))

@@ -1,0 +1,374 @@
+"""Optuna study per run: LightGBM and XGBoost search spaces, scored by cross-validation that respects
+the card's split, with early stopping, pruning, a budget in trials and seconds, a seed, and storage
+that lets an interrupted run resume the same study.
+
+What measured runs taught (DESIGN.md section 12): the library defaults are enqueued as the first
+trials so tuning can only add; trials are scored on CV folds, not one small slice; a study that has
+stopped improving stops; the decision threshold is chosen on out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.metrics import f1_score
+
+from . import boosters, devices, metrics, settings, splits
+from .cards import Card
+from .data import Dataset
+from .model import FeatureFn, StandardModel
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+DEFAULTS = {
+    "lightgbm": {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 1.0,
+                 "bagging_fraction": 1.0, "lambda_l1": 1e-8, "lambda_l2": 1e-8},
+    "xgboost": {"eta": 0.3, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0,
+                "colsample_bytree": 1.0, "lambda": 1.0, "alpha": 1e-8},
+}
+
+
+def search_space(trial: optuna.Trial, kind: str) -> dict:
+    if kind == "lightgbm":
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 7, 255, log=True),
+            "min_child_samples": trial.suggest_int("min_child_samples", 3, 200, log=True),
+            "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
+            "bagging_fraction": trial.suggest_float("bagging_fraction", 0.4, 1.0),
+            "lambda_l1": trial.suggest_float("lambda_l1", 1e-8, 10.0, log=True),
+            "lambda_l2": trial.suggest_float("lambda_l2", 1e-8, 10.0, log=True),
+        }
+    return {
+        "eta": trial.suggest_float("eta", 0.02, 0.3, log=True),
+        "max_depth": trial.suggest_int("max_depth", 2, 10),
+        "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 50.0, log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+        "lambda": trial.suggest_float("lambda", 1e-3, 10.0, log=True),
+        "alpha": trial.suggest_float("alpha", 1e-8, 1.0, log=True),
+    }
+
+
+# --- targets and the test set ----------------------------------------------------------------------
+
+def is_positive(series: pd.Series, positive) -> np.ndarray:
+    """Compare labels with the card's positive value whether they were read as text or numbers."""
+    try:
+        return (pd.to_numeric(series, errors="raise").to_numpy() == float(positive)).astype(int)
+    except (ValueError, TypeError):
+        return (series.astype(str).to_numpy() == str(positive)).astype(int)
+
+
+def target_values(card: Card, frame: pd.DataFrame) -> pd.Series:
+    """What the model learns per row (NaN where undefined: the last ``horizon`` rows of a forecast)."""
+    y = frame[card.target.column]
+    if card.task == "forecast":
+        h = card.forecast.horizon
+        return (y.groupby(frame[card.group.column]).shift(-h) if card.group else y.shift(-h)).astype(float)
+    if card.task in ("binary", "anomaly"):
+        return pd.Series(is_positive(y, card.target.positive), index=frame.index)
+    if card.task == "multiclass":
+        return y.map(lambda v: v if pd.isna(v) else str(v))
+    return y.astype(float)
+
+
+@dataclass
+class TestSet:
+    """Raw rows to predict on (with their history) and which of them are scored."""
+
+    raw: pd.DataFrame
+    rows: np.ndarray  # positions in ``raw`` that form the test split
+    y: np.ndarray  # true targets at those positions
+    scored: np.ndarray  # boolean mask over ``rows``: which count for the metrics (RUL: last cycle)
+
+    def frame(self) -> pd.DataFrame:
+        return self.raw.iloc[self.rows].reset_index(drop=True)
+
+
+@dataclass
+class TuneResult:
+    card: Card
+    model: StandardModel
+    study: optuna.Study
+    device: str
+    seed: int
+    cv: dict[str, float]
+    y_train: np.ndarray
+    oof: np.ndarray  # out-of-fold scores on the training rows (NaN where no fold covered a row)
+    test: TestSet
+    train_raw: pd.DataFrame
+    data: Dataset
+    new_trials: int
+    seconds: float
+    params: dict = field(default_factory=dict)
+
+
+def _last_per_group(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return (frame[column] != frame[column].shift(-1)).to_numpy()
+
+
+def _test_set(card: Card, data: Dataset, y_full: pd.Series, test_rows: np.ndarray | None) -> TestSet:
+    if data.test is not None:
+        raw = data.test
+        y = target_values(card, raw).to_numpy()
+        rows = np.flatnonzero(~pd.isna(y))
+    else:
+        raw, rows = data.frame, test_rows
+        y = y_full.to_numpy()
+    y = y[rows]
+    scored = np.ones(len(rows), dtype=bool)
+    if card.task == "rul":
+        scored = _last_per_group(raw.iloc[rows], card.group.column)
+    return TestSet(raw=raw, rows=rows, y=y, scored=scored)
+
+
+# --- the study ---------------------------------------------------------------------------------------
+
+def _objective_kind(card: Card) -> str:
+    return {"binary": "binary", "multiclass": "multiclass"}.get(card.task, "regression")
+
+
+def _cv_score(card: Card, y_true: np.ndarray, pred: np.ndarray, classes: list) -> float:
+    """The primary metric on one validation fold (anomaly: signal-normalised RMSE, unsupervised)."""
+    metric = metrics.get(card.task, card.metric.primary)
+    if card.task == "binary":
+        return metric.fn(y_true, pred if metric.needs == "score" else (pred >= 0.5).astype(int))
+    if card.task == "multiclass":
+        return metric.fn(y_true, pred.argmax(axis=1))
+    return metric.fn(y_true, pred)
+
+
+def _study_direction(card: Card) -> str:
+    if card.task == "anomaly":
+        return "minimize"
+    return "maximize" if card.higher_is_better else "minimize"
+
+
+class _Stagnation:
+    """Stop the study after ``patience`` finished trials without a new best."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if len(done) <= self.patience:
+            return
+        best = study.best_trial.number
+        if sum(1 for t in done if t.number > best) >= self.patience:
+            study.stop()
+
+
+class _Progress:
+    """Write trial progress to a small JSON file the runner shows as a progress bar."""
+
+    def __init__(self, path: str | None, total: int):
+        self.path, self.total = path, total
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if not self.path:
+            return
+        finished = sum(1 for t in study.trials if t.state.is_finished())
+        try:
+            best = study.best_value
+        except ValueError:
+            best = None
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump({"done": finished, "total": self.total, "best": best}, fh)
+        os.replace(tmp, self.path)
+
+
+def study_name(card: Card, data: Dataset, feature_names: list[str]) -> str:
+    design = hashlib.sha256(json.dumps([card.version, card.models, feature_names]).encode()).hexdigest()
+    return f"{card.id}-{data.sha256[:10]}-{design[:6]}"
+
+
+def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials: int = 20,
+         timeout_s: float | None = None, device: str = "auto", seed: int = 42, storage: str | None = None,
+         patience: int | None = None) -> TuneResult:
+    """Tune, refit and return the model for ``card`` on ``data``; the test split is never touched."""
+    start = time.perf_counter()
+    device = devices.resolve(device)
+    full = features(data.frame.copy()) if features else data.frame.copy()
+    y_full = target_values(card, full)
+    if data.test is None:
+        train_rows, test_rows = splits.train_test(card, full, seed)
+    else:
+        train_rows, test_rows = np.arange(len(full)), None
+    train_rows = train_rows[~pd.isna(y_full.to_numpy()[train_rows])]
+    train = full.iloc[train_rows].reset_index(drop=True)
+    y_raw = y_full.iloc[train_rows].reset_index(drop=True)
+    if card.task == "rul" and card.target.clip is not None:
+        y_raw = y_raw.clip(upper=card.target.clip)
+
+    special = {card.target.column, *card.exclude}
+    special |= {c for c in (card.time.column if card.time else None, card.group.column if card.group else None) if c}
+    feature_names = [c for c in train.columns if c not in special]
+    categories = {c: sorted(train[c].dropna().astype(str).unique().tolist())
+                  for c in feature_names if not pd.api.types.is_numeric_dtype(train[c])}
+    classes: list = []
+    if card.task == "multiclass":
+        classes = sorted(y_raw.dropna().unique().tolist())
+        y = y_raw.map({c: i for i, c in enumerate(classes)}).to_numpy()
+    else:
+        y = y_raw.to_numpy(dtype=float)
+    if card.task == "binary":
+        values = data.frame[card.target.column]
+        pos = is_positive(values, card.target.positive)
+        negative = values[pos == 0].iloc[0] if (pos == 0).any() else "0"
+        classes = [negative, card.target.positive]
+
+    model = StandardModel(card_id=card.id, card_version=card.version, task=card.task, target=card.target.column,
+                          input_columns=[c for c in data.frame.columns if c != card.target.column],
+                          feature_names=feature_names, categories=categories, kind=card.models[0],
+                          boosters={}, features=features, classes=classes)
+    signals = card.anomaly.signals if card.anomaly else []
+    if signals:
+        model.signal_features = {s: [f for f in feature_names if f not in signals
+                                     and not any(f.startswith(f"{x}_") and "_lag" not in f for x in signals)]
+                                 for s in signals}
+    fold_list = splits.folds(card, train, seed, y=y if card.is_classifier else None)
+    objective_kind = _objective_kind(card)
+    n_classes = len(classes) if card.task == "multiclass" else 0
+
+    def fit_predict(kind, params, tr, va, rounds=None):
+        """Fit on rows ``tr`` and predict rows ``va``; anomaly fits one regressor per signal on
+        normal rows. Returns ``(prediction, rounds_used)`` or, for anomaly, per-signal dicts."""
+        if not signals:
+            X_tr, X_va = model.design(train.iloc[tr]), model.design(train.iloc[va])
+            booster, used = boosters.fit(kind, objective_kind, params, X_tr, y[tr], X_va, y[va],
+                                         n_classes=n_classes, device=device, seed=seed)
+            return boosters.predict(kind, booster, X_va), used
+        normal_tr = tr[y[tr] == 0]
+        preds, used = {}, {}
+        for s in signals:
+            names = model.signal_features[s]
+            keep_tr = normal_tr[train[s].iloc[normal_tr].notna().to_numpy()]
+            keep_va = va[(train[s].iloc[va].notna().to_numpy()) & (y[va] == 0)]
+            X_tr, X_va = model.design(train.iloc[keep_tr], names), model.design(train.iloc[keep_va], names)
+            booster, used[s] = boosters.fit(kind, "regression", params, X_tr, train[s].iloc[keep_tr].to_numpy(),
+                                            X_va, train[s].iloc[keep_va].to_numpy(), device=device, seed=seed)
+            preds[s] = (boosters.predict(kind, booster, model.design(train.iloc[va], names)), keep_va)
+        return preds, used
+
+    def fold_value(pred, va):
+        if not signals:
+            return _cv_score(card, y[va], pred, classes)
+        errors = []
+        for s, (p, keep_va) in pred.items():
+            truth = train[s].iloc[va].to_numpy()
+            mask = np.isin(va, keep_va)
+            scale = np.nanstd(train[s].to_numpy()) or 1.0
+            errors.append(np.sqrt(np.mean((truth[mask] - p[mask]) ** 2)) / scale)
+        return float(np.mean(errors))
+
+    def objective(trial: optuna.Trial) -> float:
+        kind = trial.suggest_categorical("model", card.models)
+        params = search_space(trial, kind)
+        values, rounds = [], []
+        for step, (tr, va) in enumerate(fold_list):
+            pred, used = fit_predict(kind, params, tr, va)
+            values.append(fold_value(pred, va))
+            rounds.append(used)
+            trial.report(float(np.mean(values)), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        trial.set_user_attr("rounds", rounds)
+        return float(np.mean(values))
+
+    name = study_name(card, data, feature_names)
+    study = optuna.create_study(study_name=name, storage=storage or settings.optuna_storage(),
+                                direction=_study_direction(card), load_if_exists=True,
+                                sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=4))
+    finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    if not study.trials:
+        for kind in card.models:  # library defaults first: tuning can only add to them
+            study.enqueue_trial({"model": kind, **DEFAULTS[kind]})
+    remaining = max(0, n_trials - len(finished))
+    if remaining:
+        study.optimize(objective, n_trials=remaining, timeout=timeout_s, gc_after_trial=False,
+                       callbacks=[_Stagnation(patience or max(10, n_trials // 2)),
+                                  _Progress(os.environ.get("WORKBENCH_PROGRESS_FILE"), n_trials)])
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not completed:
+        raise RuntimeError(f"study {name} finished no trial within the budget: raise --trials or --timeout")
+    best = study.best_trial
+    kind = best.params["model"]
+    params = {k: v for k, v in best.params.items() if k != "model"}
+    model.kind = kind
+
+    # Out-of-fold predictions with the best parameters: CV figures and the decision threshold.
+    oof = np.full(len(train), np.nan) if card.task != "multiclass" else np.full((len(train), n_classes), np.nan)
+    rounds, values = [], []
+    if signals:
+        residuals = {s: np.full(len(train), np.nan) for s in signals}
+    for tr, va in fold_list:
+        pred, used = fit_predict(kind, params, tr, va)
+        values.append(fold_value(pred, va))
+        rounds.append(used)
+        if signals:
+            for s, (p, _) in pred.items():
+                residuals[s][va] = train[s].iloc[va].to_numpy() - p
+        else:
+            oof[va] = pred
+    cv = {f"cv_{'normalised_rmse' if signals else card.metric.primary}": float(np.mean(values))}
+
+    # Final fit on every training row, rounds from CV (a little more for the extra data).
+    if signals:
+        normal = np.flatnonzero(y == 0)
+        for s in signals:
+            names = model.signal_features[s]
+            keep = normal[train[s].iloc[normal].notna().to_numpy()]
+            n_rounds = max(10, int(np.mean([r[s] for r in rounds]) * 1.1))
+            model.boosters[s], _ = boosters.fit(kind, "regression", params, model.design(train.iloc[keep], names),
+                                                train[s].iloc[keep].to_numpy(), device=device, seed=seed,
+                                                rounds=n_rounds)
+            model.residual_scale[s] = float(np.nanstd(residuals[s][normal])) or 1.0
+        z = np.column_stack([residuals[s] / model.residual_scale[s] for s in signals])
+        with np.errstate(all="ignore"):
+            oof = np.sqrt(np.nanmean(z ** 2, axis=1))
+    else:
+        n_rounds = max(10, int(np.mean(rounds) * 1.1))
+        model.boosters["target"], _ = boosters.fit(kind, objective_kind, params, model.design(train), y,
+                                                   n_classes=n_classes, device=device, seed=seed, rounds=n_rounds)
+    if card.task in ("binary", "anomaly"):
+        model.threshold = choose_threshold(y, oof)
+        covered = ~np.isnan(oof)
+        f1 = f1_score(y[covered], (oof[covered] >= model.threshold).astype(int), zero_division=0)
+        cv["cv_f1"] = float(f1)
+        if card.task == "anomaly" and len(np.unique(y[covered])) > 1:
+            cv[f"cv_{card.metric.primary}"] = metrics.get(card.task, card.metric.primary).fn(
+                y[covered], oof[covered] if metrics.get(card.task, card.metric.primary).needs == "score"
+                else (oof[covered] >= model.threshold).astype(int))
+
+    test = _test_set(card, data, y_full, test_rows)
+    return TuneResult(card=card, model=model, study=study, device=device, seed=seed, cv=cv, y_train=y, oof=oof,
+                      test=test, train_raw=data.frame.iloc[train_rows].reset_index(drop=True), data=data,
+                      new_trials=remaining and len(study.trials) - len(finished),
+                      seconds=time.perf_counter() - start, params={"model": kind, **params})
+
+
+def choose_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+    """The score cut that maximises F1 on out-of-fold predictions (never on the test split)."""
+    covered = ~np.isnan(scores)
+    y, scores = y[covered], scores[covered]
+    if y.sum() == 0:
+        return float(np.quantile(scores, 0.995))
+    order = np.argsort(-scores)
+    ranked, truth = scores[order], y[order]
+    tp = np.cumsum(truth)
+    precision = tp / np.arange(1, len(truth) + 1)
+    recall = tp / truth.sum()
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall + 1e-12), 0)
+    i = int(np.argmax(f1))
+    return float(ranked[i])
