@@ -121,8 +121,8 @@ def _test_set(card: Card, data: Dataset, y_full: pd.Series, test_rows: np.ndarra
         y = target_values(card, raw).to_numpy()
         rows = np.flatnonzero(~pd.isna(y))
     else:
-        raw, rows = data.frame, test_rows
-        y = y_full.to_numpy()
+        raw, y = data.frame, y_full.to_numpy()
+        rows = test_rows[~pd.isna(y[test_rows])]
     y = y[rows]
     scored = np.ones(len(rows), dtype=bool)
     if card.task == "rul":
@@ -210,7 +210,8 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     if card.task == "rul" and card.target.clip is not None:
         y_raw = y_raw.clip(upper=card.target.clip)
 
-    special = {card.target.column, *card.exclude}
+    # A forecast learns the NEXT value, so the current value of the target is a fair input.
+    special = set(card.exclude) | ({card.target.column} if card.task != "forecast" else set())
     special |= {c for c in (card.time.column if card.time else None, card.group.column if card.group else None) if c}
     feature_names = [c for c in train.columns if c not in special]
     categories = {c: sorted(train[c].dropna().astype(str).unique().tolist())
@@ -228,7 +229,8 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         classes = [negative, card.target.positive]
 
     model = StandardModel(card_id=card.id, card_version=card.version, task=card.task, target=card.target.column,
-                          input_columns=[c for c in data.frame.columns if c != card.target.column],
+                          input_columns=[c for c in data.frame.columns
+                                         if c != card.target.column or card.task == "forecast"],
                           feature_names=feature_names, categories=categories, kind=card.models[0],
                           boosters={}, features=features, classes=classes)
     signals = card.anomaly.signals if card.anomaly else []
@@ -295,6 +297,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         for kind in card.models:  # library defaults first: tuning can only add to them
             study.enqueue_trial({"model": kind, **DEFAULTS[kind]})
     remaining = max(0, n_trials - len(finished))
+    before = len(study.trials)
     if remaining:
         study.optimize(objective, n_trials=remaining, timeout=timeout_s, gc_after_trial=False,
                        callbacks=[_Stagnation(patience or max(10, n_trials // 2)),
@@ -354,7 +357,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     test = _test_set(card, data, y_full, test_rows)
     return TuneResult(card=card, model=model, study=study, device=device, seed=seed, cv=cv, y_train=y, oof=oof,
                       test=test, train_raw=data.frame.iloc[train_rows].reset_index(drop=True), data=data,
-                      new_trials=remaining and len(study.trials) - len(finished),
+                      new_trials=len(study.trials) - before,
                       seconds=time.perf_counter() - start, params={"model": kind, **params})
 
 
