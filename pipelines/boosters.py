@@ -18,6 +18,10 @@ MAX_ROUNDS = 1000
 
 
 def _threads() -> int:
+    """``WORKBENCH_THREADS`` when set (parallel test workers set 1: two boosters each wanting both
+    cores run ten times slower), else every core this process may use."""
+    if os.environ.get("WORKBENCH_THREADS"):
+        return max(1, int(os.environ["WORKBENCH_THREADS"]))
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
