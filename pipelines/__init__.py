@@ -27,7 +27,7 @@ _WHERE = {
     "start_run": ("tracking", "start_run"),
     "log_result": ("tracking", "log_result"),
     "tune": ("tuning", "tune"),
-    "evaluate": ("evaluate", "evaluate"),
+    "evaluate": ("evaluation", "evaluate"),
     "register": ("registry", "register"),
     "features": ("features", None),
 }

@@ -41,12 +41,13 @@ def _parse_map(pairs: list[str] | None) -> dict[str, str] | None:
 @app.command("list")
 def list_cmd():
     """List the standard models in the catalog."""
-    table = Table("id", "name", "이름", "task", "metric ≥/≤ accept")
+    table = Table("name", "이름", "task", "metric ≥/≤ accept")
+    table.add_column("id", no_wrap=True)  # last but never folded: it is what people copy
     try:
         for card in cards.list_cards():
             sign = "≥" if card.higher_is_better else "≤"
-            table.add_row(card.id, card.name.en, card.name.ko, card.task,
-                          f"{card.metric.primary} {sign} {card.metric.accept}")
+            table.add_row(card.name.en, card.name.ko, card.task,
+                          f"{card.metric.primary} {sign} {card.metric.accept}", card.id)
     except WorkbenchError as exc:
         _fail(exc)
     console.print(table)

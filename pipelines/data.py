@@ -176,7 +176,7 @@ def _numeric(series: pd.Series, name: str, source: str) -> pd.Series:
     if bad.any():
         rows = list(np.flatnonzero(bad.to_numpy())[:3])
         raise DataError(source, f"{int(bad.sum())} value(s) are not numbers, e.g. {series[bad].iloc[0]!r} "
-                        f"in data row(s) {[r + 1 for r in rows]}.", column=name,
+                        f"in data row(s) {[int(r) + 1 for r in rows]}.", column=name,
                         fix="remove the text or units from those cells, or leave them empty.")
     return values.astype(float)
 
@@ -197,7 +197,7 @@ def _typed(series: pd.Series, col, source: str) -> pd.Series:
     if out.any():
         rows = list(np.flatnonzero(out.to_numpy())[:3])
         raise DataError(source, f"{int(out.sum())} value(s) outside the allowed range [{col.min}, {col.max}] "
-                        f"{col.unit or ''}, e.g. {values[out].iloc[0]} in data row(s) {[r + 1 for r in rows]}.",
+                        f"{col.unit or ''}, e.g. {values[out].iloc[0]} in data row(s) {[int(r) + 1 for r in rows]}.",
                         column=col.name, fix="check the unit of the column, or remove the faulty readings.")
     return values
 

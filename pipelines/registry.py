@@ -16,7 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from . import metrics
-from .evaluate import Report, score
+from .evaluation import Report, score
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 

@@ -82,7 +82,8 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
         client.set_terminated(run_id, "FAILED")
         exc = failure[0]
         if isinstance(exc, pm.PapermillExecutionError):
-            raise NotebookError(source, exc.cell_index, exc.ename, exc.evalue, str(executed)) from None
+            raise NotebookError(source, _source_cell(executed, exc.cell_index), exc.ename, exc.evalue,
+                                str(executed)) from None
         raise exc
     client.set_terminated(run_id, "FINISHED")
     summary_file = out_dir / "metrics.json"
@@ -90,6 +91,19 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     mlflow.set_tracking_uri(uri)
     return RunOutcome(card_id=card.id, run_id=run_id, summary=summary, executed_notebook=executed,
                       seconds=time.perf_counter() - start)
+
+
+def _source_cell(executed: Path, index: int) -> int:
+    """The failing cell's index in the card's own notebook: papermill inserts an
+    ``injected-parameters`` cell into the executed copy, which shifts later cells by one."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except (OSError, ValueError):
+        return index
+    injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    return index - 1 if injected and index > injected[0] else index
 
 
 def _show_progress(worker: threading.Thread, progress_file: Path, card_id: str, n_trials: int, enabled: bool):

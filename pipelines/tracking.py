@@ -23,18 +23,18 @@ from .model import StandardModel
 MODEL_NAME = "model"  # the artifact name of the logged model inside a run
 
 
-# MLflow nags about type hints on predict(); our schema comes from the logged signature instead.
-warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
+with warnings.catch_warnings():
+    # MLflow asks for type hints on predict(); the logged signature carries our schema instead.
+    warnings.simplefilter("ignore")
 
+    class PyfuncModel(mlflow.pyfunc.PythonModel):
+        """MLflow's face of a StandardModel: the scoring server and ``pyfunc.load_model`` call this."""
 
-class PyfuncModel(mlflow.pyfunc.PythonModel):
-    """MLflow's face of a StandardModel: the scoring server and ``pyfunc.load_model`` call this."""
+        def __init__(self, model: StandardModel):
+            self.model = model
 
-    def __init__(self, model: StandardModel):
-        self.model = model
-
-    def predict(self, context, model_input, params=None):
-        return self.model.predict(pd.DataFrame(model_input))
+        def predict(self, context, model_input, params=None):
+            return self.model.predict(pd.DataFrame(model_input))
 
 
 def configure(tracking_uri: str | None = None) -> str:

@@ -66,13 +66,13 @@ def generate(rows: int = 1941, seed: int = 0, prior: list[float] | None = None, 
 
     # Geometry: width on the camera's x axis, height along the rolling direction.
     w = np.exp(lw + lw_sd * r.standard_normal(rows))
-    w = np.clip(np.round(w), 1, (0.7 * conveyor).astype(int)).astype(np.int64)
+    w = np.clip(np.round(w), 2, (0.7 * conveyor).astype(int)).astype(np.int64)
     h = np.exp(np.log(w) + la + la_sd * r.standard_normal(rows))
     h = np.clip(np.round(h), 1, np.maximum(1, 2.0e5 // w)).astype(np.int64)  # regions stay < ~2e5 px
     # Ragged regions fill less of their box and have longer borders (correlated, not independent).
     rag = r.normal(0, 0.08, rows)
     empty_frac = np.clip(empty + rag + r.normal(0, 0.06, rows), 0.0, 0.9)
-    area = np.maximum(1, np.round(w * h * (1 - empty_frac))).astype(np.int64)
+    area = np.maximum(2, np.round(w * h * (1 - empty_frac))).astype(np.int64)
     exr = np.clip(ex - 1.2 * rag + r.normal(0, 0.15, rows), 0.05, 1.0)
     eyr = np.clip(ey - 0.8 * rag + r.normal(0, 0.10, rows), 0.05, 1.0)
     x_per = np.maximum(w, np.round(w / exr)).astype(np.int64)

@@ -1,0 +1,194 @@
+"""End to end through real parts: papermill kernels, a SQLite MLflow store and Optuna storage in a
+temporary folder, the registry's aliases, and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+import pipelines as wb
+from pipelines import cards, devices, registry, runner, settings
+from pipelines.cli import app
+from pipelines.errors import NotebookError
+
+
+
+
+def _small(catalog_copy, card_id="heat-treatment-hardness", rows=1500, accept=None):
+    def change(raw):
+        raw["reference_data"]["simulator"]["rows"] = rows
+        if accept is not None:
+            raw["metric"]["accept"] = accept
+    catalog_copy.edit(card_id, change)
+
+
+PUBLIC = {"injection-molding-quality": "kamp_injection_molding", "steel-plate-fault-type": "steel_plates_faults",
+          "turbofan-rul": "cmapss", "steel-plant-energy": "steel_energy"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card_id", cards.list_ids())
+def test_every_card_notebook_runs_and_registers_a_champion(store, tmp_path, card_id):
+    """Each card's own notebook, on its reference data, at a tiny budget, meets its threshold."""
+    card = cards.load_card(card_id)
+    outcome = runner.run_card(card_id, n_trials=2, seed=0, output_dir=tmp_path / "out", progress=False)
+    summary = outcome.summary
+    value = summary["metrics"][f"test_{card.metric.primary}"]
+    assert summary["decision"]["passes_threshold"], f"{card_id}: {card.metric.primary}={value} vs {card.metric.accept}"
+    client = MlflowClient()
+    run = client.get_run(outcome.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["card.id"] == card_id and run.data.tags["data.sha256"]
+    assert f"test_{card.metric.primary}" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(outcome.run_id)}
+    assert {"notebook", "plots", "card"} <= artifacts
+    plots = {Path(a.path).name for a in client.list_artifacts(outcome.run_id, "plots")}
+    assert {"feature_importance.png", "shap_summary.png"} <= plots
+    champion = client.get_model_version_by_alias(card_id, "champion")
+    assert champion.run_id == outcome.run_id
+    # the registered model predicts from raw card columns, as served
+    model = mlflow.pyfunc.load_model(f"models:/{card_id}@champion")
+    sample = wb.load_data(card).frame.head(50)
+    predictions = model.predict(sample)
+    assert len(predictions) == 50 and "prediction" in predictions
+
+
+def test_worse_second_run_does_not_replace_the_champion(store, catalog_copy, tmp_path):
+    _small(catalog_copy, accept=50.0)  # both runs pass the threshold: the champion comparison decides
+    card = cards.load_card("heat-treatment-hardness")
+
+    def train(data):
+        wb.start_run(card, data)
+        result = wb.tune(card, data, n_trials=2, seed=0)
+        report = wb.evaluate(result, plots=False)
+        decision = wb.register(result, report, wb.log_result(result, report))
+        mlflow.end_run()
+        return decision
+
+    first = train(wb.load_data(card))
+    assert first.promoted and first.version == 1
+    few = tmp_path / "few_batches.csv"
+    wb.load_data(card).frame.head(150).to_csv(few, index=False)
+    second = train(wb.load_data(card, few))
+    assert second.passes_threshold and not second.promoted
+    assert second.champion_before == 1 and second.champion_value < second.value  # rmse: lower is better
+    assert "worse than champion v1" in second.reason
+    client = MlflowClient()
+    assert int(client.get_model_version_by_alias(card.id, "champion").version) == 1
+    assert int(client.get_model_version_by_alias(card.id, "challenger").version) == 2
+
+
+def test_shuffled_target_scores_at_chance(store, catalog_copy):
+    _small(catalog_copy, rows=2000)
+    card = cards.load_card("heat-treatment-hardness")
+    data = wb.load_data(card)
+    real = wb.evaluate(wb.tune(card, data, n_trials=2, seed=0), plots=False)
+    rng = np.random.default_rng(0)
+    data.frame[card.target.column] = rng.permutation(data.frame[card.target.column].to_numpy())
+    data.sha256 = "shuffled"
+    shuffled = wb.evaluate(wb.tune(card, data, n_trials=2, seed=0), plots=False)
+    assert real.metrics["test_r2"] > 0.8
+    assert shuffled.metrics["test_r2"] < 0.05
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_its_study(store, catalog_copy, tmp_path):
+    _small(catalog_copy, rows=1500)
+    env = {**os.environ, "WORKBENCH_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "heat-treatment-hardness",
+                             "--trials", "200", "--quiet", "--seed", "0"], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    storage = settings.optuna_storage()
+    finished_before: dict[int, float] = {}
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and len(finished_before) < 4:
+            time.sleep(1)
+            for name in optuna.get_all_study_names(storage) if Path(store / "optuna.db").exists() else []:
+                study = optuna.load_study(study_name=name, storage=storage)
+                finished_before = {t.number: t.value for t in study.trials if t.state.name == "COMPLETE"}
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(finished_before) >= 4, "the first run finished too few trials before the deadline"
+    [name] = optuna.get_all_study_names(storage)
+    target = len(finished_before) + 3
+    outcome = runner.run_card("heat-treatment-hardness", n_trials=target, seed=0, output_dir=tmp_path / "again",
+                              progress=False)
+    study = optuna.load_study(study_name=name, storage=storage)
+    after = {t.number: t.value for t in study.trials if t.state.name == "COMPLETE"}
+    for number, value in finished_before.items():
+        assert after[number] == value  # nothing finished was lost or redone
+    done = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(done) >= target
+    params = MlflowClient().get_run(outcome.run_id).data.params
+    assert params["study"] == name and int(params["n_trials_new"]) <= target - len(finished_before) + 1
+
+
+def test_failing_notebook_names_the_cell_and_registers_nothing(store, catalog_copy, tmp_path):
+    path = catalog_copy.notebooks / "heat-treatment-hardness.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    load_cell = next(i for i, c in enumerate(nb["cells"]) if "load_data" in "".join(c["source"]))
+    nb["cells"].insert(load_cell + 1, {"cell_type": "code", "id": "broken", "metadata": {}, "outputs": [],
+                                       "execution_count": None,
+                                       "source": "raise RuntimeError('thermocouple log truncated')"})
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    with pytest.raises(NotebookError) as info:
+        runner.run_card("heat-treatment-hardness", n_trials=1, output_dir=tmp_path / "out", progress=False)
+    error = info.value
+    assert error.cell_index == load_cell + 1 and error.ename == "RuntimeError"
+    assert "thermocouple log truncated" in str(error) and "nothing was registered" in str(error)
+    client = MlflowClient()
+    [run] = client.search_runs([client.get_experiment_by_name("heat-treatment-hardness").experiment_id])
+    assert run.info.status == "FAILED"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert "notebook" in artifacts and "model" not in artifacts  # the traceback is kept, no model
+    assert client.search_registered_models() == []
+
+
+def test_cli_broken_card_fails_clearly_and_creates_no_run(store, catalog_copy):
+    catalog_copy.edit("press-anomaly", lambda raw: raw["split"].update(kind="sideways"))
+    result = CliRunner().invoke(app, ["run", "press-anomaly", "--trials", "1", "--quiet"])
+    assert result.exit_code == 2
+    assert "press-anomaly.yaml" in result.output and "split.kind" in result.output
+    assert "Traceback" not in result.output
+    assert MlflowClient().search_experiments(filter_string="name = 'press-anomaly'") == []
+
+
+def test_cli_bad_data_fails_clearly_and_creates_no_run(store, tmp_path):
+    bad = tmp_path / "press_log.csv"
+    pd.DataFrame({"working_time": ["2024-01-01 00:00"], "pressure_1": [1.0]}).to_csv(bad, index=False)
+    result = CliRunner().invoke(app, ["run", "press-anomaly", "--data", str(bad), "--quiet"])
+    assert result.exit_code == 2
+    assert "press_log.csv" in result.output and "required column(s) missing" in result.output
+    assert MlflowClient().search_runs(experiment_ids=[e.experiment_id for e in MlflowClient().search_experiments()]) == []
+    assert not optuna.get_all_study_names(settings.optuna_storage())
+
+
+def test_cli_list_and_show():
+    runner_ = CliRunner()
+    listing = runner_.invoke(app, ["list"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0 and "turbofan-rul" in listing.output and "사출성형" in listing.output
+    shown = runner_.invoke(app, ["show", "injection-molding-quality"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "Max_Injection_Pressure" in shown.output and "bar" in shown.output
+
+
+def test_auto_device_is_cpu_without_a_gpu():
+    if devices.gpu_count():
+        pytest.skip("this machine has a GPU")
+    assert devices.resolve("auto") == "cpu"
+    with pytest.warns(UserWarning, match="no CUDA GPU"):
+        assert devices.resolve("cuda") == "cpu"

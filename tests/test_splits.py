@@ -1,0 +1,88 @@
+"""Splits never leak: time order, whole units, forecast gaps; and the data path's clear errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import cards, data, splits
+from pipelines.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def molding():
+    card = cards.load_card("injection-molding-quality")
+    frame, _ = data.simulate.simulate("injection_molding", rows=3000, seed=3)
+    return card, data.validate(frame.sample(frac=1, random_state=0), card, "sim")  # shuffled on purpose
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_time_split_never_trains_on_a_later_row_than_it_tests(molding, seed):
+    card, frame = molding
+    train, test = splits.train_test(card, frame, seed)
+    assert len(set(train) & set(test)) == 0 and len(train) + len(test) == len(frame)
+    assert frame["TimeStamp"].iloc[train].max() <= frame["TimeStamp"].iloc[test].min()
+    for tr, va in splits.folds(card, frame.iloc[train].reset_index(drop=True), seed):
+        part = frame.iloc[train].reset_index(drop=True)
+        assert part["TimeStamp"].iloc[tr].max() <= part["TimeStamp"].iloc[va].min()
+
+
+def test_forecast_split_leaves_a_horizon_gap():
+    card = cards.load_card("steel-plant-energy")
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=1000, freq="15min")})
+    train, test = splits.train_test(card, frame, 0)
+    assert test.min() - train.max() == card.forecast.horizon + 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_group_split_never_shares_a_unit(seed):
+    card = cards.load_card("turbofan-rul")
+    train_frame, _ = data.simulate.simulate("turbofan_degradation", rows=4000, seed=seed)
+    frame = data.validate(train_frame, card, "sim")
+    train, test = splits.train_test(card, frame, seed)
+    units_train, units_test = set(frame["unit"].iloc[train]), set(frame["unit"].iloc[test])
+    assert units_train and units_test and not units_train & units_test
+    inner = frame.iloc[train].reset_index(drop=True)
+    for tr, va in splits.folds(card, inner, seed):
+        assert not set(inner["unit"].iloc[tr]) & set(inner["unit"].iloc[va])
+
+
+def test_stratified_split_keeps_every_class_in_test():
+    card = cards.load_card("steel-plate-fault-type")
+    frame, _ = data.simulate.simulate("steel_plate_defects", rows=1500, seed=1)
+    frame = data.validate(frame, card, "sim")
+    _, test = splits.train_test(card, frame, 0)
+    assert set(frame["Fault"].iloc[test]) == set(frame["Fault"])
+
+
+def test_missing_column_is_named_with_a_suggestion(tmp_path):
+    card = cards.load_card("heat-treatment-hardness")
+    frame, _ = data.simulate.simulate("heat_treatment", rows=200, seed=1)
+    path = tmp_path / "batches.csv"
+    frame.rename(columns={"Temper_Temp_C": "Temper_Temperature_C"}).to_csv(path, index=False)
+    with pytest.raises(DataError) as info:
+        data.load(card, path)
+    text = str(info.value)
+    assert str(path) in text and "Temper_Temp_C" in text and "Temper_Temperature_C" in text
+
+
+def test_text_in_a_numeric_column_names_the_row(tmp_path):
+    card = cards.load_card("heat-treatment-hardness")
+    frame, _ = data.simulate.simulate("heat_treatment", rows=200, seed=1)
+    frame["Carbon_pct"] = frame["Carbon_pct"].astype(object)
+    frame.loc[5, "Carbon_pct"] = "0.4 wt%"
+    path = tmp_path / "batches.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"Carbon_pct.*'0.4 wt%'.*row\(s\) \[6\]"):
+        data.load(card, path)
+
+
+def test_korean_cp949_headers_map_through_card_aliases(tmp_path):
+    card = cards.load_card("heat-treatment-hardness")
+    frame, _ = data.simulate.simulate("heat_treatment", rows=300, seed=2)
+    korean = {c.name: c.ko for c in card.columns} | {card.target.column: card.target.ko}
+    path = tmp_path / "열처리.csv"
+    frame.rename(columns=korean).to_csv(path, index=False, encoding="cp949")
+    loaded = data.load(card, path)
+    assert list(loaded.frame.columns)[:3] == ["Batch_Time", "Furnace_ID", "Carbon_pct"]
+    np.testing.assert_allclose(loaded.frame["Hardness_HRC"].to_numpy(),
+                               frame.sort_values("Batch_Time", kind="stable")["Hardness_HRC"].to_numpy())
