@@ -72,6 +72,7 @@ class MetricSpec(_Strict):
     primary: str
     accept: float
     tolerance: float = 0.0  # how much worse than the champion still counts as "not worse"
+    why: str | None = None  # where the acceptance threshold comes from (chance level, published result)
 
 
 class Simulator(_Strict):

@@ -69,10 +69,15 @@ def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-moldin
     console.print(f"target: {card.target.column}" + (f" (positive = {card.target.positive!r})" if card.target.positive is not None else ""))
     console.print(f"split: {card.split.kind}, test {card.split.test_size:.0%}, {card.split.folds} CV folds; "
                   f"metric: {card.metric.primary}, accept {card.metric.accept}")
+    if card.metric.why:
+        console.print(f"why this threshold: {card.metric.why}")
     ref = card.reference_data
     console.print(f"reference data: simulator {ref.simulator.family} ({ref.simulator.rows} rows)"
                   + (f", public dataset {ref.public} when present" if ref.public else ""))
-    table = Table("column", "한국어", "unit", "kind", "range", "note")
+    table = Table()
+    table.add_column("column", no_wrap=True)  # never folded: users type these names into their files
+    for header in ("한국어", "unit", "kind", "range", "note"):
+        table.add_column(header)
     for col in card.columns:
         rng = "" if col.min is None and col.max is None else f"[{col.min if col.min is not None else ''}, {col.max if col.max is not None else ''}]"
         note = "excluded (leaks target)" if col.name in card.exclude else ("setting" if col.name in card.settings else "")

@@ -73,9 +73,9 @@ def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Time
     return frame.assign(**{
         f"{prefix}hour": ts.dt.hour,
         f"{prefix}minute_of_day": ts.dt.hour * 60 + ts.dt.minute,
-        f"{prefix}weekday": ts.dt.weekday,
+        f"{prefix}weekday": ts.dt.day_of_week,
         f"{prefix}month": ts.dt.month,
-        f"{prefix}weekend": (ts.dt.weekday >= 5).astype(int),
+        f"{prefix}weekend": (ts.dt.day_of_week >= 5).astype(int),
     })
 
 

@@ -14,7 +14,8 @@ from sklearn.model_selection import train_test_split
 
 from pipelines.simulate import simulate
 
-LGB = dict(n_estimators=200, learning_rate=0.05, random_state=0, n_jobs=2, verbose=-1)
+# One thread: under xdist on a small machine, OpenMP threads spin against each other (10x slower).
+LGB = dict(n_estimators=200, learning_rate=0.05, random_state=0, n_jobs=1, verbose=-1)
 
 
 def _r2(y, p) -> float:
@@ -238,7 +239,7 @@ def test_energy_layout_and_ranges(energy):
     assert set(gappy) == {"Lagging_Current_Reactive_Power_kVarh", "Leading_Current_Reactive_Power_kVarh", "CO2(tCO2)"}
     assert f[gappy].isna().mean().max() < 0.01
     co2 = f["CO2(tCO2)"].dropna()
-    assert (co2 - u[co2.index] * 0.00047).abs().max() < 0.012  # CO2 leaks the same interval's usage
+    assert (co2 - u[co2.index] * 0.00047).abs().max() < 0.02  # CO2 leaks the same interval's usage
     lag = f.Lagging_Current_Reactive_Power_kVarh.dropna()
     pf = np.where(lag > 0, 100 * u[lag.index] / np.hypot(u[lag.index], lag), 100.0)
     np.testing.assert_allclose(f.Lagging_Current_Power_Factor[lag.index], pf, atol=0.02)

@@ -95,7 +95,8 @@ def generate(rows: int = 35040, seed: int = 0, start: str = "2018-01-01 00:15", 
     # Tariff period by the stamp's clock time (the real file's convention): summer Mar-Oct, winter Nov-Feb.
     h = nsm / 3600.0
     winter = np.isin(np.asarray(t0.month), [11, 12, 1, 2])
-    peak = ((h > 10) & (h <= 12)) | np.where(winter, ((h > 17) & (h <= 20)) | ((h > 22) & (h <= 23)), (h > 13) & (h <= 17))
+    winter_peak = ((h > 17) & (h <= 20)) | ((h > 22) & (h <= 23))
+    peak = ((h > 10) & (h <= 12)) | np.where(winter, winter_peak, (h > 13) & (h <= 17))
     day_time = (h > 9) & (h <= 23)
     load = np.where(~day_time | off[day], "Light_Load", np.where(peak, "Maximum_Load", "Medium_Load"))
     frame = pd.DataFrame({

@@ -6,7 +6,7 @@ plates of the narrow line, dug by rolls near the strip edge; K_Scatch are large,
 pits at the very edge of thin A400 plates; Stains are tiny compact spots with little contrast;
 Dirtiness is a tall streak in the middle of the plate; Pastry is a tall low-luminosity smear on
 thick plates of the wide line. Bumps and Other_Faults are small, roundish and overlap (Other is a
-grab bag that half looks like Bumps), so the best model confuses them as the real inspectors did.
+grab bag, a fifth of it exactly like Bumps), so the best model confuses them as the real inspectors did.
 The camera gain drifts slowly over the inspection sequence, and a few min/max luminosity and
 thickness reads are missing. Derived indices are computed from the raw geometry exactly as UCI does.
 """
