@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 import pipelines as wb
-from pipelines import cards, devices, registry, runner, settings
+from pipelines import cards, registry, runner, settings
 from pipelines.cli import app
 from pipelines.errors import NotebookError
 
@@ -184,11 +184,3 @@ def test_cli_list_and_show():
     assert listing.exit_code == 0 and "turbofan-rul" in listing.output and "사출성형" in listing.output
     shown = runner_.invoke(app, ["show", "injection-molding-quality"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0 and "Max_Injection_Pressure" in shown.output and "bar" in shown.output
-
-
-def test_auto_device_is_cpu_without_a_gpu():
-    if devices.gpu_count():
-        pytest.skip("this machine has a GPU")
-    assert devices.resolve("auto") == "cpu"
-    with pytest.warns(UserWarning, match="no CUDA GPU"):
-        assert devices.resolve("cuda") == "cpu"

@@ -7,7 +7,7 @@ the section turns to martensite is hardenability against quench: the ideal criti
 the section thickness. Austenitizing below the carbon-dependent Ac3 (Andrews), a soak too short for
 the section, or a long transfer delay (thin parts cool in air below Ar3) leave ferrite or pearlite.
 Tempering softens martensite along the Hollomon-Jaffe parameter P = T_K * (20 + log10(t_h)), with
-Mo and Cr resisting. Each furnace thermocouple reads off by an offset that drifts; the measured
+Mo and Cr resisting. Each furnace thermocouple reads off by an offset that drifts until it is replaced; the measured
 hardness carries about +-1 HRC of scatter, and a few parts are mis-loaded (another batch's part).
 """
 
@@ -76,7 +76,8 @@ def generate(rows: int = 8000, seed: int = 7, outlier_rate: float = 0.004, noise
     offset = np.array([FURNACE_OFFSET[f] for f in furnace])
     for f in FURNACE_OFFSET:
         m = furnace == f
-        offset[m] += ar1(r, int(m.sum()), 0.995, 0.4) + 0.002 * np.arange(m.sum())  # ageing
+        # Ageing: +0.002 degC a batch until the thermocouple is replaced every 2,000 batches.
+        offset[m] += ar1(r, int(m.sum()), 0.995, 0.4) + 0.002 * (np.arange(m.sum()) % 2000)
     aus_true = aus_set - offset
 
     # Fraction austenitized: temperature against Ac3, and soak against the time to heat through.

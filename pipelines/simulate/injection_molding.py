@@ -75,7 +75,7 @@ def generate(rows: int = 8000, seed: int = 7, stop_rate: float = 1 / 300, fail_s
     t = t0 + pd.to_timedelta(np.round(np.cumsum(gaps)), unit="s")
     hours = np.cumsum(gaps) / 3600.0
     clock = hours + (t0 - t0.normalize()).total_seconds() / 3600.0
-    melt = melt - 0.008 * hours  # heater ageing: about -0.2 degC a day, cooling the melt
+    melt = melt - 0.008 * (hours % 336)  # heater ageing, -0.2 degC a day, undone by fortnightly service
     ambient = 1.3 * np.sin(2 * np.pi * (clock - 9) / 24)  # warm afternoon, cold dawn
     cool = np.minimum(stop_min / 15, 6.0)
     cool = cool[last.clip(0)] * np.exp(-k / 4.0) * (last >= 0)  # mold cools while the machine stands
