@@ -140,6 +140,64 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
 
 
 @app.command()
+def optimize(card_id: str = typer.Argument(..., help="card id of a quality card with `settings`"),
+             fix: Optional[list[str]] = typer.Option(None, "--fix", help="COLUMN=VALUE held fixed (repeatable)"),
+             top: int = typer.Option(5, "--top", min=1, help="how many recommendations"),
+             trials: int = typer.Option(300, "--trials", min=1, help="Optuna trials on the champion model"),
+             data: Optional[Path] = typer.Option(None, "--data", help="operating data (default: reference data)"),
+             map_: Optional[list[str]] = typer.Option(None, "--map", help="USER_COLUMN=CARD_COLUMN (repeatable)"),
+             alias: str = typer.Option("champion", "--alias", help="registered model alias"),
+             seed: int = typer.Option(0, "--seed")):
+    """Recommend settings: search the card's controllable inputs on the champion model, within the card's bounds."""
+    from . import data as data_module
+    from .optimize import recommend
+
+    fixed = {}
+    for pair in fix or []:
+        name, _, value = pair.partition("=")
+        try:
+            fixed[name.strip()] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"--fix takes COLUMN=NUMBER, not {pair!r}") from None
+    try:
+        card = cards.load_card(card_id)
+        dataset = data_module.load(card, data, _parse_map(map_))
+        found = recommend(card, dataset, top=top, n_trials=trials, fixed=fixed, alias=alias, seed=seed, progress=True)
+    except WorkbenchError as exc:
+        _fail(exc)
+    # One row per setting, one column per recommendation: setting names stay whole on narrow terminals.
+    table = Table("", "median settings", *[f"#{i + 1}" for i in range(len(found.table))])
+    table.columns[0].no_wrap = True
+    shown = {**found.median_settings.to_dict(), **fixed, "predicted": found.median_predicted,
+             "distance_sd": 0.0, "inside_data": True}
+    for name in found.table.columns:
+        cells = [shown.get(name, ""), *found.table[name]]
+        table.add_row(name, *[f"{v:.4g}" if isinstance(v, float) else str(v) for v in cells])
+    console.print(table)
+    console.print(found.summary())
+
+
+@app.command()
+def catalog(industry: Optional[str] = typer.Option(None, "--industry", help="e.g. casting, welding"),
+            equipment: Optional[str] = typer.Option(None, "--equipment", help="words of the equipment name (en or ko)"),
+            task: Optional[str] = typer.Option(None, "--task", help="binary | multiclass | regression | rul | anomaly | forecast"),
+            markdown: bool = typer.Option(False, "--markdown", help="print Markdown (docs/catalog.md is this output)")):
+    """The catalog as a table: industry, equipment, task, metric and reference data of every standard model."""
+    try:
+        rows = cards.catalog_rows(industry=industry, equipment=equipment, task=task)
+    except WorkbenchError as exc:
+        _fail(exc)
+    if markdown:
+        typer.echo(cards.catalog_markdown(rows), nl=False)
+        return
+    table = Table(*cards.CATALOG_HEADER)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"{len(rows)} standard models")
+
+
+@app.command()
 def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")):
     """Open the MLflow UI on the workbench's store (loopback only by default)."""
     uri = settings.tracking_uri()

@@ -72,7 +72,7 @@ def generate(rows: int = 8000, seed: int = 7, inputs: dict | None = None, target
     r, n = rng(seed), rows
     t, since_stop = _clock(r, n, time or {})
     scope: dict[str, np.ndarray] = {"hour": (t.hour + t.minute / 60).to_numpy(float),
-                                    "weekday": t.dayofweek.to_numpy(float), "since_stop": since_stop.astype(float),
+                                    "weekday": t.day_of_week.to_numpy(float), "since_stop": since_stop.astype(float),
                                     "u": r.random(n)}
     frame: dict[str, object] = {}
     if time:
