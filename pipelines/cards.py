@@ -75,6 +75,14 @@ class MetricSpec(_Strict):
     why: str | None = None  # where the acceptance threshold comes from (chance level, published result)
 
 
+class Validation(_Strict):
+    """Tolerances of the nightly checks (``workbench validate``). The defaults suit a card whose
+    champion was tuned longer than the nightly run is: a little worse is noise, a lot is a regression."""
+    champion_tolerance: float = Field(0.05, ge=0)  # share of the champion's metric value it may fall behind
+    probe_rows: int = Field(200, ge=10)  # the first rows of the reference data, scored by both models
+    probe_tolerance: float = Field(0.1, ge=0, le=1)  # agreement with the champion on them must be >= 1 - this
+
+
 class Simulator(_Strict):
     family: str
     rows: int = Field(8000, gt=50)
@@ -118,6 +126,7 @@ class Card(_Strict):
     exclude: list[str] = Field(default_factory=list)  # columns that leak the target: never features
     forecast: Forecast | None = None
     anomaly: Anomaly | None = None
+    validation: Validation = Field(default_factory=Validation)
 
     @model_validator(mode="after")
     def _consistent(self):

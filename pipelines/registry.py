@@ -3,6 +3,7 @@
 The promotion rule: a new version becomes ``challenger``; it becomes ``champion`` only when it passes
 the card's acceptance threshold and is not worse than the current champion scored on the SAME test
 rows (the champion is loaded and re-scored, so a change of data cannot flatter either side).
+A validation run (``settings.registering()`` is False) is compared the same way but never registered.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from . import metrics
+from . import metrics, settings
 from .evaluation import Report, score
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -24,7 +25,7 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 @dataclass
 class Decision:
     card_id: str
-    version: int
+    version: int | None  # None: a validation run, compared but not registered
     metric: str
     value: float
     accept: float
@@ -35,6 +36,8 @@ class Decision:
     reason: str
 
     def summary(self) -> str:
+        if self.version is None:
+            return f"{self.card_id}: not registered, validation run ({self.reason})"
         return f"{self.card_id} v{self.version}: {'champion' if self.promoted else 'challenger'} ({self.reason})"
 
 
@@ -75,26 +78,33 @@ def decide(result, report: Report) -> tuple[bool, str, int | None, float | None]
 
 def register(result, report: Report, model_uri: str, output_dir: str | Path | None = None) -> Decision:
     """Register the logged model, make it challenger, promote it if the rule allows, and write
-    ``metrics.json`` for the runner."""
+    ``metrics.json`` (with the logged model's URI) for the runner. In a validation run it only
+    compares with the champion: nothing is registered and no alias moves."""
     card = result.card
     promote, reason, champion_before, champion_value = decide(result, report)
-    client = MlflowClient()
     run = mlflow.active_run()
-    mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
-                                                         f"test_{card.metric.primary}": f"{report.value:.6f}"})
-    client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
-    if promote:
-        client.set_registered_model_alias(card.id, CHAMPION, mv.version)
-    client.set_model_version_tag(card.id, mv.version, "promotion", reason)
-    decision = Decision(card_id=card.id, version=int(mv.version), metric=card.metric.primary, value=report.value,
+    version = None
+    if settings.registering():
+        client = MlflowClient()
+        mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
+                                                             f"test_{card.metric.primary}": f"{report.value:.6f}"})
+        version = int(mv.version)
+        client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
+        if promote:
+            client.set_registered_model_alias(card.id, CHAMPION, mv.version)
+        client.set_model_version_tag(card.id, mv.version, "promotion", reason)
+    else:
+        promote = False
+    decision = Decision(card_id=card.id, version=version, metric=card.metric.primary, value=report.value,
                         accept=card.metric.accept, passes_threshold=report.passed, champion_before=champion_before,
                         champion_value=champion_value, promoted=promote, reason=reason)
     if run is not None:
-        mlflow.set_tags({"registry.version": mv.version, "registry.promoted": str(promote), "registry.reason": reason})
+        mlflow.set_tags({"registry.promoted": str(promote), "registry.reason": reason,
+                         **({"registry.version": str(version)} if version is not None else {})})
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
-        summary = {"run_id": run.info.run_id if run else None, "metrics": report.metrics, "baseline": report.baseline,
-                   "cv": result.cv, "decision": asdict(decision), "device": result.device,
+        summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,
+                   "baseline": report.baseline, "cv": result.cv, "decision": asdict(decision), "device": result.device,
                    "tuning_seconds": result.seconds, "trials": len(result.study.trials)}
         (Path(output_dir) / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
     return decision

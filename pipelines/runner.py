@@ -39,7 +39,10 @@ def notebook_path(card_id: str) -> Path:
 
 def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, timeout_s: float | None = None,
              device: str = "auto", seed: int = 42, column_map: dict | None = None, tracking_uri: str | None = None,
-             output_dir: str | Path | None = None, progress: bool = True) -> RunOutcome:
+             output_dir: str | Path | None = None, progress: bool = True, register: bool = True,
+             tags: dict | None = None) -> RunOutcome:
+    """Execute the card's notebook in a new MLflow run. ``register=False`` (validation) logs and
+    compares with the champion but registers nothing; ``tags`` are added to the run."""
     import mlflow
     import papermill as pm
     from mlflow.tracking import MlflowClient
@@ -53,7 +56,7 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
         data.load(card, data_path, column_map)  # fail before any run exists
         data_path = str(Path(data_path).resolve())
     uri = tracking.configure(tracking_uri)
-    run_id = tracking.create_run(card, uri, tags={"runner": "papermill"})
+    run_id = tracking.create_run(card, uri, tags={"runner": "papermill", **(tags or {})})
     out_dir = Path(output_dir or tempfile.mkdtemp(prefix=f"workbench-{card.id}-")).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{card.id}.executed.ipynb"
@@ -62,6 +65,7 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
               "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id}
     os.environ["WORKBENCH_PROGRESS_FILE"] = str(progress_file)  # the kernel inherits it
     os.environ["MLFLOW_TRACKING_URI"] = uri
+    os.environ["WORKBENCH_REGISTER"] = "1" if register else "0"  # read by registry.register in the kernel
     failure: list[BaseException] = []
 
     def execute():

@@ -69,3 +69,10 @@ def optuna_storage(uri: str | None = None) -> str:
     folder = db.parent if db else mlruns_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'optuna.db'}"
+
+
+def registering() -> bool:
+    """False inside a validation run (the runner sets ``WORKBENCH_REGISTER=0`` for its kernel):
+    ``register`` then compares with the champion and writes ``metrics.json`` but registers nothing,
+    so a nightly check can never replace a champion."""
+    return os.environ.get("WORKBENCH_REGISTER", "1") != "0"
