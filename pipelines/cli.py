@@ -198,6 +198,60 @@ def catalog(industry: Optional[str] = typer.Option(None, "--industry", help="e.g
 
 
 @app.command()
+def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids (or --all)"),
+             all_: bool = typer.Option(False, "--all", help="every card in the catalog"),
+             budget: str = typer.Option("nightly", "--budget", help="smoke | nightly | full"),
+             workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                                   help="local worker processes (default: sized to the machine)"),
+             scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                     help="an existing Dask cluster, e.g. tcp://10.0.0.5:8786"),
+             report: Path = typer.Option(Path("reports/validation"), "--report",
+                                         help="folder for report.html, junit.xml and the executed notebooks")):
+    """Nightly validation: run cards' notebooks in parallel (Dask), check each, write JUnit XML and an HTML report.
+
+    Validation runs are tagged workbench.kind=validation in MLflow and never replace a champion.
+    Exits 1 when any check fails."""
+    from . import validate as validation
+
+    if budget not in validation.BUDGETS:
+        raise typer.BadParameter(f"--budget must be one of {', '.join(validation.BUDGETS)}")
+    if all_ == bool(card_ids):
+        raise typer.BadParameter("name card ids or pass --all (not both)")
+    known = cards.list_ids()
+    unknown = [c for c in card_ids or [] if c not in known]
+    if unknown:
+        _fail(WorkbenchError(f"Unknown card(s) {', '.join(unknown)}; known cards: {', '.join(known)}."))
+    ids = known if all_ else list(dict.fromkeys(card_ids))
+    chosen = validation.BUDGETS[budget]
+    console.print(f"validating {len(ids)} card(s) at the {budget} budget ({chosen.n_trials} trials, "
+                  f"tuning ≤ {chosen.timeout_s} s, card ≤ {chosen.wall_s:.0f} s)")
+
+    def progress(result):
+        state = "[green]passed[/]" if result.passed else f"[red]failed[/] ({', '.join(result.failed_checks)})"
+        console.print(f"  {result.card_id}: {state} in {result.seconds:.0f} s")
+
+    batch = validation.validate(ids, chosen, workers=workers, scheduler=scheduler, on_result=progress)
+    written = validation.write_reports(batch, report)
+    table = Table("", title=f"validation ({budget}): {len(batch.results)} cards in {batch.seconds:.0f} s, "
+                            f"{batch.engine}")
+    table.add_column("card", no_wrap=True)
+    for header in ("test metric", "champion", "s", "failed checks"):
+        table.add_column(header)
+    for r in batch.results:
+        metric = "" if r.value is None else f"{r.metric} {r.value:.4g} {'≥' if r.higher_is_better else '≤'} {r.accept}"
+        champion = "" if r.champion_value is None else f"{r.champion_value:.4g} v{r.champion_version}"
+        table.add_row("[green]PASS[/]" if r.passed else "[red]FAIL[/]", r.card_id, metric, champion,
+                      f"{r.seconds:.0f}", ", ".join(r.failed_checks))
+    console.print(table)
+    console.print(f"HTML report: {written['html']}\nJUnit XML:   {written['junit']}")
+    failing = sum(not r.passed for r in batch.results)
+    if failing:
+        console.print(f"[bold red]{failing} of {len(batch.results)} card(s) failed a check[/]")
+        raise typer.Exit(1)
+    console.print(f"[bold green]all {len(batch.results)} card(s) passed every check[/]")
+
+
+@app.command()
 def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")):
     """Open the MLflow UI on the workbench's store (loopback only by default)."""
     uri = settings.tracking_uri()
