@@ -59,9 +59,18 @@ def decide(result, report: Report) -> tuple[bool, str, int | None, float | None]
     primary = f"test_{card.metric.primary}"
     if not report.passed:
         return False, f"{primary} {report.value:.4f} misses the acceptance threshold {card.metric.accept}", None, None
+    ok, reason, version, value = compare_with_champion(result, report)
+    return ok, reason if version is not None else "first version to pass the acceptance threshold", version, value
+
+
+def compare_with_champion(result, report: Report) -> tuple[bool, str, int | None, float | None]:
+    """Is the new model not worse than the current champion, scored on the same test rows?
+    Returns ``(ok, reason, champion version or None when there is none, champion's value)``."""
+    card = result.card
+    primary = f"test_{card.metric.primary}"
     current = version_by_alias(card.id, CHAMPION)
     if current is None:
-        return True, "first version to pass the acceptance threshold", None, None
+        return True, "no champion yet", None, None
     try:
         champion_value = score(card, load_model(card.id, version=int(current.version)), result.test)[primary]
         basis = "re-scored on the same test rows"
@@ -81,10 +90,10 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     ``metrics.json`` (with the logged model's URI) for the runner. In a validation run it only
     compares with the champion: nothing is registered and no alias moves."""
     card = result.card
-    promote, reason, champion_before, champion_value = decide(result, report)
     run = mlflow.active_run()
     version = None
     if settings.registering():
+        promote, reason, champion_before, champion_value = decide(result, report)
         client = MlflowClient()
         mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
                                                              f"test_{card.metric.primary}": f"{report.value:.6f}"})
@@ -93,8 +102,9 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
         if promote:
             client.set_registered_model_alias(card.id, CHAMPION, mv.version)
         client.set_model_version_tag(card.id, mv.version, "promotion", reason)
-    else:
+    else:  # a validation run: compared with the champion even when it misses the threshold, never registered
         promote = False
+        _, reason, champion_before, champion_value = compare_with_champion(result, report)
     decision = Decision(card_id=card.id, version=version, metric=card.metric.primary, value=report.value,
                         accept=card.metric.accept, passes_threshold=report.passed, champion_before=champion_before,
                         champion_value=champion_value, promoted=promote, reason=reason)

@@ -1,0 +1,186 @@
+"""workbench validate through real parts: papermill kernels in Dask worker processes, a SQLite MLflow
+store holding a real champion, the JUnit XML parsed back, the HTML report opened in headless Chromium.
+
+One champion is trained for the module and one two-card nightly batch is shared by the report tests
+(each is a real notebook run); they run on one xdist worker (group ``validate``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from pipelines import runner, validate
+from pipelines.cli import app
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("validate")]
+
+ROOT = Path(__file__).resolve().parent.parent
+CARD, BROKEN = "heat-treatment-hardness", "heat-treatment-broken"
+BUDGET = validate.Budget("test", n_trials=2, timeout_s=None, wall_s=300)  # generous: CI shares two cores
+
+
+def _edit_card(folder: Path, card_id: str, change) -> None:
+    import yaml
+
+    path = folder / f"{card_id}.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(raw)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _small(accept: float):
+    def change(raw):
+        raw["reference_data"]["simulator"]["rows"] = 1000
+        raw["metric"]["accept"] = accept
+    return change
+
+
+def _insert_after_load(notebook: Path, source: str) -> int:
+    """Put a code cell right after the cell that loads the data; return its index."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    at = next(i for i, c in enumerate(nb["cells"]) if "load_data" in "".join(c["source"])) + 1
+    nb["cells"].insert(at, {"cell_type": "code", "id": "inserted", "metadata": {}, "outputs": [],
+                            "execution_count": None, "source": source})
+    notebook.write_text(json.dumps(nb), encoding="utf-8")
+    return at
+
+
+def _copy_catalog(folder: Path, mp: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """catalog_copy for a module-scoped fixture (catalog_copy itself is per test)."""
+    cat, nbs = folder / "catalog", folder / "notebooks"
+    shutil.copytree(ROOT / "catalog", cat)
+    shutil.copytree(ROOT / "notebooks", nbs)
+    mp.setenv("WORKBENCH_CATALOG_DIR", str(cat))
+    mp.setenv("WORKBENCH_NOTEBOOKS_DIR", str(nbs))
+    return cat, nbs
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory):
+    """A store in which CARD (1000 rows) has a champion, v1, trained as `workbench run` trains."""
+    folder = tmp_path_factory.mktemp("champion")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        mp.delenv("WORKBENCH_OPTUNA_STORAGE", raising=False)
+        cat, _ = _copy_catalog(folder, mp)
+        _edit_card(cat, CARD, _small(accept=50.0))  # passes: becomes champion
+        outcome = runner.run_card(CARD, n_trials=BUDGET.n_trials, seed=42, output_dir=folder / "out", progress=False)
+        assert outcome.decision["promoted"]
+        yield outcome
+    # the MonkeyPatch context keeps the store's URI set for every test of the module
+
+
+@pytest.fixture(scope="module")
+def nightly(champion, tmp_path_factory):
+    """One batch of two cards: CARD with an impossible threshold, and a copy of it whose notebook raises."""
+    folder = tmp_path_factory.mktemp("nightly")
+    with pytest.MonkeyPatch.context() as mp:
+        cat, nbs = _copy_catalog(folder, mp)
+        _edit_card(cat, CARD, _small(accept=0.01))  # rmse <= 0.01 HRC: impossible
+        raw = (cat / f"{CARD}.yaml").read_text(encoding="utf-8").replace(f"id: {CARD}", f"id: {BROKEN}")
+        (cat / f"{BROKEN}.yaml").write_text(raw, encoding="utf-8")
+        nb = (nbs / f"{CARD}.ipynb").read_text(encoding="utf-8").replace(f'load_card(\\"{CARD}\\")',
+                                                                         f'load_card(\\"{BROKEN}\\")')
+        (nbs / f"{BROKEN}.ipynb").write_text(nb, encoding="utf-8")
+        cell = _insert_after_load(nbs / f"{BROKEN}.ipynb", "raise RuntimeError('quench log truncated')")
+        batch = validate.validate([BROKEN, CARD], BUDGET, workers=2)
+        paths = validate.write_reports(batch, folder / "report")
+    return batch, paths, cell
+
+
+def test_impossible_threshold_fails_exactly_the_threshold_check(nightly, champion):
+    batch, _, _ = nightly
+    result = next(r for r in batch.results if r.card_id == CARD)
+    assert result.failed_checks == ["threshold"], [(c.name, c.status, c.message) for c in result.checks]
+    assert [c.name for c in result.checks] == list(validate.CHECKS)
+    assert all(c.status == "passed" for c in result.checks if c.name != "threshold"), result.checks
+    assert "misses ≤ 0.01" in result.check("threshold").message
+    assert result.champion_version == 1 and "champion v1" in result.check("probe").message
+    # tagged as a validation run, with the verdict; the champion is untouched and nothing was registered
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    assert run.data.tags["workbench.kind"] == "validation"
+    assert run.data.tags["validation.status"] == "failed" and run.data.tags["validation.threshold"] == "failed"
+    versions = client.search_model_versions(f"name = '{CARD}'")
+    assert [int(v.version) for v in versions] == [1]
+    assert client.get_model_version_by_alias(CARD, "champion").run_id == champion.run_id
+    assert result.history and result.history[-1] == pytest.approx(result.value)
+
+
+def test_a_raising_notebook_is_reported_with_its_cell_and_does_not_stop_the_others(nightly):
+    batch, paths, cell = nightly
+    broken = next(r for r in batch.results if r.card_id == BROKEN)
+    assert broken.failed_checks == ["notebook"]
+    message = broken.check("notebook").message
+    assert message.startswith(f"cell {cell}: RuntimeError") and "quench log truncated" in message
+    assert {broken.check(n).status for n in ("threshold", "champion", "probe")} == {"skipped"}
+    assert (paths["html"].parent / "notebooks" / f"{BROKEN}.ipynb").exists()  # the traceback is kept
+    other = next(r for r in batch.results if r.card_id == CARD)
+    assert other.check("notebook").status == "passed" and other.value is not None
+
+
+def test_junit_xml_parses_and_its_counts_match(nightly):
+    batch, paths, _ = nightly
+    root = ET.parse(paths["junit"]).getroot()
+    cases = root.findall(".//testcase")
+    checks = [(r.card_id, c) for r in batch.results for c in r.checks]
+    assert len(cases) == len(checks) == 2 * len(validate.CHECKS)
+    failed = {(r, c.name) for r, c in checks if c.status == "failed"}
+    assert failed == {(CARD, "threshold"), (BROKEN, "notebook")}
+    assert {(t.get("classname"), t.get("name")) for t in cases if t.find("failure") is not None} == failed
+    skipped = sum(c.status == "skipped" for _, c in checks)
+    assert sum(t.find("skipped") is not None for t in cases) == skipped == 3
+    assert (int(root.get("tests")), int(root.get("failures")), int(root.get("skipped"))) == (12, 2, 3)
+    assert {s.get("name") for s in root.findall("testsuite")} == {CARD, BROKEN}
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+def test_html_report_opens_in_headless_chromium_and_shows_every_card(nightly, tmp_path):
+    batch, paths, _ = nightly
+    url = paths["html"].resolve().as_uri()
+    flags = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True).stdout
+    for result in batch.results:
+        assert f'id="{result.card_id}"' in dom
+    assert dom.count(">FAIL<") == 2 and "<svg" in dom and "cell " in dom
+    assert f'href="notebooks/{CARD}.ipynb"' in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([*flags, "--window-size=1400,900", f"--screenshot={shot}", url], capture_output=True,
+                   timeout=120, check=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000  # a rendered page
+
+
+def test_degraded_model_is_flagged_against_the_champion(champion, catalog_copy, tmp_path):
+    """Trained on shuffled targets (the test rows keep theirs), on an existing Dask cluster via --scheduler."""
+    from dask.distributed import LocalCluster
+
+    catalog_copy.edit(CARD, _small(accept=50.0))  # it still passes the loose threshold: the champion check flags it
+    _insert_after_load(catalog_copy.notebooks / f"{CARD}.ipynb", (
+        "head = int(len(data.frame) * 0.7)  # the time split tests on the last 20%: shuffle only earlier rows\n"
+        "data.frame.loc[:head - 1, card.target.column] = np.random.default_rng(0).permutation(\n"
+        "    data.frame[card.target.column].to_numpy()[:head])"))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        batch = validate.validate([CARD], BUDGET, scheduler=cluster.scheduler_address)
+    [result] = batch.results
+    assert "Dask scheduler" in batch.engine
+    assert result.check("threshold").status == "passed"
+    assert result.check("champion").status == "failed" and result.check("probe").status == "failed"
+    assert result.value > 2 * result.champion_value  # rmse: the degraded model is far worse
+    assert "worse than champion v1" in result.check("champion").message
+    assert int(MlflowClient().get_model_version_by_alias(CARD, "champion").version) == 1
+
+
+def test_cli_validate_needs_cards_and_a_known_budget():
+    runner_ = CliRunner()
+    assert runner_.invoke(app, ["validate"]).exit_code == 2
+    assert runner_.invoke(app, ["validate", "--all", "--budget", "weekly"]).exit_code == 2
+    unknown = runner_.invoke(app, ["validate", "no-such-card"])
+    assert unknown.exit_code == 2 and "no-such-card" in unknown.output
