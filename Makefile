@@ -5,7 +5,7 @@ WB := $(VENV)/bin/workbench
 SHARED_DATA := $(abspath ../shared/datasets)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test ui lab lock clean
+.PHONY: setup demo test validate ui lab lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: setup  ## run one standard model end to end on its built-in reference data
 
 test: setup  ## the test suite, on two cores (public datasets from ../shared/datasets when present)
 	WORKBENCH_DATA_DIR=$${WORKBENCH_DATA_DIR:-$(SHARED_DATA)} $(PY) -m pytest -n 2 --dist loadgroup -q
+
+BUDGET ?= nightly
+REPORT ?= reports/validation
+validate: setup  ## nightly validation of every card (BUDGET=smoke|nightly|full): $(REPORT)/report.html, junit.xml
+	WORKBENCH_DATA_DIR=$${WORKBENCH_DATA_DIR:-$(SHARED_DATA)} $(WB) validate --all --budget $(BUDGET) --report $(REPORT)
 
 ui: setup  ## the MLflow UI on 127.0.0.1:5000
 	$(WB) ui
