@@ -72,8 +72,11 @@ def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-moldin
     if card.metric.why:
         console.print(f"why this threshold: {card.metric.why}")
     ref = card.reference_data
-    console.print(f"reference data: simulator {ref.simulator.family} ({ref.simulator.rows} rows)"
-                  + (f", public dataset {ref.public} when present" if ref.public else ""))
+    if ref.file:
+        console.print(f"reference data: file {ref.file}" + (f", sheet {ref.sheet}" if ref.sheet else ""))
+    else:
+        console.print(f"reference data: simulator {ref.simulator.family} ({ref.simulator.rows} rows)"
+                      + (f", public dataset {ref.public} when present" if ref.public else ""))
     table = Table()
     table.add_column("column", no_wrap=True)  # never folded: users type these names into their files
     for header in ("한국어", "unit", "kind", "range", "note"):
