@@ -111,7 +111,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True) -
     has_target = with_target and target in frame.columns
     if target in frame.columns:
         if card.task in ("binary", "multiclass", "anomaly"):
-            typed[target] = _labels(frame[target])
+            typed[target] = class_labels(frame[target])
         else:
             typed[target], bad[target] = parse_numbers(frame[target])
     problems += _parse_problems(frame, bad, rownum)
@@ -226,7 +226,7 @@ def _text(series: pd.Series) -> pd.Series:
     return series.map(lambda v: v if pd.isna(v) else str(v).strip()).astype("str")
 
 
-def _labels(series: pd.Series) -> pd.Series:
+def class_labels(series: pd.Series) -> pd.Series:
     """Class labels as the file has them (numbers stay numbers), text stripped, blanks missing."""
     if pd.api.types.is_numeric_dtype(series):
         return series
