@@ -91,8 +91,16 @@ class Simulator(_Strict):
 
 
 class ReferenceData(_Strict):
-    simulator: Simulator
+    simulator: Simulator | None = None
     public: str | None = None  # dataset id in datasets/sources.yaml, used when present
+    file: str | None = None  # a plant's own file (cards made by `workbench new`): used instead of the others
+    sheet: str | None = None  # the Excel sheet of ``file``
+
+    @model_validator(mode="after")
+    def _some_data(self):
+        if self.simulator is None and self.file is None:
+            raise ValueError("reference_data needs a simulator or a file")
+        return self
 
 
 class Forecast(_Strict):
@@ -236,7 +244,8 @@ def catalog_rows(industry: str | None = None, equipment: str | None = None, task
             continue
         sign = "≥" if card.higher_is_better else "≤"
         ref = card.reference_data
-        source = f"public {ref.public}, else simulator" if ref.public else "simulator"
+        source = (f"file {Path(ref.file).name}" if ref.file else
+                  f"public {ref.public}, else simulator" if ref.public else "simulator")
         rows.append((card.id, card.industry, card.equipment.en, card.equipment.ko, card.task,
                      f"{card.metric.primary} {sign} {card.metric.accept}", source))
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import cards, settings
@@ -22,20 +24,40 @@ err = Console(stderr=True)
 
 
 def _fail(exc: WorkbenchError) -> None:
-    err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
-def _parse_map(pairs: list[str] | None) -> dict[str, str] | None:
-    if not pairs:
-        return None
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise typer.BadParameter(f"--map takes USER_COLUMN=CARD_COLUMN, not {pair!r}")
-        user, card_col = pair.split("=", 1)
-        out[user.strip()] = card_col.strip()
-    return out
+def _parse_map(values: list[str] | None, lang: str | None = None) -> dict[str, str] | None:
+    """--map: 'YOUR_COLUMN=CARD_COLUMN' (repeatable) or a YAML file of 'your column: card column'."""
+    from .mapping import parse_map
+
+    return parse_map(values, lang=lang)
+
+
+def _lang(value: str | None) -> str | None:
+    if value not in (None, "ko", "en"):
+        raise typer.BadParameter("--lang must be ko or en")
+    return value
+
+
+class _NoteHandler(logging.Handler):
+    """Notes from reading and validation (ignored columns, sorting) printed for the user."""
+
+    def emit(self, record):
+        err.print(f"[dim]note:[/] {escape(record.getMessage())}", highlight=False, soft_wrap=True)
+
+
+def _show_notes() -> None:
+    logger = logging.getLogger("pipelines.data")
+    logger.setLevel(logging.INFO)
+    if not any(isinstance(h, _NoteHandler) for h in logger.handlers):
+        logger.addHandler(_NoteHandler())
+
+
+MAP_HELP = "YOUR_COLUMN=CARD_COLUMN, or a YAML file of such pairs (repeatable)"
+LANG_HELP = "language of messages: ko | en (default: from the locale, or WORKBENCH_LANG)"
+SHEET_HELP = "Excel sheet name or number (default: the first sheet)"
 
 
 @app.command("list")
@@ -72,8 +94,11 @@ def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-moldin
     if card.metric.why:
         console.print(f"why this threshold: {card.metric.why}")
     ref = card.reference_data
-    console.print(f"reference data: simulator {ref.simulator.family} ({ref.simulator.rows} rows)"
-                  + (f", public dataset {ref.public} when present" if ref.public else ""))
+    if ref.file:
+        console.print(f"reference data: file {ref.file}" + (f", sheet {ref.sheet}" if ref.sheet else ""))
+    else:
+        console.print(f"reference data: simulator {ref.simulator.family} ({ref.simulator.rows} rows)"
+                      + (f", public dataset {ref.public} when present" if ref.public else ""))
     table = Table()
     table.add_column("column", no_wrap=True)  # never folded: users type these names into their files
     for header in ("한국어", "unit", "kind", "range", "note"):
@@ -92,7 +117,9 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         timeout: Optional[float] = typer.Option(None, "--timeout", help="stop tuning after this many seconds"),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
         seed: int = typer.Option(42, "--seed", help="random seed for splits, sampler and boosters"),
-        map_: Optional[list[str]] = typer.Option(None, "--map", help="USER_COLUMN=CARD_COLUMN (repeatable)"),
+        map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
+        sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+        lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
         output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="where the executed notebook goes"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it)."""
@@ -100,10 +127,12 @@ def run(card_id: str = typer.Argument(..., help="card id"),
 
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--device must be auto, cpu or cuda")
+    lang = _lang(lang)
+    _show_notes()
     try:
         outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
-                           device=device, seed=seed, column_map=_parse_map(map_), output_dir=output_dir,
-                           progress=not quiet)
+                           device=device, seed=seed, column_map=_parse_map(map_, lang), output_dir=output_dir,
+                           progress=not quiet, sheet=sheet, lang=lang)
     except WorkbenchError as exc:
         _fail(exc)
     s = outcome.summary
@@ -128,12 +157,17 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
             output: Path = typer.Option(..., "--output", help="where to write predictions (.csv or .parquet)"),
             alias: str = typer.Option("champion", "--alias", help="registered model alias"),
             version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
-            map_: Optional[list[str]] = typer.Option(None, "--map", help="USER_COLUMN=CARD_COLUMN (repeatable)")):
+            map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
+            sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+            lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
     """Score a file with a registered model; writes the input rows' predictions beside their ids."""
     from .predict import predict_file
 
+    lang = _lang(lang)
+    _show_notes()
     try:
-        written = predict_file(card_id, input, output, alias=alias, version=version, column_map=_parse_map(map_))
+        written = predict_file(card_id, input, output, alias=alias, version=version,
+                               column_map=_parse_map(map_, lang), sheet=sheet, lang=lang)
     except WorkbenchError as exc:
         _fail(exc)
     console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output}")
@@ -145,7 +179,7 @@ def optimize(card_id: str = typer.Argument(..., help="card id of a quality card 
              top: int = typer.Option(5, "--top", min=1, help="how many recommendations"),
              trials: int = typer.Option(300, "--trials", min=1, help="Optuna trials on the champion model"),
              data: Optional[Path] = typer.Option(None, "--data", help="operating data (default: reference data)"),
-             map_: Optional[list[str]] = typer.Option(None, "--map", help="USER_COLUMN=CARD_COLUMN (repeatable)"),
+             map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
              alias: str = typer.Option("champion", "--alias", help="registered model alias"),
              seed: int = typer.Option(0, "--seed")):
     """Recommend settings: search the card's controllable inputs on the champion model, within the card's bounds."""
@@ -175,6 +209,75 @@ def optimize(card_id: str = typer.Argument(..., help="card id of a quality card 
         table.add_row(name, *[f"{v:.4g}" if isinstance(v, float) else str(v) for v in cells])
     console.print(table)
     console.print(found.summary())
+
+
+@app.command()
+def check(card_id: str = typer.Argument(..., help="card id"),
+          data: Path = typer.Option(..., "--data", help="your CSV/TSV/Excel/Parquet file"),
+          map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
+          sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+          lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
+          for_predict: bool = typer.Option(False, "--predict", help="check new data to score (no target needed)")):
+    """Check a file against a card without training: columns matched, missing values, ranges, target balance,
+    time order, duplicates, and whether the card's split is possible. Exit code 2 when it has problems."""
+    from .datacheck import check as check_file
+
+    lang = _lang(lang)
+    try:
+        card = cards.load_card(card_id)
+        report = check_file(card, data, column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
+                            for_predict=for_predict)
+    except WorkbenchError as exc:
+        _fail(exc)
+    typer.echo(report.render(lang))
+    if not report.ok:
+        raise typer.Exit(report.errors[0].exit_code)
+
+
+@app.command()
+def template(card_id: str = typer.Argument(..., help="card id"),
+             lang: Optional[str] = typer.Option(None, "--lang", help="header language: ko (Korean names) | en"),
+             format_: str = typer.Option("csv", "--format", help="csv | xlsx"),
+             output: Optional[Path] = typer.Option(None, "--output", help="file to write (default: <card>_template.<format>)"),
+             rows: int = typer.Option(30, "--rows", min=1, help="example rows")):
+    """Write an input file for a card: the header it expects (with units), example rows, and for Excel a second
+    sheet explaining each column (unit, allowed range, kind). Fill it with your data, then `workbench check`."""
+    from .templates import write_template
+
+    lang = _lang(lang) or settings.language()
+    if format_ not in ("csv", "xlsx"):
+        raise typer.BadParameter("--format must be csv or xlsx")
+    try:
+        card = cards.load_card(card_id)
+        path = write_template(card, output or Path(f"{card.id}_template.{format_}"), lang=lang, rows=rows)
+    except WorkbenchError as exc:
+        _fail(exc)
+    console.print(f"wrote {escape(str(path))}: {len(card.columns) + 1} columns, {rows} example rows")
+    console.print(f"next: [bold]workbench check {card.id} --data {escape(str(path))}[/]")
+
+
+@app.command()
+def new(card_id: str = typer.Argument(..., help="id of the new card, e.g. my-press-quality"),
+        data: Path = typer.Option(..., "--data", help="your CSV/TSV/Excel/Parquet file"),
+        target: str = typer.Option(..., "--target", help="the column to predict"),
+        task: Optional[str] = typer.Option(None, "--task", help="binary | multiclass | regression | forecast | rul "
+                                                                 "(default: guessed from the target)"),
+        time: Optional[str] = typer.Option(None, "--time", help="time stamp column (time split)"),
+        group: Optional[str] = typer.Option(None, "--group", help="machine/unit column (group split)"),
+        sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+        lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
+        force: bool = typer.Option(False, "--force", help="overwrite an existing card and notebook")):
+    """Make a card and a notebook for a process that has none yet, from a data file: columns, inferred kinds and
+    observed ranges, the task guessed from the target. Then `workbench run ID` trains it like any other card."""
+    from .newcard import new_card
+
+    lang = _lang(lang)
+    try:
+        made = new_card(card_id, data, target, task=task, time=time, group=group, sheet=sheet, lang=lang,
+                        overwrite=force)
+    except WorkbenchError as exc:
+        _fail(exc)
+    typer.echo(made.summary(lang))
 
 
 @app.command()

@@ -23,14 +23,24 @@ class CardError(WorkbenchError):
 
 
 class DataError(WorkbenchError):
-    def __init__(self, source, message: str, column: str | None = None, fix: str | None = None):
+    """A problem in a user's data file. ``code`` names the kind of problem (see pipelines/messages.py),
+    ``rows`` a few offending row numbers as the user sees them in a spreadsheet (header = row 1)."""
+
+    _WORDS = {"en": ("Data", "column", "Fix"), "ko": ("데이터", "열", "해결 방법")}
+
+    def __init__(self, source, message: str, column: str | None = None, fix: str | None = None,
+                 code: str | None = None, rows: list[int] | None = None, lang: str = "en"):
         self.source = str(source)
         self.column = column
         self.fix = fix
-        where = f"{self.source}" + (f", column '{column}'" if column else "")
-        text = f"Data {where}: {message}"
+        self.code = code
+        self.rows = list(rows or [])
+        self.message = message
+        data, col, fix_word = self._WORDS.get(lang, self._WORDS["en"])
+        where = f"{self.source}" + (f", {col} '{column}'" if column else "")
+        text = f"{data} {where}: {message}"
         if fix:
-            text += f" Fix: {fix}"
+            text += f" {fix_word}: {fix}"
         super().__init__(text)
 
 

@@ -19,10 +19,10 @@ class Written:
 
 
 def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, alias: str = "champion",
-                 version: int | None = None, column_map: dict | None = None) -> Written:
+                 version: int | None = None, column_map: dict | None = None, sheet: str | int | None = None,
+                 lang: str | None = None) -> Written:
     card = cards.load_card(card_id)
-    frame = data.validate(data.map_columns(data.read_table(input_path), card, column_map, str(input_path)), card,
-                          str(input_path), with_target=False)
+    frame = data.load_new(card, input_path, column_map, sheet=sheet, lang=lang)  # before any store is touched
     tracking.configure()
     mv = (registry.MlflowClient().get_model_version(card.id, str(version)) if version
           else registry.version_by_alias(card.id, alias))

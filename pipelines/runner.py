@@ -40,7 +40,7 @@ def notebook_path(card_id: str) -> Path:
 def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, timeout_s: float | None = None,
              device: str = "auto", seed: int = 42, column_map: dict | None = None, tracking_uri: str | None = None,
              output_dir: str | Path | None = None, progress: bool = True, register: bool = True,
-             tags: dict | None = None) -> RunOutcome:
+             tags: dict | None = None, sheet: str | int | None = None, lang: str | None = None) -> RunOutcome:
     """Execute the card's notebook in a new MLflow run. ``register=False`` (validation) logs and
     compares with the champion but registers nothing; ``tags`` are added to the run."""
     import mlflow
@@ -52,13 +52,21 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     source = notebook_path(card.id)
     if not source.exists():
         raise WorkbenchError(f"Card {card.id} has no notebook at {source}: add notebooks/{card.id}.ipynb.")
+    user_file = None
     if data_path is not None:
-        data.load(card, data_path, column_map)  # fail before any run exists
-        data_path = str(Path(data_path).resolve())
-    uri = tracking.configure(tracking_uri)
-    run_id = tracking.create_run(card, uri, tags={"runner": "papermill", **(tags or {})})
+        # Read, map and validate before any run, study or model exists: a bad file leaves nothing behind.
+        checked = data.load(card, data_path, column_map, sheet=sheet, lang=lang)
+        user_file = str(Path(data_path).resolve())
     out_dir = Path(output_dir or tempfile.mkdtemp(prefix=f"workbench-{card.id}-")).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if user_file:
+        # The kernel gets the validated frame, so it never re-detects encodings or sheets, and a
+        # Korean CP949 export trains on exactly the rows an English UTF-8 copy of it would.
+        data_path, column_map = str(out_dir / "data.parquet"), None
+        checked.frame.to_parquet(data_path, index=False)
+    uri = tracking.configure(tracking_uri)
+    run_id = tracking.create_run(card, uri, tags={"runner": "papermill", **({"data.file": user_file} if user_file else {}),
+                                                    **(tags or {})})
     executed = out_dir / f"{card.id}.executed.ipynb"
     progress_file = out_dir / "progress.json"
     params = {"data_path": data_path, "n_trials": n_trials, "timeout_s": timeout_s, "device": device, "seed": seed,

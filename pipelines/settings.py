@@ -76,3 +76,21 @@ def registering() -> bool:
     ``register`` then compares with the champion and writes ``metrics.json`` but registers nothing,
     so a nightly check can never replace a champion."""
     return os.environ.get("WORKBENCH_REGISTER", "1") != "0"
+
+
+def language() -> str:
+    """Language of messages for people: ``WORKBENCH_LANG`` (ko|en), else the locale (ko_KR -> ko), else en."""
+    explicit = os.environ.get("WORKBENCH_LANG", "").strip().lower()
+    if explicit in ("ko", "en"):
+        return explicit
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "ko" if value.lower().startswith("ko") else "en"
+    return "en"
+
+
+def max_file_bytes() -> int:
+    """Largest data file the workbench reads into memory (``WORKBENCH_MAX_FILE_MB``, default 1024 MB):
+    a bigger export is refused with advice before it exhausts the machine."""
+    return int(float(os.environ.get("WORKBENCH_MAX_FILE_MB", "1024")) * 1024 * 1024)

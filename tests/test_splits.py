@@ -66,13 +66,14 @@ def test_missing_column_is_named_with_a_suggestion(tmp_path):
 
 
 def test_text_in_a_numeric_column_names_the_row(tmp_path):
+    """Rows are numbered as a spreadsheet shows them: the header is row 1, data row 6 is row 7."""
     card = cards.load_card("heat-treatment-hardness")
     frame, _ = data.simulate.simulate("heat_treatment", rows=200, seed=1)
     frame["Carbon_pct"] = frame["Carbon_pct"].astype(object)
     frame.loc[5, "Carbon_pct"] = "0.4 wt%"
     path = tmp_path / "batches.csv"
     frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"Carbon_pct.*'0.4 wt%'.*row\(s\) \[6\]"):
+    with pytest.raises(DataError, match=r"Carbon_pct.*'0.4 wt%'.*row\(s\) 7\b"):
         data.load(card, path)
 
 

@@ -1,0 +1,297 @@
+"""What the workbench tells a person about their data file, in Korean and English.
+
+Every problem the reader, the column mapping and the validation can find has one code here, with
+what is wrong and how to fix it. Keeping the words in one table keeps the two languages in step and
+lets tests assert on a stable phrase.
+"""
+
+from __future__ import annotations
+
+from . import settings
+from .errors import DataError
+
+# code: {lang: (what is wrong, how to fix it)}; fields in braces come from the caller.
+MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
+    # --- reading ---------------------------------------------------------------------------------
+    "not_found": {
+        "en": ("file not found.", "check the path (relative paths start where you run the command)."),
+        "ko": ("파일을 찾을 수 없습니다.", "경로를 확인하세요 (상대 경로는 명령을 실행한 폴더 기준입니다)."),
+    },
+    "too_large": {
+        "en": ("the file is {size_mb:,.0f} MB, over the limit of {limit_mb:,.0f} MB.",
+               "export a shorter period or only the card's columns, or raise WORKBENCH_MAX_FILE_MB if this "
+               "machine has the memory (about 5 times the file size)."),
+        "ko": ("파일 크기가 {size_mb:,.0f} MB로 한도 {limit_mb:,.0f} MB를 넘습니다.",
+               "기간을 나누거나 카드의 열만 내보내세요. 메모리가 충분하면(파일 크기의 약 5배) "
+               "WORKBENCH_MAX_FILE_MB를 늘리세요."),
+    },
+    "empty": {
+        "en": ("the file is empty.", "export the data again with a header row and data rows."),
+        "ko": ("파일이 비어 있습니다.", "머리글 행과 데이터 행이 있도록 다시 내보내세요."),
+    },
+    "header_only": {
+        "en": ("the file has a header but no data rows.", "export the data again including the rows, not only the column names."),
+        "ko": ("머리글만 있고 데이터 행이 없습니다.", "열 이름뿐 아니라 데이터 행까지 포함해 다시 내보내세요."),
+    },
+    "unsupported_format": {
+        "en": ("files ending in '{suffix}' cannot be read.", "save it as CSV (UTF-8), Excel .xlsx or Parquet."),
+        "ko": ("'{suffix}' 형식의 파일은 읽을 수 없습니다.", "CSV(UTF-8), Excel .xlsx 또는 Parquet로 저장하세요."),
+    },
+    "old_excel": {
+        "en": ("this is an old Excel 97-2003 workbook (.xls).", "open it in Excel and save as .xlsx (Excel Workbook) or CSV UTF-8."),
+        "ko": ("예전 Excel 97-2003 통합 문서(.xls)입니다.", "Excel에서 열어 .xlsx(Excel 통합 문서) 또는 CSV UTF-8로 저장하세요."),
+    },
+    "unreadable": {
+        "en": ("the file could not be read as {kind} ({detail}).",
+               "open it in the program that made it and save it again as CSV UTF-8, Excel .xlsx or Parquet."),
+        "ko": ("{kind} 파일로 읽을 수 없습니다 ({detail}).",
+               "만든 프로그램에서 열어 CSV UTF-8, Excel .xlsx 또는 Parquet로 다시 저장하세요."),
+    },
+    "binary": {
+        "en": ("the file holds binary data, not text (a '{suffix}' file that is really another format?).",
+               "export the data as CSV or Excel .xlsx and give that file."),
+        "ko": ("텍스트가 아닌 이진 데이터입니다 (확장자만 '{suffix}'이고 실제로는 다른 형식인가요?).",
+               "CSV 또는 Excel .xlsx로 내보낸 파일을 지정하세요."),
+    },
+    "bom_mismatch": {
+        "en": ("the file starts with a UTF-8 marker (BOM) but its text is not UTF-8 (wrong encoding declared; "
+               "first bad byte on line {line}).",
+               "save it again as 'CSV UTF-8' from the original, or remove the first 3 bytes (the BOM) if the text is CP949."),
+        "ko": ("파일 앞부분에 UTF-8 표시(BOM)가 있지만 내용은 UTF-8이 아닙니다 (인코딩이 잘못 표시됨; {line}번째 줄).",
+               "원본에서 'CSV UTF-8'로 다시 저장하거나, 내용이 CP949라면 앞의 BOM 3바이트를 지우세요."),
+    },
+    "unknown_encoding": {
+        "en": ("the text encoding could not be recognised (not UTF-8, CP949/EUC-KR or Latin-1).",
+               "save it as 'CSV UTF-8' in Excel, or as CP949 CSV from the machine's software."),
+        "ko": ("문자 인코딩을 알아볼 수 없습니다 (UTF-8, CP949/EUC-KR, Latin-1 모두 아님).",
+               "Excel에서 'CSV UTF-8'로 저장하거나 설비 프로그램에서 CP949 CSV로 내보내세요."),
+    },
+    "mojibake": {
+        "en": ("the header is garbled text (mojibake), e.g. {sample!r}{repaired}: the file was converted "
+               "with the wrong encoding before it got here.",
+               "export it again from the machine or MES and save it directly as 'CSV UTF-8' (or keep the "
+               "original CP949 file); do not open and re-save it through another program."),
+        "ko": ("머리글 글자가 깨져 있습니다 (예: {sample!r}{repaired}). 파일이 중간에 잘못된 인코딩으로 변환되었습니다.",
+               "설비나 MES에서 다시 내보내 바로 'CSV UTF-8'로 저장하거나 원래의 CP949 파일을 쓰세요. "
+               "다른 프로그램으로 열어 다시 저장하지 마세요."),
+    },
+    "wrong_delimiter": {
+        "en": ("only one column was found (header {header!r}): the values are not separated by comma, "
+               "semicolon, tab or '|'.",
+               "save it as CSV (comma separated) or Excel .xlsx."),
+        "ko": ("열이 하나만 보입니다 (머리글 {header!r}). 값이 쉼표, 세미콜론, 탭, '|'로 구분되어 있지 않습니다.",
+               "쉼표로 구분된 CSV 또는 Excel .xlsx로 저장하세요."),
+    },
+    "ragged_rows": {
+        "en": ("row {row} has {found} fields but the header has {expected}: a value may contain the "
+               "separator '{sep}' (e.g. a thousands separator 1,234 in a comma-separated file).",
+               "put such values in quotes, remove the thousands separators, or save the file as Excel .xlsx."),
+        "ko": ("{row}행의 값이 {found}개인데 머리글은 {expected}개입니다. 값 안에 구분 기호 '{sep}'가 들어 있는 것 "
+               "같습니다 (예: 쉼표로 구분된 파일의 천 단위 쉼표 1,234).",
+               "그런 값을 따옴표로 감싸거나 천 단위 쉼표를 빼거나 Excel .xlsx로 저장하세요."),
+    },
+    "duplicate_header": {
+        "en": ("the column name {name!r} appears {times} times in the header.",
+               "give each column its own name (e.g. {name}_1, {name}_2)."),
+        "ko": ("열 이름 {name!r}이(가) 머리글에 {times}번 나옵니다.", "열마다 다른 이름을 붙이세요 (예: {name}_1, {name}_2)."),
+    },
+    "merged_header": {
+        "en": ("the header spans two rows (merged cells {cells}): row {row} holds sub-headers such as {sample!r} "
+               "instead of data.",
+               "unmerge the header cells and write one header row with one name per column (e.g. 온도_1, 온도_2)."),
+        "ko": ("머리글이 두 행에 걸쳐 있습니다 (병합된 셀 {cells}). {row}행에 데이터 대신 {sample!r} 같은 "
+               "하위 머리글이 있습니다.",
+               "병합을 해제하고 열마다 이름이 하나인 머리글 한 행으로 만드세요 (예: 온도_1, 온도_2)."),
+    },
+    "sheet_not_found": {
+        "en": ("the workbook has no sheet {sheet!r} (sheets: {sheets}).", "pass one of those names or its number (0 = first) to --sheet."),
+        "ko": ("통합 문서에 {sheet!r} 시트가 없습니다 (시트: {sheets}).", "--sheet에 그 이름 중 하나나 번호(0 = 첫 시트)를 주세요."),
+    },
+    # --- column mapping --------------------------------------------------------------------------
+    "map_unreadable": {
+        "en": ("the column map {path} could not be read ({detail}).",
+               "write it as YAML lines 'your column: card column', e.g. '사출압력: Max_Injection_Pressure'."),
+        "ko": ("열 대응표 {path}를 읽을 수 없습니다 ({detail}).",
+               "'내 열 이름: 카드 열 이름' 형식의 YAML로 쓰세요. 예: '사출압력: Max_Injection_Pressure'."),
+    },
+    "map_bad_pair": {
+        "en": ("--map takes YOUR_COLUMN=CARD_COLUMN or a .yaml file, not {value!r}.", "write e.g. --map \"사출압력=Max_Injection_Pressure\"."),
+        "ko": ("--map에는 내_열=카드_열 또는 .yaml 파일을 주어야 합니다 ({value!r}은 아님).", "예: --map \"사출압력=Max_Injection_Pressure\"."),
+    },
+    "map_unknown_user": {
+        "en": ("the column map names columns that are not in the file: {names}.", "use names from the file's header: {header}."),
+        "ko": ("열 대응표의 {names} 열이 파일에 없습니다.", "파일 머리글의 이름을 쓰세요: {header}."),
+    },
+    "map_unknown_card": {
+        "en": ("the column map maps onto names the card does not have: {names}.", "use the card's column names (see `workbench show {card}`)."),
+        "ko": ("열 대응표가 카드에 없는 이름 {names}(으)로 대응시킵니다.", "카드의 열 이름을 쓰세요 (`workbench show {card}` 참고)."),
+    },
+    "ambiguous": {
+        "en": ("several columns of the file could be {card_column}: {names}.",
+               "rename or delete all but one, or say which with --map \"{first}={card_column}\"."),
+        "ko": ("파일의 여러 열이 {card_column} 열일 수 있습니다: {names}.",
+               "하나만 남기고 이름을 바꾸거나 지우세요. 또는 --map \"{first}={card_column}\"로 지정하세요."),
+    },
+    "missing_columns": {
+        "en": ("{count} required column(s) missing: {listing}.",
+               "rename them in the file (the card's name or Korean name works) or pass --map \"YOUR_COLUMN=CARD_COLUMN\"."),
+        "ko": ("필수 열 {count}개가 없습니다: {listing}.",
+               "파일에서 열 이름을 카드의 이름이나 한국어 이름으로 바꾸거나 --map \"내_열=카드_열\"을 쓰세요."),
+    },
+    # --- values ----------------------------------------------------------------------------------
+    "not_numbers": {
+        "en": ("{count} value(s) are not numbers, e.g. {value!r} in row(s) {rows}.",
+               "remove the text or units from those cells (write 12.5, not '12.5 bar'), or leave them empty."),
+        "ko": ("숫자가 아닌 값이 {count}개 있습니다 (예: {rows}행의 {value!r}).",
+               "그 칸에서 글자나 단위를 지우세요 ('12.5 bar'가 아니라 12.5). 모르는 값은 비워 두세요."),
+    },
+    "bad_dates": {
+        "en": ("{count} date(s) cannot be read, e.g. {value!r} in row(s) {rows}.",
+               "write dates as 2024-01-02 06:00:00 (2024.01.02 and 2024년 1월 2일 06:00 also work)."),
+        "ko": ("읽을 수 없는 날짜가 {count}개 있습니다 (예: {rows}행의 {value!r}).",
+               "날짜를 2024-01-02 06:00:00 형식으로 쓰세요 (2024.01.02, 2024년 1월 2일 06:00도 됩니다)."),
+    },
+    "ambiguous_dates": {
+        "en": ("dates such as {value!r} can be read day-first or month-first, and every date fits both.",
+               "write dates as year-month-day, e.g. 2024-01-02 06:00."),
+        "ko": ("{value!r} 같은 날짜는 일/월 순서로도 월/일 순서로도 읽히고, 모든 날짜가 두 가지 모두에 맞습니다.",
+               "날짜를 연-월-일 순서로 쓰세요. 예: 2024-01-02 06:00."),
+    },
+    "footer_rows": {
+        "en": ("the last {count} row(s) are not data (e.g. {value!r} in row {row}): a total or note line below the table.",
+               "delete those rows at the end of the file, or export the table without totals."),
+        "ko": ("마지막 {count}개 행이 데이터가 아닙니다 (예: {row}행의 {value!r}). 표 아래의 합계나 메모 줄입니다.",
+               "파일 끝의 그 행을 지우거나 합계 없이 표만 내보내세요."),
+    },
+    "out_of_range": {
+        "en": ("{count} value(s) outside the allowed range {range} {unit}, e.g. {value} in row(s) {rows}.",
+               "check the unit of the column (e.g. °F instead of °C, kPa instead of bar), or remove the faulty readings."),
+        "ko": ("허용 범위 {range} {unit}를 벗어난 값이 {count}개 있습니다 (예: {rows}행의 {value}).",
+               "열의 단위를 확인하세요 (예: ℃ 대신 ℉, bar 대신 kPa). 잘못된 측정값은 지우세요."),
+    },
+    "all_missing": {
+        "en": ("the column is empty in every row.", "fill it, or export the column from the machine again (the sensor may have been off)."),
+        "ko": ("모든 행에서 이 열이 비어 있습니다.", "값을 채우거나 설비에서 이 열을 다시 내보내세요 (센서가 꺼져 있었을 수 있습니다)."),
+    },
+    "no_target": {
+        "en": ("no row has a value in the target column.", "fill the target column (the result you want to predict) for the rows to learn from."),
+        "ko": ("목표 열에 값이 있는 행이 하나도 없습니다.", "학습에 쓸 행의 목표 열(예측하려는 결과)을 채우세요."),
+    },
+    "one_class": {
+        "en": ("the target has one class only ({label!r} in all {count} rows).",
+               "a classifier needs examples of every outcome: add a period that includes defects/failures."),
+        "ko": ("목표 열에 한 가지 값만 있습니다 ({count}행 모두 {label!r}).",
+               "분류 모델은 모든 결과의 예가 필요합니다. 불량/고장이 있었던 기간을 포함하세요."),
+    },
+    "too_many_classes": {
+        "en": ("a pass/fail target needs two labels, but the file has {count}: {labels}.",
+               "keep two labels (e.g. OK/NG), or pick a multiclass card."),
+        "ko": ("양/불 판정 목표에는 두 가지 값이 있어야 하는데 {count}가지가 있습니다: {labels}.",
+               "두 가지 값(예: OK/NG)만 쓰거나 다중 분류 카드를 고르세요."),
+    },
+    "positive_missing": {
+        "en": ("the card's defect label {positive!r} never appears in the target (labels found: {labels}).",
+               "write the defect label as {positive!r} in the file, or map your labels before running."),
+        "ko": ("카드의 불량 표시 {positive!r}가 목표 열에 없습니다 (있는 값: {labels}).",
+               "파일에서 불량을 {positive!r}로 표시하세요."),
+    },
+    "too_few_rows": {
+        "en": ("only {count} row(s) with a target value; the card's split and {folds} cross-validation folds need at least {minimum}.",
+               "bring a longer period of data."),
+        "ko": ("목표 값이 있는 행이 {count}개뿐입니다. 카드의 분할과 {folds}겹 교차 검증에는 최소 {minimum}개가 필요합니다.",
+               "더 긴 기간의 데이터를 가져오세요."),
+    },
+    "split_class_too_small": {
+        "en": ("the card's stratified split is not possible: class {label!r} has only {count} row(s), it needs 3.",
+               "add examples of that class, or remove its rows if it is a typing error."),
+        "ko": ("카드의 층화 분할을 할 수 없습니다: {label!r} 값은 {count}행뿐인데 3행이 필요합니다.",
+               "그 값의 예를 더 넣거나, 잘못 적은 값이면 그 행을 지우세요."),
+    },
+    "split_few_groups": {
+        "en": ("the card's group split is not possible: only {count} distinct value(s) in {column}, and the test "
+               "and the cross-validation folds each need their own.",
+               "bring data from at least 3 different {column} values."),
+        "ko": ("카드의 그룹 분할을 할 수 없습니다: {column} 값이 {count}가지뿐인데 시험 세트와 교차 검증이 각각 따로 필요합니다.",
+               "서로 다른 {column} 값이 3가지 이상인 데이터를 가져오세요."),
+    },
+    "split_no_positive_in_test": {
+        "en": ("the card's time split is not possible: the test window (the last {share} of rows in time, from "
+               "{start}) holds no {positive!r} row, so the model cannot be judged.",
+               "bring a longer period, so that defects appear in its last part too."),
+        "ko": ("카드의 시간 분할을 할 수 없습니다: 시험 구간(시간순 마지막 {share}, {start}부터)에 {positive!r} 행이 "
+               "없어 모델을 평가할 수 없습니다.",
+               "마지막 부분에도 불량이 있도록 더 긴 기간의 데이터를 가져오세요."),
+    },
+    "split_no_positive_in_train": {
+        "en": ("the card's time split is not possible: no {positive!r} row before {start} to learn from.",
+               "bring a longer period that starts earlier."),
+        "ko": ("카드의 시간 분할을 할 수 없습니다: {start} 이전에 배울 {positive!r} 행이 없습니다.",
+               "더 이른 시점부터 시작하는 긴 기간의 데이터를 가져오세요."),
+    },
+    "duplicate_times": {
+        "en": ("{count} time stamp(s) appear more than once, e.g. {value} in row(s) {rows}; a series needs one row per time step.",
+               "remove the repeated rows, or check whether midnight or a daylight-saving hour was written twice."),
+        "ko": ("같은 시각이 {count}번 반복됩니다 (예: {rows}행의 {value}). 시계열은 한 시각에 한 행이어야 합니다.",
+               "반복된 행을 지우세요. 자정이나 시간 변경 시각이 두 번 기록되지 않았는지 확인하세요."),
+    },
+    "time_order": {
+        "en": ("the rows are not in time order: row {row} ({value}) comes after row {prev_row} ({prev_value}); "
+               "a forecast reads the series in order.",
+               "sort the file by {column}, oldest first; if it is sorted in your spreadsheet, the dates may be read "
+               "day/month swapped or a midnight may carry the previous day's date: write them as 2024-01-02 00:00."),
+        "ko": ("행이 시간 순서가 아닙니다: {row}행({value})이 {prev_row}행({prev_value}) 뒤에 있습니다. "
+               "예측 모델은 시계열을 순서대로 읽습니다.",
+               "{column} 기준으로 오래된 것부터 정렬하세요. 이미 정렬되어 있다면 날짜의 일/월이 바뀌어 읽혔거나 "
+               "자정이 전날 날짜로 적혀 있을 수 있습니다: 2024-01-02 00:00 형식으로 쓰세요."),
+    },
+}
+
+# Notes: not errors, said in the check report and logged by run and predict.
+NOTES: dict[str, dict[str, str]] = {
+    "extra_columns": {"en": "{count} column(s) of the file are not used by the card and are ignored: {names}.",
+                      "ko": "카드가 쓰지 않는 열 {count}개는 무시합니다: {names}."},
+    "optional_absent": {"en": "optional column(s) not in the file: {names}.",
+                        "ko": "파일에 없는 선택 열: {names}."},
+    "unlabelled_rows": {"en": "{count} row(s) without a target value are left out of training.",
+                        "ko": "목표 값이 없는 {count}개 행은 학습에서 뺍니다."},
+    "duplicate_rows": {"en": "{count} row(s) repeat an earlier row exactly (e.g. row(s) {rows}).",
+                       "ko": "앞의 행과 완전히 같은 행이 {count}개 있습니다 (예: {rows}행)."},
+    "sorted_by_time": {"en": "{count} row(s) are earlier than the row above them: rows are sorted by {column} before splitting.",
+                       "ko": "{count}개 행이 바로 위 행보다 이른 시각입니다. 분할 전에 {column} 기준으로 정렬합니다."},
+    "same_time": {"en": "{count} row(s) share their {column} with another row.",
+                  "ko": "{count}개 행이 다른 행과 같은 {column} 값을 가집니다."},
+    "other_sheets": {"en": "read sheet {sheet!r} of {sheets}; choose another with --sheet.",
+                     "ko": "{sheets} 중 {sheet!r} 시트를 읽었습니다. 다른 시트는 --sheet로 고르세요."},
+}
+
+CLOSEST = {"en": "closest in file", "ko": "파일에서 가장 비슷한 열"}
+
+MORE = {
+    "en": " ({count} more problem(s): `workbench check {card} --data {file}` lists them all.)",
+    "ko": " (문제가 {count}개 더 있습니다: `workbench check {card} --data {file}`로 모두 볼 수 있습니다.)",
+}
+
+
+def lang_or_default(lang: str | None) -> str:
+    return lang if lang in ("ko", "en") else settings.language()
+
+
+def text(code: str, lang: str | None = None, **fields) -> tuple[str, str]:
+    """(what is wrong, how to fix it) for a problem code, in ``lang``."""
+    lang = lang_or_default(lang)
+    what, fix = MESSAGES[code][lang]
+    return what.format(**fields), fix.format(**fields)
+
+
+def note(code: str, lang: str | None = None, **fields) -> str:
+    return NOTES[code][lang_or_default(lang)].format(**fields)
+
+
+def error(code: str, source, column: str | None = None, row_numbers: list[int] | None = None,
+          lang: str | None = None, **fields) -> DataError:
+    """A DataError for ``code``: one paragraph naming the file, the column, the rows and the fix."""
+    lang = lang_or_default(lang)
+    fields = {k: v(lang) if callable(v) else v for k, v in fields.items()}  # wording that depends on the language
+    fields.setdefault("rows", ", ".join(map(str, row_numbers or [])))
+    what, fix = text(code, lang, **fields)
+    return DataError(source, what, column=column, fix=fix, code=code, rows=row_numbers, lang=lang)

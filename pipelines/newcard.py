@@ -1,0 +1,241 @@
+"""``workbench new``: a card and a notebook for a process that has none yet, drafted from a data file.
+
+Columns get a kind inferred from their values (numbers, dates, categories; identifiers and constant
+columns are left out with the reason), a range widened from the observed one, and the task is guessed
+from the target (two labels: binary, a few labels: multiclass, numbers: regression) and said back so
+the engineer can confirm or correct it. The card's reference data is the file itself, so
+``workbench run ID`` trains it like any other card. The draft is validated as a card and the file
+against it before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import settings
+from .cards import Card, card_path, load_card
+from .errors import WorkbenchError
+from .mapping import normal
+from .messages import lang_or_default
+from .reading import read_table
+from .validation import class_labels, parse_dates, parse_numbers, validate
+
+TEMPLATE = "_template.ipynb"
+PROBLEM = {"binary": "quality", "multiclass": "quality", "regression": "quality", "forecast": "forecast",
+           "rul": "maintenance"}
+
+
+@dataclass
+class NewCard:
+    card: Card
+    card_file: Path
+    notebook: Path
+    task_guessed: bool
+    target_labels: dict
+    kinds: dict[str, int]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def summary(self, lang: str | None = None) -> str:
+        lang = lang_or_default(lang)
+        c = self.card
+        labels = ", ".join(f"{k!r} {v}" for k, v in list(self.target_labels.items())[:6])
+        kinds = ", ".join(f"{v} {k}" for k, v in self.kinds.items())
+        sign = "≥" if c.higher_is_better else "≤"
+        if lang == "ko":
+            lines = [f"카드 {self.card_file} 와 노트북 {self.notebook} 를 만들었습니다.",
+                     f"과제: {c.task} ({'목표 열에서 추정함' if self.task_guessed else '--task로 지정함'}; "
+                     f"목표 {c.target.column}: {labels}).",
+                     "  추정이 틀렸다면 --task 를 주고 --force 로 다시 만드세요."]
+            if c.target.positive is not None:
+                lines.append(f"불량 표시: {c.target.positive!r} (더 드문 값). 다르면 카드의 target.positive 를 고치세요.")
+            lines += [f"열: {kinds}." + (f" 시각 {c.time.column}." if c.time else "") + (f" 그룹 {c.group.column}." if c.group else ""),
+                      "범위: 관측값 범위를 그 폭만큼 넓혔습니다. 공장의 실제 한계로 카드의 min/max 를 고치세요.",
+                      f"분할: {c.split.kind}, 시험 {c.split.test_size:.0%}. 지표: {c.metric.primary} {sign} {c.metric.accept}."]
+            lines += [f"제외한 열: {k} ({v})" for k, v in self.skipped.items()]
+            lines.append(f"다음: workbench run {c.id}")
+        else:
+            lines = [f"wrote card {self.card_file} and notebook {self.notebook}.",
+                     f"task: {c.task} ({'guessed from the target' if self.task_guessed else 'as given by --task'}; "
+                     f"target {c.target.column}: {labels}).",
+                     "  If that is wrong, run again with --task KIND --force."]
+            if c.target.positive is not None:
+                lines.append(f"defect label: {c.target.positive!r} (the rarer one); if not, edit target.positive in the card.")
+            lines += [f"columns: {kinds}." + (f" time {c.time.column}." if c.time else "") + (f" group {c.group.column}." if c.group else ""),
+                      "ranges: the observed range widened by its span; edit min/max in the card to the plant's real limits.",
+                      f"split: {c.split.kind}, test {c.split.test_size:.0%}; metric: {c.metric.primary} {sign} {c.metric.accept}."]
+            lines += [f"left out: {k} ({v})" for k, v in self.skipped.items()]
+            lines.append(f"next: workbench run {c.id}")
+        return "\n".join(lines)
+
+
+def new_card(card_id: str, data: str | Path, target: str, task: str | None = None, time: str | None = None,
+             group: str | None = None, sheet: str | None = None, lang: str | None = None,
+             overwrite: bool = False) -> NewCard:
+    lang = lang_or_default(lang)
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", card_id):
+        raise WorkbenchError(f"Card id {card_id!r}: use lower-case letters, digits and dashes, e.g. my-press-quality.")
+    out_card = card_path(card_id)
+    out_nb = settings.notebooks_dir() / f"{card_id}.ipynb"
+    if not overwrite and (out_card.exists() or out_nb.exists()):
+        raise WorkbenchError(f"Card {card_id} already exists ({out_card}); choose another id or pass --force.")
+    if task not in (None, "binary", "multiclass", "regression", "forecast", "rul"):
+        raise WorkbenchError(f"--task {task!r}: `new` makes binary, multiclass, regression, forecast or rul cards "
+                             "(an anomaly card needs its signals chosen by hand).")
+    path = Path(data).resolve()
+    frame = read_table(path, sheet=sheet, lang=lang)
+    target, time, group = (_find(frame, name, role) for name, role in ((target, "--target"), (time, "--time"), (group, "--group")))
+    if task == "forecast" and not time:
+        raise WorkbenchError("--task forecast needs --time (the series' time stamp column).")
+    if task == "rul" and not group:
+        raise WorkbenchError("--task rul needs --group (the unit that runs to failure).")
+
+    columns, skipped, kinds = [], {}, {"numeric": 0, "category": 0, "datetime": 0}
+    for name in frame.columns:
+        if name == target:
+            continue
+        spec, why = _column(frame[name], name, time=name == time, group=name == group)
+        if spec is None:
+            skipped[name] = why
+            continue
+        columns.append(spec)
+        kinds[spec["kind"]] += 1
+    y = class_labels(frame[target]).dropna()
+    if y.empty:
+        raise WorkbenchError(f"--target {target}: the column is empty.")
+    guessed = task is None
+    task = task or _guess_task(y)
+    target_spec: dict = {"column": target}
+    counts = y.value_counts()
+    if task == "binary":
+        if len(counts) != 2:
+            raise WorkbenchError(f"--target {target}: a binary card needs two labels, the file has {len(counts)}.")
+        rare = counts.sort_values(kind="stable").index[0]
+        target_spec["positive"] = rare.item() if hasattr(rare, "item") else rare
+    elif task != "multiclass":
+        values, bad = parse_numbers(frame[target])
+        if bad.any():
+            raise WorkbenchError(f"--target {target}: {task} needs numbers, but the column holds text such as "
+                                 f"{frame[target][bad].iloc[0]!r}; choose --task binary or multiclass.")
+        y = values.dropna()
+    split = ("time" if task == "forecast" else "group" if task == "rul" or group else "time" if time
+             else "stratified" if task in ("binary", "multiclass") else "random")
+    raw = {
+        "id": card_id, "version": 1,
+        "name": {"ko": f"{card_id} (새 카드)", "en": f"{card_id} (new card)"},
+        "industry": "plant", "equipment": {"ko": path.stem, "en": path.stem},
+        "problem": PROBLEM[task], "task": task,
+        "summary": {"ko": f"{path.name} 에서 `workbench new` 로 만든 카드입니다. 공정 설명을 적어 주세요.",
+                    "en": f"Drafted by `workbench new` from {path.name}. Describe the process here."},
+        "target": target_spec, "columns": columns,
+        **({"time": {"column": time}} if time else {}), **({"group": {"column": group}} if group else {}),
+        "split": {"kind": split, "test_size": 0.2, "folds": 3},
+        "metric": _metric(task, y, target_spec.get("positive")),
+        "models": ["lightgbm", "xgboost"],
+        "reference_data": {"file": str(path), **({"sheet": str(sheet)} if sheet is not None else {})},
+        **({"forecast": {"horizon": 1}} if task == "forecast" else {}),
+    }
+    try:
+        card = Card.model_validate(raw)
+    except Exception as exc:  # noqa: BLE001 - pydantic's message names the field
+        raise WorkbenchError(f"The drafted card for {card_id} is not valid: {exc}") from None
+    validate(frame, card, str(path), lang=lang)  # the file must pass its own card before anything is written
+    out_card.parent.mkdir(parents=True, exist_ok=True)
+    out_card.write_text("# Drafted by `workbench new`: check the task, ranges, split and metric, then describe the process.\n"
+                        + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    _write_notebook(card, out_nb)
+    return NewCard(card=load_card(card_id), card_file=out_card, notebook=out_nb, task_guessed=guessed,
+                   target_labels={str(k): int(v) for k, v in counts.items()} if task in ("binary", "multiclass")
+                   else {"min": float(y.min()), "max": float(y.max())},
+                   kinds={k: v for k, v in kinds.items() if v}, skipped=skipped)
+
+
+def _find(frame: pd.DataFrame, name: str | None, role: str) -> str | None:
+    if name is None:
+        return None
+    if name in frame.columns:
+        return name
+    hits = [c for c in frame.columns if normal(c) == normal(name)]
+    if len(hits) == 1:
+        return hits[0]
+    raise WorkbenchError(f"{role} {name!r} is not a column of the file (columns: {', '.join(map(str, frame.columns[:20]))}).")
+
+
+def _column(series: pd.Series, name: str, time: bool, group: bool) -> tuple[dict | None, str]:
+    present = series.dropna()
+    if time:
+        _, bad, ambiguous = parse_dates(series)
+        if bad.any() or ambiguous:
+            raise WorkbenchError(f"--time {name}: values such as {series[bad].iloc[0] if bad.any() else ambiguous!r} "
+                                 "are not dates the workbench can read; write them as 2024-01-02 06:00.")
+        return {"name": name, "kind": "datetime"}, ""
+    if present.empty:
+        return None, "empty"
+    if present.astype(str).nunique() == 1 and not group:
+        return None, f"constant {present.iloc[0]!r}"
+    values, bad = parse_numbers(series)
+    if not bad.any() and not group:
+        lo, hi = float(values.min()), float(values.max())
+        span = hi - lo
+        low = lo - span if lo < 0 else max(0.0, lo - span)
+        return {"name": name, "min": _round(low), "max": _round(hi + span),
+                "description": f"observed {_round(lo)} to {_round(hi)}"}, ""
+    _, bad_dates, _ = parse_dates(series)
+    if not bad_dates[series.notna()].any():
+        return None, "a date column other than --time"
+    distinct = present.astype(str).nunique()
+    if not group and distinct > 50 and distinct > 0.5 * len(present):
+        return None, f"looks like an identifier ({distinct} distinct values)"
+    return {"name": name, "kind": "category", "description": f"{distinct} distinct values"}, ""
+
+
+def _guess_task(y: pd.Series) -> str:
+    distinct = y.nunique()
+    if distinct == 2:
+        return "binary"
+    numeric = pd.api.types.is_numeric_dtype(y)
+    if not numeric and distinct <= 30:
+        return "multiclass"
+    if numeric and distinct <= 10 and (y == y.round()).all():
+        return "multiclass"
+    if numeric:
+        return "regression"
+    raise WorkbenchError(f"The target has {distinct} different text values: too many classes to guess a task; "
+                         "pass --task.")
+
+
+def _metric(task: str, y: pd.Series, positive) -> dict:
+    if task == "binary":
+        rate = float((y.astype(str) == str(positive)).mean())
+        accept = round(min(0.9, max(2 * rate, rate + 0.05)), 3)
+        return {"primary": "average_precision", "accept": accept,
+                "why": f"Defects are {rate:.1%} of the rows, so guessing scores AP about {rate:.3f}; the bar asks for "
+                       "clearly better than chance. Raise it once the plant knows what precision is useful."}
+    if task == "multiclass":
+        share = float(y.value_counts(normalize=True).iloc[0])
+        return {"primary": "accuracy", "accept": round(min(0.95, share + 0.05), 3),
+                "why": f"Always answering the largest class scores {share:.1%}; the bar asks for 5 points more."}
+    return {"primary": "r2", "accept": 0.3,
+            "why": "A first bar: explain at least 30 % of the target's variance (predicting the mean scores 0). "
+                   "Replace it with an error in the target's unit once the plant knows what accuracy is useful."}
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def _write_notebook(card: Card, path: Path) -> None:
+    source = settings.notebooks_dir() / TEMPLATE
+    if not source.exists():
+        source = settings.REPO_ROOT / "notebooks" / TEMPLATE
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        text = "".join(cell["source"]).replace("__CARD_ID__", card.id).replace("__TARGET__", card.target.column)
+        cell["source"] = text.splitlines(keepends=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

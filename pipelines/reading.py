@@ -1,0 +1,257 @@
+"""Read a user's file into a frame: CSV/TSV (encoding and delimiter detected), Excel .xlsx, Parquet.
+
+Factory exports are messy in known ways: CP949 text, a UTF-8 BOM, title lines above the header,
+Excel headers merged over two rows, totals below the table, thousands separators. This module reads
+what can be read and refuses the rest with a message that says which line and what to do. Values are
+left as the file has them: typing and range checks are the validation's job (pipelines/validation.py).
+
+The frame's ``attrs["reading"]`` records how it was read (format, encoding, delimiter, sheet, the
+header's line), so a report can say it and row numbers can be given as the spreadsheet shows them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from . import settings
+from .messages import error
+
+EXCEL = (".xlsx", ".xlsm")
+PARQUET = (".parquet", ".pq")
+DELIMITERS = ",;\t|"
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def read_table(path: str | Path, sheet: str | int | None = None, lang: str | None = None) -> pd.DataFrame:
+    """CSV/TSV (encoding and delimiter detected), Excel (first sheet unless ``sheet``) or Parquet."""
+    path = Path(path)
+    if not path.is_file():
+        raise error("not_found", path, lang=lang)
+    size = path.stat().st_size
+    if size > settings.max_file_bytes():
+        raise error("too_large", path, lang=lang, size_mb=size / 2**20, limit_mb=settings.max_file_bytes() / 2**20)
+    if size == 0:
+        raise error("empty", path, lang=lang)
+    suffix = path.suffix.lower()
+    if suffix in EXCEL:
+        frame, info = _read_excel(path, sheet, lang)
+    elif suffix == ".xls":
+        raise error("old_excel", path, lang=lang)
+    elif suffix in PARQUET:
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds; the user needs one message
+            raise error("unreadable", path, lang=lang, kind="Parquet", detail=_short(exc)) from None
+        info = {"format": "parquet", "header_line": 1}
+    elif suffix in (".csv", ".tsv", ".txt", ".dat", ""):
+        frame, info = _read_text(path, lang)
+    else:
+        raise error("unsupported_format", path, lang=lang, suffix=suffix)
+    frame = _tidy(frame)
+    if frame.empty:
+        raise error("header_only" if len(frame.columns) else "empty", path, lang=lang)
+    frame.attrs["reading"] = info
+    return frame
+
+
+def header_line(frame: pd.DataFrame) -> int:
+    """Line (1-based) of the header in the user's file: data row i (0-based) is line header + 1 + i."""
+    return int(frame.attrs.get("reading", {}).get("header_line", 1))
+
+
+# --- text files ------------------------------------------------------------------------------------
+
+def _read_text(path: Path, lang) -> tuple[pd.DataFrame, dict]:
+    raw = path.read_bytes()
+    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise error("empty", path, lang=lang)
+    text, encoding = decode(raw, path, lang)
+    lines = text.splitlines()
+    sep = _delimiter(lines, path.suffix.lower())
+    header_at = _header_index(lines, sep)
+    header = next(csv.reader([lines[header_at]], delimiter=sep))
+    _mojibake_check(header, path, lang)
+    if len(header) == 1 and len(header[0]) > 20 and not _data_lines(lines[header_at + 1:], sep):
+        raise error("wrong_delimiter", path, lang=lang, header=header[0][:60])
+    _duplicate_check(header, path, lang)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at, skipinitialspace=True,
+                            skip_blank_lines=True)
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if not found:
+            raise error("unreadable", path, lang=lang, kind="CSV", detail=_short(exc)) from None
+        expected, line, seen = (int(g) for g in found.groups())
+        raise error("ragged_rows", path, row_numbers=[line + header_at], lang=lang, row=line + header_at,
+                    found=seen, expected=expected, sep={"\t": "TAB"}.get(sep, sep)) from None
+    frame.columns = [str(c).strip() for c in header] if len(header) == len(frame.columns) else frame.columns
+    frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
+    _two_row_header_check(frame, path, header_at + 1, lang)
+    return frame, {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep,
+                   "header_line": header_at + 1}
+
+
+def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
+    """Text and the encoding it was in: a BOM decides; else UTF-8 if it decodes; else the encoding
+    charset-normalizer finds among the ones Korean and Western exports use."""
+    if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise error("binary", source, lang=lang, suffix=Path(str(source)).suffix)
+    if raw.startswith(codecs.BOM_UTF8):
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise error("bom_mismatch", source, lang=lang, line=raw[:exc.start + 3].count(b"\n") + 1) from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text" export
+        return raw.decode("utf-16"), "utf-16"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:400_000], cp_isolation=["cp949", "euc_kr", "utf_8", "cp1252", "latin_1"]).best()
+    if best is None:
+        raise error("unknown_encoding", source, lang=lang)
+    encoding = "cp949" if best.encoding in ("euc_kr", "cp949") else best.encoding  # CP949 is EUC-KR's superset
+    try:
+        return raw.decode(encoding), encoding
+    except UnicodeDecodeError:
+        raise error("unknown_encoding", source, lang=lang) from None
+
+
+def _delimiter(lines: list[str], suffix: str) -> str:
+    sample = "\n".join(line for line in lines[:50] if line.strip())
+    if suffix == ".tsv":
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = Counter(ch for ch in sample if ch in DELIMITERS)
+        return counts.most_common(1)[0][0] if counts else ","
+
+
+def _header_index(lines: list[str], sep: str) -> int:
+    """Title lines above the table ('사출 공정 데이터 2024-01', blank lines) are skipped: the header is
+    the first line with as many fields as most of the lines that follow."""
+    widths = [len(next(csv.reader([line], delimiter=sep))) if line.strip() else 0 for line in lines[:60]]
+    common = Counter(w for w in widths if w > 0).most_common(1)
+    if not common:
+        return 0
+    typical = common[0][0]
+    return next(i for i, w in enumerate(widths) if w == typical)
+
+
+def _data_lines(lines: list[str], sep: str) -> bool:
+    return any(len(next(csv.reader([line], delimiter=sep))) > 1 for line in lines[:20] if line.strip())
+
+
+def _mojibake_check(header: list[str], source, lang) -> None:
+    """Korean text decoded as Latin-1/CP1252 and saved again reads 'ÃÖ´ë »çÃâ': detectable because
+    encoding it back to those bytes gives valid Korean."""
+    for name in header:
+        if "\ufffd" in name:
+            raise error("mojibake", source, lang=lang, sample=name, repaired="")
+        if HANGUL.search(name) or not re.search(r"[\u00c0-\u00ff]", name):
+            continue
+        for wrong in ("cp1252", "latin_1"):
+            for right in ("utf-8", "cp949"):
+                try:
+                    fixed = name.encode(wrong).decode(right)
+                except (UnicodeEncodeError, UnicodeDecodeError):
+                    continue
+                if HANGUL.search(fixed):
+                    repaired = f" (was {fixed!r})" if (lang or settings.language()) == "en" else f" (원래 {fixed!r})"
+                    raise error("mojibake", source, lang=lang, sample=name, repaired=repaired)
+
+
+def _duplicate_check(header: list, source, lang) -> None:
+    names = [str(h).strip() for h in header if h is not None and str(h).strip()]
+    for name, times in Counter(names).items():
+        if times > 1:
+            raise error("duplicate_header", source, lang=lang, name=name, times=times)
+
+
+# --- Excel -----------------------------------------------------------------------------------------
+
+def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # noqa: BLE001 - a renamed CSV, a corrupt zip, a password
+        raise error("unreadable", path, lang=lang, kind="Excel .xlsx", detail=_short(exc)) from None
+    names = book.sheet_names
+    if sheet is None:
+        chosen = names[0]
+    elif str(sheet) in names:
+        chosen = str(sheet)
+    elif str(sheet).isdigit() and int(sheet) < len(names):
+        chosen = names[int(sheet)]
+    else:
+        raise error("sheet_not_found", path, lang=lang, sheet=sheet, sheets=", ".join(names))
+    grid = book.parse(chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
+    if grid.empty:
+        raise error("empty", path, lang=lang)
+    # Title rows above the table have few cells filled: the header is the first well-filled row.
+    filled = grid.notna().sum(axis=1)
+    header_at = int(next(i for i in grid.index if filled[i] >= max(1, int(filled.max() * 0.6))))
+    header = [None if pd.isna(v) else str(v).strip() for v in grid.loc[header_at]]
+    _duplicate_check(header, path, lang)
+    _mojibake_check([h for h in header if h], path, lang)
+    body = grid.loc[grid.index > header_at]
+    columns = [h if h else f"Unnamed: {i}" for i, h in enumerate(header)]
+    # index + header line + 1 = the sheet's row number, also when blank rows were dropped
+    frame = pd.DataFrame(body.to_numpy(), columns=columns, index=body.index - header_at - 1).infer_objects()
+    for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
+        if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
+            frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+    _two_row_header_check(frame, path, header_at + 1, lang, merged=lambda: _merged_ranges(path, names.index(chosen)))
+    return frame, {"format": "xlsx", "sheet": chosen, "sheets": names, "header_line": header_at + 1}
+
+
+def _two_row_header_check(frame: pd.DataFrame, source, header_line: int, lang, merged=lambda: "") -> None:
+    """A header merged over two rows ('온도' over 온도 1, 2, 3) leaves unnamed header cells and a first
+    'data' row of sub-headers that is empty where the real data rows are filled."""
+    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
+    if not unnamed or len(frame) < 2:
+        return
+    first, rest = frame.iloc[0], frame.iloc[1:]
+    gaps = [c for c in frame.columns if pd.isna(first[c]) and rest[c].notna().mean() > 0.9]
+    labels = [first[c] for c in unnamed if not pd.isna(first[c])]
+    if gaps and labels:
+        raise error("merged_header", source, row_numbers=[header_line + 1], lang=lang, cells=merged() or "?",
+                    row=header_line + 1, sample=str(labels[0]))
+
+
+def _merged_ranges(path: Path, position: int) -> str:
+    """The sheet's merged ranges as Excel writes them (``<mergeCell ref="B1:D1"/>``), for the message."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(n for n in archive.namelist() if re.match(r"xl/worksheets/sheet\d+\.xml$", n))
+            xml = archive.read(names[min(position, len(names) - 1)]).decode("utf-8", "replace")
+    except (OSError, KeyError, IndexError, ValueError, zipfile.BadZipFile):
+        return ""
+    return ", ".join(re.findall(r'<mergeCell ref="([A-Z]+\d+:[A-Z]+\d+)"', xml)[:4])
+
+
+# --- all formats -----------------------------------------------------------------------------------
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop blank rows and blank unnamed columns (Excel's formatted-but-empty cells, a trailing
+    delimiter); normalise header text (full-width characters, line breaks in Excel headers)."""
+    frame = frame.dropna(how="all")
+    blank = [c for c in frame.columns if str(c).startswith("Unnamed:") and frame[c].isna().all()]
+    frame = frame.drop(columns=blank)
+    frame.columns = [re.sub(r"\s+", " ", unicodedata.normalize("NFC", str(c))).strip() for c in frame.columns]
+    return frame
+
+
+def _short(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}".rstrip(": ")
