@@ -85,9 +85,16 @@ class StandardModel:
         return (score, table) if per_signal else score
 
     def predict(self, raw: pd.DataFrame) -> pd.DataFrame:
-        """One output row per input row: ``prediction`` plus ``probability`` or ``score``."""
+        """One output row per input row, in the input's order: ``prediction`` plus ``probability`` or
+        ``score``."""
         frame = self.featurize(raw)
-        scores = self.raw_scores(frame)
+        out = self._outputs(self.raw_scores(frame))
+        if len(out) == len(raw) and not frame.index.equals(pd.RangeIndex(len(raw))):
+            # the feature function reordered rows (e.g. sorted by time): answer in the caller's order
+            out = out.set_axis(frame.index).sort_index().reset_index(drop=True)
+        return out
+
+    def _outputs(self, scores: np.ndarray) -> pd.DataFrame:
         if self.task == "binary":
             label = np.where(scores >= self.threshold, self.classes[1], self.classes[0])
             return pd.DataFrame({"prediction": label, "probability": scores})
