@@ -22,10 +22,11 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
 from . import cards, data, registry, settings, tracking
 from .cards import Card, Column
-from .errors import WorkbenchError
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")  # MLflow's request keys
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -49,8 +50,15 @@ def mlflow_serve_command(card_id: str, alias: str = registry.CHAMPION, version: 
 def serve_one(card_id: str, alias: str = registry.CHAMPION, version: int | None = None, host: str = "127.0.0.1",
               port: int = 5001, threads: int = 1) -> int:
     cmd = mlflow_serve_command(card_id, alias, version, host, port)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri(), "OMP_NUM_THREADS": str(threads)}
-    return subprocess.call(cmd, env=env)
+    return subprocess.call(cmd, env=mlflow_serve_env(threads))
+
+
+def mlflow_serve_env(threads: int = 1) -> dict[str, str]:
+    """MLflow starts ``uvicorn`` by name: put this interpreter's scripts first on PATH (a venv used
+    without activating it has them nowhere else)."""
+    scripts = os.path.dirname(sys.executable)
+    return {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri(), "OMP_NUM_THREADS": str(threads),
+            "PATH": scripts + os.pathsep + os.environ.get("PATH", "")}
 
 
 # --- request checking -------------------------------------------------------------------------------
@@ -362,9 +370,6 @@ class Champions:
 
 def create_app(champions: Champions, poll_s: float = 0.0):
     """FastAPI app over loaded champions. ``poll_s`` > 0 also re-reads the registry that often."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, Response
-
     @asynccontextmanager
     async def lifespan(app):
         _one_openmp_thread(champions.threads)
