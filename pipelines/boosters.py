@@ -75,13 +75,19 @@ def _fit_xgboost(objective, params, X, y, X_val, y_val, n_classes, device, seed,
     return booster[:best], best
 
 
-def predict(kind: str, booster, X: pd.DataFrame) -> np.ndarray:
-    """Probabilities (binary: of class 1; multiclass: one column per class) or values."""
+def predict(kind: str, booster, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """Probabilities (binary: of class 1; multiclass: one column per class) or values. ``X`` is the
+    design frame, or the same as a float matrix with categories as their training codes."""
     if kind == "lightgbm":
         return np.asarray(booster.predict(X))
     import xgboost as xgb
 
-    return np.asarray(booster.predict(xgb.DMatrix(X, enable_categorical=True)))
+    if isinstance(X, np.ndarray):  # the booster remembers which features are categorical
+        matrix = xgb.DMatrix(X, feature_names=booster.feature_names, feature_types=booster.feature_types,
+                             enable_categorical=True)
+    else:
+        matrix = xgb.DMatrix(X, enable_categorical=True)
+    return np.asarray(booster.predict(matrix))
 
 
 def contributions(kind: str, booster, X: pd.DataFrame) -> np.ndarray:

@@ -159,18 +159,102 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
             version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
             map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
             sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
-            lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
-    """Score a file with a registered model; writes the input rows' predictions beside their ids."""
+            lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
+            chunk_rows: int = typer.Option(100_000, "--chunk-rows", min=1, help="rows scored at a time (memory)"),
+            quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
+    """Score a file with a registered model, in chunks: input columns, prediction, probability or score,
+    model id and version, and the input row number."""
     from .predict import predict_file
 
     lang = _lang(lang)
     _show_notes()
     try:
         written = predict_file(card_id, input, output, alias=alias, version=version,
-                               column_map=_parse_map(map_, lang), sheet=sheet, lang=lang)
+                               column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
+                               chunk_rows=chunk_rows, progress=not quiet)
     except WorkbenchError as exc:
         _fail(exc)
-    console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output}")
+    console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output} "
+                  f"in {written.seconds:.1f} s ({written.rows_per_second:,.0f} rows/s)")
+
+
+@app.command()
+def serve(card_id: Optional[str] = typer.Argument(None, help="card id (or --all)"),
+          all_: bool = typer.Option(False, "--all", help="every card's champion from one process"),
+          alias: str = typer.Option("champion", "--alias", help="registered model alias (one model)"),
+          version: Optional[int] = typer.Option(None, "--version", help="registered model version (one model)"),
+          host: str = typer.Option("127.0.0.1", "--host", help="loopback by default; 0.0.0.0 opens it to the network"),
+          port: Optional[int] = typer.Option(None, "--port", help="default 5001 for one model, 8000 for --all"),
+          poll: float = typer.Option(60.0, "--poll", help="--all: re-read champions from the registry every N s (0: only POST /reload)"),
+          threads: int = typer.Option(1, "--threads", min=1, help="booster threads per request")):
+    """Serve a registered model with MLflow's scoring server, or (--all) every champion from one process."""
+    from . import serving
+
+    if all_ == (card_id is not None):
+        raise typer.BadParameter("give a card id, or --all (not both)")
+    try:
+        if all_:
+            console.print(f"serving every champion on http://{host}:{port or 8000}  "
+                          f"(GET /models, POST /models/ID/invocations, POST /reload); Ctrl-C stops it")
+            serving.serve_all(host=host, port=port or 8000, poll_s=poll, threads=threads)
+        else:
+            console.print(f"MLflow scoring server for {card_id}"
+                          f"{'/' + str(version) if version else '@' + alias} on http://{host}:{port or 5001}"
+                          f"/invocations; Ctrl-C stops it")
+            raise typer.Exit(serving.serve_one(card_id, alias=alias, version=version, host=host, port=port or 5001,
+                                               threads=threads))
+    except WorkbenchError as exc:
+        _fail(exc)
+
+
+@app.command()
+def promote(card_id: str = typer.Argument(..., help="card id (= registered model name)"),
+            version: int = typer.Option(..., "--version", help="the version to make champion")):
+    """Make a registered version the champion by hand (recorded on the version)."""
+    from . import registry, tracking
+
+    try:
+        tracking.configure()
+        before = registry.promote(card_id, version)
+    except WorkbenchError as exc:
+        _fail(exc)
+    was = f"v{before}" if before else "none"
+    console.print(f"{card_id} v{version} is champion (before: {was}). A running `workbench serve --all` picks it "
+                  f"up at its next poll, or at once with POST /reload.")
+
+
+@app.command()
+def models(card_id: Optional[str] = typer.Argument(None, help="one card id (default: every registered model)")):
+    """Registered models: versions, aliases (champion, challenger) and their test metrics."""
+    from datetime import datetime
+
+    from . import registry, tracking
+
+    tracking.configure()
+    try:
+        rows = registry.versions(card_id)
+    except WorkbenchError as exc:
+        _fail(exc)
+    if not rows:
+        console.print("no registered models yet: `workbench run CARD_ID` trains and registers one")
+        return
+    table = Table()
+    table.add_column("id", no_wrap=True)  # what people copy into `promote` and `serve`
+    for header in ("v", "aliases", "test metric", "registered"):
+        table.add_column(header, no_wrap=header != "test metric")
+    primary = {}
+    for row in rows:
+        if row.card_id not in primary:
+            try:
+                primary[row.card_id] = cards.load_card(row.card_id).metric.primary
+            except WorkbenchError:  # a registered model whose card is gone: show what it has
+                primary[row.card_id] = next((k[5:] for k in row.metrics if k.startswith("test_")), "")
+        name = primary[row.card_id]
+        value = row.metrics.get(f"test_{name}")
+        when = datetime.fromtimestamp(row.created / 1000).strftime("%m-%d %H:%M") if row.created else ""
+        table.add_row(row.card_id, str(row.version), ", ".join(row.aliases),
+                      f"{name} {value:.4g}" if value is not None else "", when)
+    console.print(table)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -17,6 +18,11 @@ import pandas as pd
 from . import boosters
 
 FeatureFn = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+@lru_cache(maxsize=1024)
+def _index(categories: tuple[str, ...]) -> pd.Index:
+    return pd.Index(categories)
 
 
 def safe_names(names: list[str]) -> list[str]:
@@ -68,26 +74,54 @@ class StandardModel:
         X.columns = safe_names(names)
         return X
 
+    def matrix(self, frame: pd.DataFrame, names: list[str] | None = None) -> np.ndarray:
+        """The same design as one float matrix, categories as their training codes (unseen values
+        missing): what the boosters read, without building a DataFrame per call, so a single served row
+        takes microseconds instead of milliseconds."""
+        names = names or self.feature_names
+        X = np.full((len(frame), len(names)), np.nan)
+        for j, col in enumerate(names):
+            if col not in frame:
+                continue
+            values = frame[col]
+            if col in self.categories:
+                if not pd.api.types.is_string_dtype(values):
+                    values = values.map(lambda v: v if pd.isna(v) else str(v))
+                codes = _index(tuple(self.categories[col])).get_indexer(values)  # -1: unseen or missing
+                X[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                if not pd.api.types.is_numeric_dtype(values):
+                    values = pd.to_numeric(values, errors="coerce")
+                X[:, j] = values.to_numpy(dtype=float, na_value=np.nan)
+        return X
+
     # --- prediction ------------------------------------------------------------------------------
     def raw_scores(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of the positive class, class probabilities, values, or anomaly scores."""
         if self.task == "anomaly":
             return self.anomaly_scores(frame)
-        return boosters.predict(self.kind, self.boosters["target"], self.design(frame))
+        return boosters.predict(self.kind, self.boosters["target"], self.matrix(frame))
 
     def anomaly_scores(self, frame: pd.DataFrame, per_signal: bool = False):
         z = {}
         for signal, booster in self.boosters.items():
-            expected = boosters.predict(self.kind, booster, self.design(frame, self.signal_features[signal]))
+            expected = boosters.predict(self.kind, booster, self.matrix(frame, self.signal_features[signal]))
             z[signal] = (pd.to_numeric(frame[signal], errors="coerce").to_numpy() - expected) / self.residual_scale[signal]
         table = pd.DataFrame(z)
         score = np.sqrt(np.nanmean(table.to_numpy() ** 2, axis=1))
         return (score, table) if per_signal else score
 
     def predict(self, raw: pd.DataFrame) -> pd.DataFrame:
-        """One output row per input row: ``prediction`` plus ``probability`` or ``score``."""
+        """One output row per input row, in the input's order: ``prediction`` plus ``probability`` or
+        ``score``."""
         frame = self.featurize(raw)
-        scores = self.raw_scores(frame)
+        out = self._outputs(self.raw_scores(frame))
+        if len(out) == len(raw) and not frame.index.equals(pd.RangeIndex(len(raw))):
+            # the feature function reordered rows (e.g. sorted by time): answer in the caller's order
+            out = out.set_axis(frame.index).sort_index().reset_index(drop=True)
+        return out
+
+    def _outputs(self, scores: np.ndarray) -> pd.DataFrame:
         if self.task == "binary":
             label = np.where(scores >= self.threshold, self.classes[1], self.classes[0])
             return pd.DataFrame({"prediction": label, "probability": scores})

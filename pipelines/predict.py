@@ -1,43 +1,208 @@
-"""Batch prediction on a file with a registered model, through the same reader, column mapping and
-validation as training data."""
+"""Batch prediction on a file with a registered model, through the same column mapping and validation as
+training data, in chunks: memory stays flat however long the file is.
+
+CSV is streamed in row chunks and Parquet by its row groups; Excel (at most a million rows) is read
+whole. Each chunk is mapped and validated like a training file, scored, and appended to the output
+(CSV or Parquet, written beside the target and renamed into place only when complete).
+"""
 
 from __future__ import annotations
 
+import csv
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
 from . import cards, data, registry, tracking
-from .errors import WorkbenchError
+from .errors import DataError, WorkbenchError
+
+CHUNK_ROWS = 100_000
+HISTORY_ROWS = 1_000  # rows of the previous chunk a model with lag/rolling features sees again as history
+PARQUET = (".parquet", ".pq")
+EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
 @dataclass
 class Written:
     rows: int
     version: int
+    seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("nan")
 
 
 def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, alias: str = "champion",
                  version: int | None = None, column_map: dict | None = None, sheet: str | int | None = None,
-                 lang: str | None = None) -> Written:
+                 lang: str | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False) -> Written:
+    """Score ``input_path`` with ``card_id``'s registered model; write the validated input columns, the
+    prediction (with probability or score where the task has one), the model id and version, and
+    ``input_row`` (the row's number in the input file, from 1) to ``output_path``."""
+    started = time.perf_counter()
     card = cards.load_card(card_id)
-    frame = data.load_new(card, input_path, column_map, sheet=sheet, lang=lang)  # before any store is touched
+    input_path, output_path = Path(input_path), Path(output_path)
+    if output_path.suffix.lower() not in (".csv", *PARQUET):
+        raise WorkbenchError(f"Write predictions to a .csv or .parquet file, not {output_path.name}.")
+    if output_path.resolve() == input_path.resolve():
+        raise WorkbenchError("The output file would overwrite the input: choose another --output.")
     tracking.configure()
-    mv = (registry.MlflowClient().get_model_version(card.id, str(version)) if version
-          else registry.version_by_alias(card.id, alias))
-    if mv is None:
-        raise WorkbenchError(f"No registered model {card.id}@{alias}: run `workbench run {card.id}` first, "
-                             f"or name a version with --version.")
+    mv = registry.resolve(card.id, alias, version)
     model = registry.load_model(card.id, version=int(mv.version))
-    out = model.predict(frame)
-    out.insert(0, "model_version", int(mv.version))
-    out.insert(0, "model_id", card.id)
-    out = pd.concat([frame.reset_index(drop=True), out], axis=1)
-    output_path = Path(output_path)
+    history = model.features is not None  # a plain model scores each row on its own: no history needed
+
+    partial = output_path.with_name(f".{output_path.name}.partial")
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    if output_path.suffix.lower() in (".parquet", ".pq"):
-        out.to_parquet(output_path, index=False)
+    rows, previous = 0, None
+    bar = _bar(input_path, progress)
+    try:
+        with _Writer(partial, parquet=output_path.suffix.lower() in PARQUET) as writer:
+            for raw, done in read_chunks(input_path, chunk_rows, sheet=sheet, lang=lang):
+                source = f"{input_path} rows {rows + 1}-{rows + len(raw)}"
+                frame = _prepare(raw, card, column_map, source, lang)
+                if history and previous is not None:
+                    scored = model.predict(pd.concat([previous, frame], ignore_index=True)).iloc[len(previous):]
+                else:
+                    scored = model.predict(frame)
+                previous = frame.tail(HISTORY_ROWS) if history else None
+                out = frame.copy()
+                out.insert(0, "input_row", range(rows + 1, rows + len(frame) + 1))
+                out["model_id"] = card.id
+                out["model_version"] = int(mv.version)
+                for col in scored.columns:
+                    out[col] = scored[col].to_numpy()
+                writer.write(out)
+                rows += len(frame)
+                bar.update(done - bar.n)
+                bar.set_postfix(rows=rows, refresh=False)
+        if rows == 0:
+            raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
+        os.replace(partial, output_path)
+    finally:
+        bar.close()
+        partial.unlink(missing_ok=True)
+    return Written(rows=rows, version=int(mv.version), seconds=time.perf_counter() - started)
+
+
+def _prepare(raw: pd.DataFrame, card, column_map, source: str, lang: str | None) -> pd.DataFrame:
+    mapped = data.map_columns(raw, card, column_map, source, lang=lang, with_target=False)
+    frame = data.validate(mapped, card, source, with_target=False, lang=lang)
+    if card.task == "forecast" and card.target.column in mapped:  # a forecast reads the target's history
+        frame[card.target.column] = pd.to_numeric(mapped[card.target.column], errors="coerce").to_numpy()
+    return frame
+
+
+# --- reading in chunks -------------------------------------------------------------------------------
+
+def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = None,
+                lang: str | None = None) -> Iterator[tuple[pd.DataFrame, int]]:
+    """``(chunk, progress)`` pairs: progress in bytes read (CSV) or rows read (Parquet, Excel)."""
+    if not path.exists():
+        raise DataError(path, "file not found.", fix="check the path (relative paths start where you run the command).")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PARQUET:
+            import pyarrow.parquet as pq
+
+            done = 0
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                done += batch.num_rows
+                yield batch.to_pandas(), done
+        elif suffix in EXCEL:
+            frame = data.read_table(path, sheet=sheet, lang=lang)
+            for start in range(0, len(frame), rows):
+                yield frame.iloc[start:start + rows], min(start + rows, len(frame))
+        else:
+            encoding, sep = _dialect(path)
+            with open(path, "rb") as handle:
+                for chunk in pd.read_csv(handle, sep=sep, encoding=encoding, chunksize=rows, thousands=None):
+                    yield chunk, handle.tell()
+    except (DataError, WorkbenchError):
+        raise
+    except Exception as exc:  # the reader's own message, with the file named
+        raise DataError(path, f"could not be read ({type(exc).__name__}: {exc}).",
+                        fix="save it as UTF-8 CSV, Excel .xlsx or Parquet.") from None
+
+
+def _dialect(path: Path) -> tuple[str, str]:
+    """Encoding and delimiter from the file's head, detected as ``data.read_table`` does for a whole file."""
+    head = path.open("rb").read(256 * 1024)
+    if not head.strip():
+        raise DataError(path, "the file is empty.", fix="export the data again with a header row and data rows.")
+    if head.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
     else:
-        out.to_csv(output_path, index=False, encoding="utf-8-sig")
-    return Written(rows=len(out), version=int(mv.version))
+        cut = head[: head.rfind(b"\n") + 1] or head  # never judge a multi-byte character cut in half
+        try:
+            cut.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            from charset_normalizer import from_bytes
+
+            best = from_bytes(cut, cp_isolation=["cp949", "euc_kr", "utf_8", "cp1252", "latin_1"]).best()
+            encoding = best.encoding if best else "cp949"
+    text = head.decode(encoding.replace("utf-8-sig", "utf-8"), errors="ignore")
+    try:
+        sep = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
+    except csv.Error:
+        sep = ","
+    return encoding, sep
+
+
+def _bar(path: Path, progress: bool):
+    from tqdm.auto import tqdm
+
+    if path.suffix.lower() in PARQUET:
+        import pyarrow.parquet as pq
+
+        total, unit, scale = (pq.ParquetFile(path).metadata.num_rows if path.exists() else None), "rows", False
+    elif path.suffix.lower() in EXCEL:
+        total, unit, scale = None, "rows", False
+    else:
+        total, unit, scale = (path.stat().st_size if path.exists() else None), "B", True
+    return tqdm(total=total, unit=unit, unit_scale=scale, disable=not progress, desc=f"scoring {path.name}")
+
+
+# --- writing in chunks -------------------------------------------------------------------------------
+
+class _Writer:
+    """Appends chunks to one CSV (UTF-8 with BOM, so Excel shows Korean) or Parquet file (a row group per
+    chunk); every chunk is cast to the first chunk's column types."""
+
+    def __init__(self, path: Path, parquet: bool):
+        self.path, self.parquet = path, parquet
+        self.handle = self.writer = self.schema = None
+
+    def __enter__(self):
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            self.schema = table.schema
+            if self.parquet:
+                import pyarrow.parquet as pq
+
+                self.writer = pq.ParquetWriter(self.path, self.schema)
+            else:
+                import pyarrow.csv as pacsv
+
+                self.handle = open(self.path, "wb")
+                self.handle.write(b"\xef\xbb\xbf")
+                self.writer = pacsv.CSVWriter(self.handle, self.schema)
+        elif not table.schema.equals(self.schema, check_metadata=False):
+            table = table.cast(self.schema)
+        self.writer.write_table(table)
+
+    def __exit__(self, *exc):
+        if self.writer is not None:
+            self.writer.close()
+        if self.handle is not None:
+            self.handle.close()
+        return False

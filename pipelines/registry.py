@@ -118,3 +118,83 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
                    "tuning_seconds": result.seconds, "trials": len(result.study.trials)}
         (Path(output_dir) / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
     return decision
+
+
+# --- life cycle by hand: list what is registered, promote a chosen version ------------------------
+
+@dataclass
+class VersionRow:
+    card_id: str
+    version: int
+    aliases: list[str]
+    metrics: dict[str, float]  # test_*, cv_* and baseline_* of the run that made it
+    run_id: str | None
+    created: int  # ms since the epoch
+
+
+def run_metrics(run_id: str | None) -> dict[str, float]:
+    if not run_id:
+        return {}
+    try:
+        found = MlflowClient().get_run(run_id).data.metrics
+    except MlflowException:  # a run deleted after its model was registered
+        return {}
+    return {k: v for k, v in sorted(found.items()) if k.startswith(("test_", "cv_", "baseline_"))}
+
+
+def versions(name: str | None = None) -> list[VersionRow]:
+    """Every registered version (of one model when ``name`` is given), newest first within a model."""
+    client = MlflowClient()
+    names = [name] if name else sorted(m.name for m in client.search_registered_models())
+    rows = []
+    for model_name in names:
+        aliases: dict[int, list[str]] = {}
+        for alias, number in client.get_registered_model(model_name).aliases.items():  # search omits them
+            aliases.setdefault(int(number), []).append(alias)
+        for mv in sorted(client.search_model_versions(f"name='{model_name}'"), key=lambda v: -int(v.version)):
+            rows.append(VersionRow(card_id=model_name, version=int(mv.version),
+                                   aliases=sorted(aliases.get(int(mv.version), [])),
+                                   metrics=run_metrics(mv.run_id), run_id=mv.run_id,
+                                   created=int(mv.creation_timestamp or 0)))
+    return rows
+
+
+def resolve(name: str, alias: str = CHAMPION, version: int | None = None):
+    """The model version a command means (a number, else the alias), or a WorkbenchError that says what to
+    run instead."""
+    from .errors import WorkbenchError
+
+    if version is None:
+        found = version_by_alias(name, alias)
+        if found is None:
+            raise WorkbenchError(f"No registered model {name}@{alias}: run `workbench run {name}` first, or name a "
+                                 f"version with --version (see `workbench models`).")
+        return found
+    try:
+        return MlflowClient().get_model_version(name, str(version))
+    except MlflowException:
+        known = [r.version for r in versions(name)] if _exists(name) else []
+        hint = f"its versions are {known}" if known else f"nothing is registered under {name!r} yet"
+        raise WorkbenchError(f"No version {version} of registered model {name}: {hint}. "
+                             f"See `workbench models`.") from None
+
+
+def promote(name: str, version: int) -> int | None:
+    """Make ``version`` the champion by hand (a person's decision, recorded on the version); return the
+    version that was champion before, if any."""
+    resolve(name, version=version)
+    client = MlflowClient()
+    before = version_by_alias(name, CHAMPION)
+    client.set_registered_model_alias(name, CHAMPION, str(version))
+    was = int(before.version) if before else None
+    client.set_model_version_tag(name, str(version), "promotion",
+                                 f"promoted by hand (champion before: {'v' + str(was) if was else 'none'})")
+    return was
+
+
+def _exists(name: str) -> bool:
+    try:
+        MlflowClient().get_registered_model(name)
+        return True
+    except MlflowException:
+        return False
