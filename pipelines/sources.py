@@ -121,6 +121,17 @@ def csv(folder: Path, file: str, encoding: str = "utf-8-sig", parse_dates: list[
 
 
 @loader
+def ai4i(folder: Path, file: str) -> Loaded:
+    """AI4I 2020 as published, plus ``Failure_Mode``: one class per part derived from the mode flags
+    (the rule lives with the simulator that follows the same physics)."""
+    from .simulate.machining_failures import failure_mode
+
+    frame = pd.read_csv(folder / file, encoding="utf-8-sig")
+    frame["Failure_Mode"] = failure_mode(frame, frame["Machine failure"])
+    return frame, None
+
+
+@loader
 def onehot_class(folder: Path, file: str, target: str, classes: dict[str, str]) -> Loaded:
     """One-hot label columns (UCI steel plates) -> one class column."""
     frame = pd.read_csv(folder / file)
