@@ -85,6 +85,9 @@ class Simulator(_Strict):
 class ReferenceData(_Strict):
     simulator: Simulator
     public: str | None = None  # dataset id in datasets/sources.yaml, used when present
+    # Public data that shows the real machine but cannot train or test the card (unlabelled, or one class
+    # only): the notebook compares it with the simulator and a test checks the card's ranges hold it.
+    explore: str | None = None
 
 
 class Forecast(_Strict):
@@ -228,6 +231,8 @@ def catalog_rows(industry: str | None = None, equipment: str | None = None, task
         sign = "≥" if card.higher_is_better else "≤"
         ref = card.reference_data
         source = f"public {ref.public}, else simulator" if ref.public else "simulator"
+        if ref.explore:
+            source += f" (public {ref.explore} for exploration)"
         rows.append((card.id, card.industry, card.equipment.en, card.equipment.ko, card.task,
                      f"{card.metric.primary} {sign} {card.metric.accept}", source))
     return rows
