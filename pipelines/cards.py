@@ -95,6 +95,9 @@ class ReferenceData(_Strict):
     public: str | None = None  # dataset id in datasets/sources.yaml, used when present
     file: str | None = None  # a plant's own file (cards made by `workbench new`): used instead of the others
     sheet: str | None = None  # the Excel sheet of ``file``
+    # Public data that shows the real machine but cannot train or test the card (unlabelled, or one class
+    # only): the notebook compares it with the simulator and a test checks the card's ranges hold it.
+    explore: str | None = None
 
     @model_validator(mode="after")
     def _some_data(self):
@@ -246,6 +249,8 @@ def catalog_rows(industry: str | None = None, equipment: str | None = None, task
         ref = card.reference_data
         source = (f"file {Path(ref.file).name}" if ref.file else
                   f"public {ref.public}, else simulator" if ref.public else "simulator")
+        if ref.explore:
+            source += f" (public {ref.explore} for exploration)"
         rows.append((card.id, card.industry, card.equipment.en, card.equipment.ko, card.task,
                      f"{card.metric.primary} {sign} {card.metric.accept}", source))
     return rows
