@@ -108,6 +108,15 @@ class ReferenceData(_Strict):
 
 class Forecast(_Strict):
     horizon: int = Field(1, ge=1)  # rows ahead (steps of the series)
+    # Seasonal-naive baseline: the value one season earlier (rows; 7 for daily data with a weekly
+    # rhythm). Without it the baseline is persistence (the value now).
+    season: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _season(self):
+        if self.season is not None and self.season < self.horizon:
+            raise ValueError(f"forecast.season {self.season} must be at least the horizon {self.horizon}")
+        return self
 
 
 class Anomaly(_Strict):

@@ -85,7 +85,8 @@ def score(card: Card, model: StandardModel, test: TestSet) -> dict[str, float]:
 
 
 def baseline(card: Card, result: TuneResult) -> dict[str, float]:
-    """Naive reference: prevalence/majority class, the training mean, or persistence (forecast)."""
+    """Naive reference: prevalence/majority class, the training mean, or persistence (forecast; the
+    seasonal naive forecast where the card gives ``forecast.season``)."""
     test = result.test
     y = test.y[test.scored]
     if card.task in ("binary", "anomaly"):
@@ -96,13 +97,24 @@ def baseline(card: Card, result: TuneResult) -> dict[str, float]:
         label = np.full(len(y), result.model.classes[int(majority)], dtype=object)
         s = label
     elif card.task == "forecast":
-        s = test.raw[card.target.column].to_numpy(dtype=float)[test.rows][test.scored]  # persistence
+        s = _naive_forecast(card, test.raw)[test.rows][test.scored]
         label = s
     else:
         s = np.full(len(y), float(np.nanmean(result.y_train)))
         label = s
     return {f"baseline_{k}": v for k, v in _metric_values(card.task, y.astype(float) if card.task not in
                                                            ("multiclass",) else y, s, label).items()}
+
+
+def _naive_forecast(card: Card, raw: pd.DataFrame) -> np.ndarray:
+    """Persistence (the value now), or with ``forecast.season`` the seasonal naive forecast: the
+    target's value one season before the moment forecast (persistence where that is not known yet)."""
+    now = raw[card.target.column].astype(float)
+    back = (card.forecast.season or card.forecast.horizon) - card.forecast.horizon
+    if not back:
+        return now.to_numpy()
+    earlier = now.groupby(raw[card.group.column], sort=False).shift(back) if card.group else now.shift(back)
+    return earlier.fillna(now).to_numpy()
 
 
 def evaluate(result: TuneResult, plots: bool = True) -> Report:
