@@ -40,6 +40,7 @@ class NewCard:
     target_labels: dict
     kinds: dict[str, int]
     skipped: dict[str, str] = field(default_factory=dict)
+    leaks: list[str] = field(default_factory=list)
 
     def summary(self, lang: str | None = None) -> str:
         lang = lang_or_default(lang)
@@ -58,6 +59,7 @@ class NewCard:
                       "범위: 관측값 범위를 그 폭만큼 넓혔습니다. 공장의 실제 한계로 카드의 min/max 를 고치세요.",
                       f"분할: {c.split.kind}, 시험 {c.split.test_size:.0%}. 지표: {c.metric.primary} {sign} {c.metric.accept}."]
             lines += [f"제외한 열: {k} ({v})" for k, v in self.skipped.items()]
+            lines += [f"입력에서 뺀 열: {k} (값이 목표를 그대로 정합니다: 결과를 기록한 열이면 누설입니다; exclude 참고)" for k in self.leaks]
             lines.append(f"다음: workbench run {c.id}")
         else:
             lines = [f"wrote card {self.card_file} and notebook {self.notebook}.",
@@ -70,6 +72,8 @@ class NewCard:
                       "ranges: the observed range widened by its span; edit min/max in the card to the plant's real limits.",
                       f"split: {c.split.kind}, test {c.split.test_size:.0%}; metric: {c.metric.primary} {sign} {c.metric.accept}."]
             lines += [f"left out: {k} ({v})" for k, v in self.skipped.items()]
+            lines += [f"excluded from the inputs: {k} (its value decides the target exactly: a column written after "
+                      "the result would leak it; see exclude in the card)" for k in self.leaks]
             lines.append(f"next: workbench run {c.id}")
         return "\n".join(lines)
 
@@ -104,10 +108,11 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
             skipped[name] = why
             continue
         columns.append(spec)
-        kinds[spec["kind"]] += 1
+        kinds[spec.get("kind", "numeric")] += 1
     y = class_labels(frame[target]).dropna()
     if y.empty:
         raise WorkbenchError(f"--target {target}: the column is empty.")
+    leaks = [c["name"] for c in columns if c.get("kind") == "category" and _decides(frame[c["name"]], frame[target])]
     guessed = task is None
     task = task or _guess_task(y)
     target_spec: dict = {"column": target}
@@ -137,6 +142,7 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
         "split": {"kind": split, "test_size": 0.2, "folds": 3},
         "metric": _metric(task, y, target_spec.get("positive")),
         "models": ["lightgbm", "xgboost"],
+        **({"exclude": leaks} if leaks else {}),
         "reference_data": {"file": str(path), **({"sheet": str(sheet)} if sheet is not None else {})},
         **({"forecast": {"horizon": 1}} if task == "forecast" else {}),
     }
@@ -152,7 +158,7 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
     return NewCard(card=load_card(card_id), card_file=out_card, notebook=out_nb, task_guessed=guessed,
                    target_labels={str(k): int(v) for k, v in counts.items()} if task in ("binary", "multiclass")
                    else {"min": float(y.min()), "max": float(y.max())},
-                   kinds={k: v for k, v in kinds.items() if v}, skipped=skipped)
+                   kinds={k: v for k, v in kinds.items() if v}, skipped=skipped, leaks=leaks)
 
 
 def _find(frame: pd.DataFrame, name: str | None, role: str) -> str | None:
@@ -177,7 +183,7 @@ def _column(series: pd.Series, name: str, time: bool, group: bool) -> tuple[dict
     if present.empty:
         return None, "empty"
     if present.astype(str).nunique() == 1 and not group:
-        return None, f"constant {present.iloc[0]!r}"
+        return None, f"the same value {present.astype(str).iloc[0]!r} in every row"
     values, bad = parse_numbers(series)
     if not bad.any() and not group:
         lo, hi = float(values.min()), float(values.max())
@@ -192,6 +198,13 @@ def _column(series: pd.Series, name: str, time: bool, group: bool) -> tuple[dict
     if not group and distinct > 50 and distinct > 0.5 * len(present):
         return None, f"looks like an identifier ({distinct} distinct values)"
     return {"name": name, "kind": "category", "description": f"{distinct} distinct values"}, ""
+
+
+def _decides(column: pd.Series, target: pd.Series) -> bool:
+    """A text column whose every value goes with one target value (a defect reason, an inspection
+    result) tells the model the answer: it would leak the target."""
+    both = pd.DataFrame({"c": column.astype(str), "y": target.astype(str)})[column.notna() & target.notna()]
+    return bool(len(both)) and both["c"].nunique() > 1 and bool((both.groupby("c")["y"].nunique() == 1).all())
 
 
 def _guess_task(y: pd.Series) -> str:
