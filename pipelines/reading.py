@@ -201,7 +201,7 @@ def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
         chosen = names[int(sheet)]
     else:
         raise error("sheet_not_found", path, lang=lang, sheet=sheet, sheets=", ".join(names))
-    grid = book.parse(chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
+    grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
         raise error("empty", path, lang=lang)
     # Title rows above the table have few cells filled: the header is the first well-filled row.

@@ -109,7 +109,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True) -
         else:
             typed[col.name] = _text(frame[col.name])
     has_target = with_target and target in frame.columns
-    if target in frame.columns:
+    if has_target:
         if card.task in ("binary", "multiclass", "anomaly"):
             typed[target] = class_labels(frame[target])
         else:
