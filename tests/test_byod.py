@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -35,19 +36,26 @@ def _case_id(case):
 
 
 @pytest.fixture(scope="module")
-def filled_store(tmp_path_factory):
+def _filled_store_template(tmp_path_factory):
     """A store that already holds something (an experiment, a run, an Optuna study), so "unchanged" is
-    tested against real databases, not against an empty folder."""
+    tested against real databases, not against an empty folder. Made once, copied per test."""
     folder = tmp_path_factory.mktemp("mlruns")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        mp.delenv("WORKBENCH_OPTUNA_STORAGE", raising=False)
-        client = MlflowClient(uri)
-        run = client.create_run(client.create_experiment("existing", artifact_location=(folder / "a").as_uri()))
-        client.set_terminated(run.info.run_id)
-        optuna.create_study(study_name="existing", storage=settings.optuna_storage(uri))
-        yield folder
+    client = MlflowClient(uri)
+    run = client.create_run(client.create_experiment("existing", artifact_location=(folder / "a").as_uri()))
+    client.set_terminated(run.info.run_id)
+    optuna.create_study(study_name="existing", storage=f"sqlite:///{folder / 'optuna.db'}")
+    return folder
+
+
+@pytest.fixture
+def filled_store(_filled_store_template, tmp_path, monkeypatch):
+    folder = tmp_path / "mlruns"
+    shutil.copytree(_filled_store_template, folder)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+    monkeypatch.delenv("WORKBENCH_OPTUNA_STORAGE", raising=False)
+    assert settings.optuna_storage() == f"sqlite:///{folder / 'optuna.db'}"
+    return folder
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -107,6 +115,16 @@ def test_the_corpus_script_writes_these_cases(tmp_path, monkeypatch):
     assert yaml.safe_load((tmp_path / "cases.yaml").read_text(encoding="utf-8")) == CASES
     written = {p.name for p in tmp_path.iterdir()} - {"cases.yaml"}
     assert written == {p.name for p in BAD.iterdir()} - {"cases.yaml", "make_corpus.py", "README.md", "__pycache__"}
+
+
+def test_language_follows_the_locale_unless_set(monkeypatch):
+    for name in ("WORKBENCH_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    assert settings.language() == "en"
+    monkeypatch.setenv("LANG", "ko_KR.UTF-8")
+    assert settings.language() == "ko"
+    monkeypatch.setenv("WORKBENCH_LANG", "en")
+    assert settings.language() == "en"
 
 
 def test_a_2_gb_export_is_refused_before_it_is_read(tmp_path):
