@@ -208,11 +208,11 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
                "그 값의 예를 더 넣거나, 잘못 적은 값이면 그 행을 지우세요."),
     },
     "split_few_groups": {
-        "en": ("the card's group split is not possible: only {count} distinct value(s) in {column}, and the test "
+        "en": ("the card's group split is not possible: only {count} distinct value(s) in {group_column}, and the test "
                "and the cross-validation folds each need their own.",
-               "bring data from at least 3 different {column} values."),
-        "ko": ("카드의 그룹 분할을 할 수 없습니다: {column} 값이 {count}가지뿐인데 시험 세트와 교차 검증이 각각 따로 필요합니다.",
-               "서로 다른 {column} 값이 3가지 이상인 데이터를 가져오세요."),
+               "bring data from at least 3 different {group_column} values."),
+        "ko": ("카드의 그룹 분할을 할 수 없습니다: {group_column} 값이 {count}가지뿐인데 시험 세트와 교차 검증이 각각 따로 필요합니다.",
+               "서로 다른 {group_column} 값이 3가지 이상인 데이터를 가져오세요."),
     },
     "split_no_positive_in_test": {
         "en": ("the card's time split is not possible: the test window (the last {share} of rows in time, from "
@@ -237,11 +237,11 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
     "time_order": {
         "en": ("the rows are not in time order: row {row} ({value}) comes after row {prev_row} ({prev_value}); "
                "a forecast reads the series in order.",
-               "sort the file by {column}, oldest first; if it is sorted in your spreadsheet, the dates may be read "
+               "sort the file by {time_column}, oldest first; if it is sorted in your spreadsheet, the dates may be read "
                "day/month swapped or a midnight may carry the previous day's date: write them as 2024-01-02 00:00."),
         "ko": ("행이 시간 순서가 아닙니다: {row}행({value})이 {prev_row}행({prev_value}) 뒤에 있습니다. "
                "예측 모델은 시계열을 순서대로 읽습니다.",
-               "{column} 기준으로 오래된 것부터 정렬하세요. 이미 정렬되어 있다면 날짜의 일/월이 바뀌어 읽혔거나 "
+               "{time_column} 기준으로 오래된 것부터 정렬하세요. 이미 정렬되어 있다면 날짜의 일/월이 바뀌어 읽혔거나 "
                "자정이 전날 날짜로 적혀 있을 수 있습니다: 2024-01-02 00:00 형식으로 쓰세요."),
     },
 }

@@ -27,6 +27,12 @@ from .reading import read_table
 from .validation import class_labels, parse_dates, parse_numbers, validate
 
 TEMPLATE = "_template.ipynb"
+SKIPPED = {
+    "empty": {"en": "empty", "ko": "비어 있음"},
+    "constant": {"en": "the same value {value!r} in every row", "ko": "모든 행이 같은 값 {value!r}"},
+    "date": {"en": "a date column other than --time", "ko": "--time 이 아닌 날짜 열"},
+    "identifier": {"en": "looks like an identifier ({count} distinct values)", "ko": "식별 번호로 보임 (서로 다른 값 {count}개)"},
+}
 PROBLEM = {"binary": "quality", "multiclass": "quality", "regression": "quality", "forecast": "forecast",
            "rul": "maintenance"}
 
@@ -39,7 +45,8 @@ class NewCard:
     task_guessed: bool
     target_labels: dict
     kinds: dict[str, int]
-    skipped: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, tuple] = field(default_factory=dict)  # column -> (reason code, fields)
+    leaks: list[str] = field(default_factory=list)
 
     def summary(self, lang: str | None = None) -> str:
         lang = lang_or_default(lang)
@@ -57,7 +64,8 @@ class NewCard:
             lines += [f"열: {kinds}." + (f" 시각 {c.time.column}." if c.time else "") + (f" 그룹 {c.group.column}." if c.group else ""),
                       "범위: 관측값 범위를 그 폭만큼 넓혔습니다. 공장의 실제 한계로 카드의 min/max 를 고치세요.",
                       f"분할: {c.split.kind}, 시험 {c.split.test_size:.0%}. 지표: {c.metric.primary} {sign} {c.metric.accept}."]
-            lines += [f"제외한 열: {k} ({v})" for k, v in self.skipped.items()]
+            lines += [f"제외한 열: {k} ({SKIPPED[v[0]]['ko'].format(**v[1])})" for k, v in self.skipped.items()]
+            lines += [f"입력에서 뺀 열: {k} (값이 목표를 그대로 정합니다: 결과를 기록한 열이면 누설입니다; exclude 참고)" for k in self.leaks]
             lines.append(f"다음: workbench run {c.id}")
         else:
             lines = [f"wrote card {self.card_file} and notebook {self.notebook}.",
@@ -69,7 +77,9 @@ class NewCard:
             lines += [f"columns: {kinds}." + (f" time {c.time.column}." if c.time else "") + (f" group {c.group.column}." if c.group else ""),
                       "ranges: the observed range widened by its span; edit min/max in the card to the plant's real limits.",
                       f"split: {c.split.kind}, test {c.split.test_size:.0%}; metric: {c.metric.primary} {sign} {c.metric.accept}."]
-            lines += [f"left out: {k} ({v})" for k, v in self.skipped.items()]
+            lines += [f"left out: {k} ({SKIPPED[v[0]]['en'].format(**v[1])})" for k, v in self.skipped.items()]
+            lines += [f"excluded from the inputs: {k} (its value decides the target exactly: a column written after "
+                      "the result would leak it; see exclude in the card)" for k in self.leaks]
             lines.append(f"next: workbench run {c.id}")
         return "\n".join(lines)
 
@@ -104,10 +114,11 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
             skipped[name] = why
             continue
         columns.append(spec)
-        kinds[spec["kind"]] += 1
+        kinds[spec.get("kind", "numeric")] += 1
     y = class_labels(frame[target]).dropna()
     if y.empty:
         raise WorkbenchError(f"--target {target}: the column is empty.")
+    leaks = [c["name"] for c in columns if c.get("kind") == "category" and _decides(frame[c["name"]], frame[target])]
     guessed = task is None
     task = task or _guess_task(y)
     target_spec: dict = {"column": target}
@@ -137,6 +148,7 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
         "split": {"kind": split, "test_size": 0.2, "folds": 3},
         "metric": _metric(task, y, target_spec.get("positive")),
         "models": ["lightgbm", "xgboost"],
+        **({"exclude": leaks} if leaks else {}),
         "reference_data": {"file": str(path), **({"sheet": str(sheet)} if sheet is not None else {})},
         **({"forecast": {"horizon": 1}} if task == "forecast" else {}),
     }
@@ -152,7 +164,7 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
     return NewCard(card=load_card(card_id), card_file=out_card, notebook=out_nb, task_guessed=guessed,
                    target_labels={str(k): int(v) for k, v in counts.items()} if task in ("binary", "multiclass")
                    else {"min": float(y.min()), "max": float(y.max())},
-                   kinds={k: v for k, v in kinds.items() if v}, skipped=skipped)
+                   kinds={k: v for k, v in kinds.items() if v}, skipped=skipped, leaks=leaks)
 
 
 def _find(frame: pd.DataFrame, name: str | None, role: str) -> str | None:
@@ -166,32 +178,39 @@ def _find(frame: pd.DataFrame, name: str | None, role: str) -> str | None:
     raise WorkbenchError(f"{role} {name!r} is not a column of the file (columns: {', '.join(map(str, frame.columns[:20]))}).")
 
 
-def _column(series: pd.Series, name: str, time: bool, group: bool) -> tuple[dict | None, str]:
+def _column(series: pd.Series, name: str, time: bool, group: bool) -> tuple[dict | None, tuple]:
     present = series.dropna()
     if time:
         _, bad, ambiguous = parse_dates(series)
         if bad.any() or ambiguous:
             raise WorkbenchError(f"--time {name}: values such as {series[bad].iloc[0] if bad.any() else ambiguous!r} "
                                  "are not dates the workbench can read; write them as 2024-01-02 06:00.")
-        return {"name": name, "kind": "datetime"}, ""
+        return {"name": name, "kind": "datetime"}, ()
     if present.empty:
-        return None, "empty"
+        return None, ("empty", {})
     if present.astype(str).nunique() == 1 and not group:
-        return None, f"constant {present.iloc[0]!r}"
+        return None, ("constant", {"value": present.astype(str).iloc[0]})
     values, bad = parse_numbers(series)
     if not bad.any() and not group:
         lo, hi = float(values.min()), float(values.max())
         span = hi - lo
         low = lo - span if lo < 0 else max(0.0, lo - span)
         return {"name": name, "min": _round(low), "max": _round(hi + span),
-                "description": f"observed {_round(lo)} to {_round(hi)}"}, ""
+                "description": f"observed {_round(lo)} to {_round(hi)}"}, ()
     _, bad_dates, _ = parse_dates(series)
     if not bad_dates[series.notna()].any():
-        return None, "a date column other than --time"
+        return None, ("date", {})
     distinct = present.astype(str).nunique()
     if not group and distinct > 50 and distinct > 0.5 * len(present):
-        return None, f"looks like an identifier ({distinct} distinct values)"
-    return {"name": name, "kind": "category", "description": f"{distinct} distinct values"}, ""
+        return None, ("identifier", {"count": distinct})
+    return {"name": name, "kind": "category", "description": f"{distinct} distinct values"}, ()
+
+
+def _decides(column: pd.Series, target: pd.Series) -> bool:
+    """A text column whose every value goes with one target value (a defect reason, an inspection
+    result) tells the model the answer: it would leak the target."""
+    both = pd.DataFrame({"c": column.astype(str), "y": target.astype(str)})[column.notna() & target.notna()]
+    return bool(len(both)) and both["c"].nunique() > 1 and bool((both.groupby("c")["y"].nunique() == 1).all())
 
 
 def _guess_task(y: pd.Series) -> str:

@@ -83,6 +83,11 @@ def _read_text(path: Path, lang) -> tuple[pd.DataFrame, dict]:
     if len(header) == 1 and len(header[0]) > 20 and not _data_lines(lines[header_at + 1:], sep):
         raise error("wrong_delimiter", path, lang=lang, header=header[0][:60])
     _duplicate_check(header, path, lang)
+    # pandas reads rows longer than the header as an unnamed index instead of failing: say so
+    for offset, width in enumerate(_widths(lines[header_at + 1:header_at + 200], sep), start=header_at + 2):
+        if width > len(header):
+            raise error("ragged_rows", path, row_numbers=[offset], lang=lang, row=offset, found=width,
+                        expected=len(header), sep={"\t": "TAB"}.get(sep, sep))
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at, skipinitialspace=True,
                             skip_blank_lines=True)
@@ -139,15 +144,15 @@ def _delimiter(lines: list[str], suffix: str) -> str:
         return counts.most_common(1)[0][0] if counts else ","
 
 
+def _widths(lines: list[str], sep: str) -> list[int]:
+    return [len(next(csv.reader([line], delimiter=sep))) if line.strip() else 0 for line in lines]
+
+
 def _header_index(lines: list[str], sep: str) -> int:
     """Title lines above the table ('사출 공정 데이터 2024-01', blank lines) are skipped: the header is
-    the first line with as many fields as most of the lines that follow."""
-    widths = [len(next(csv.reader([line], delimiter=sep))) if line.strip() else 0 for line in lines[:60]]
-    common = Counter(w for w in widths if w > 0).most_common(1)
-    if not common:
-        return 0
-    typical = common[0][0]
-    return next(i for i, w in enumerate(widths) if w == typical)
+    the first line with more than one field (or the first non-blank line of a one-column file)."""
+    widths = _widths(lines[:60], sep)
+    return next((i for i, w in enumerate(widths) if w > 1), next((i for i, w in enumerate(widths) if w), 0))
 
 
 def _data_lines(lines: list[str], sep: str) -> bool:
@@ -196,7 +201,7 @@ def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
         chosen = names[int(sheet)]
     else:
         raise error("sheet_not_found", path, lang=lang, sheet=sheet, sheets=", ".join(names))
-    grid = book.parse(chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
+    grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
         raise error("empty", path, lang=lang)
     # Title rows above the table have few cells filled: the header is the first well-filled row.

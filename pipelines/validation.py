@@ -109,7 +109,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True) -
         else:
             typed[col.name] = _text(frame[col.name])
     has_target = with_target and target in frame.columns
-    if target in frame.columns:
+    if has_target:
         if card.task in ("binary", "multiclass", "anomaly"):
             typed[target] = class_labels(frame[target])
         else:
@@ -349,7 +349,7 @@ def split_blocker(typed: pd.DataFrame, card: Card) -> tuple[str, dict] | None:
     if kind == "group":
         groups = typed[card.group.column].nunique()
         if groups < 3:
-            return "split_few_groups", {"count": groups, "column": card.group.column}
+            return "split_few_groups", {"count": groups, "group_column": card.group.column}
     if kind == "time" and card.task in ("binary", "anomaly") and card.time and card.time.column in typed.columns:
         order = typed.sort_values(card.time.column, kind="stable")
         positive = is_positive(order[card.target.column], card.target.positive).to_numpy()
@@ -387,7 +387,7 @@ def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: 
         prev = typed.index[typed.index.get_loc(at) - 1]
         return [Problem("time_order", col, rownum([at]), {
             "row": rownum([at])[0], "value": times[at], "prev_row": rownum([prev])[0], "prev_value": times[prev],
-            "column": col})]
+            "time_column": col})]
     return []
 
 
