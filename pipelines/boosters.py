@@ -96,7 +96,8 @@ def contributions(kind: str, booster, X: pd.DataFrame) -> np.ndarray:
     if kind == "lightgbm":
         out = np.asarray(booster.predict(X, pred_contrib=True))
         width = X.shape[1] + 1
-        return out.reshape(len(X), -1, width).squeeze(1) if out.shape[1] != width else out
+        out = out.reshape(len(X), -1, width)  # LightGBM puts the classes side by side
+        return out[:, 0, :] if out.shape[1] == 1 else out
     import xgboost as xgb
 
     return np.asarray(booster.predict(xgb.DMatrix(X, enable_categorical=True), pred_contribs=True))

@@ -66,7 +66,7 @@ def _range(spec: dict, key: str, default: float) -> tuple[float, float]:
 
 
 def _ar1(r: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
-    """Stationary AR(1) with standard deviation ``sd``: slow wander of a condition or a pick-up."""
+    """AR(1) wander (standard deviation ``sd`` once settled, starting at 0): a condition or a pick-up drifting."""
     return sd * lfilter([1.0], [1.0, -phi], r.normal(0.0, np.sqrt(1 - phi**2), n))
 
 
