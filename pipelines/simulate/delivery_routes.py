@@ -37,7 +37,7 @@ VEHICLES = {"motorcycle": {"share": 0.35, "speed": 1.2, "weather": 1.6, "max_par
             "truck": {"share": 0.15, "speed": 0.85, "weather": 1.0, "max_parcels": 30}}
 WEATHER = {"clear": {"p": 0.55, "speed": 1.0}, "cloudy": {"p": 0.22, "speed": 0.98},
            "rain": {"p": 0.15, "speed": 0.82}, "fog": {"p": 0.04, "speed": 0.88},
-           "snow": {"p": 0.04, "speed": 0.6, "months": [12, 1, 2]}}
+           "snow": {"p": 0.1, "speed": 0.6, "months": [12, 1, 2]}}
 COLUMNS = {"time": "Dispatch_Time", "zone": "Zone", "vehicle": "Vehicle", "weather": "Weather",
            "distance": "Distance_km", "stops": "Stops_Before", "parcels": "Parcels", "tenure": "Driver_Tenure_months",
            "target": "Delivery_Minutes"}
