@@ -16,7 +16,8 @@ required)::
     level: {sd: 0.6}                           # per-series scale, lognormal around 1 (formulas: level)
     offdays: [5, 6]                            # weekdays off (0 = Monday); public holidays are off too
     shutdowns: [["07-29", "08-04"]]            # plant holidays every year (MM-DD, inclusive)
-    plan: {weekday: [24 shares], saturday: [...], sunday: [...]}   # shift plan by hour, 0..1
+    plan: {weekday: [24 shares], saturday: [...], sunday: [...]}   # shift plan by hour, 0..1;
+                                               # holidays and shutdowns run the Sunday plan
     cycles: {on: 6, off: 2, min_on: 3}         # on/off runs (mean steps, shortest run); an on run
                                                # (a heat, a batch) starts with the plan's probability
     promotions: {rate: 0.03, length: 2, share: 0.6}   # episodes per step, their length, series with any
@@ -111,8 +112,9 @@ def _calendar(stamps: pd.DatetimeIndex, offdays: list[int], shutdowns: list, pla
             weekday = np.asarray(plan.get("weekday", [1.0] * 24), float)
             saturday = np.asarray(plan.get("saturday", weekday), float)
             sunday = np.asarray(plan.get("sunday", [0.0] * 24), float)
-            dow = np.asarray(stamps.day_of_week)
-            plan_share = np.where(offday == 1, sunday[hour], np.where(dow == 5, saturday[hour], weekday[hour]))
+            dow = np.asarray(stamps.day_of_week)  # holidays and shutdowns run the Sunday plan
+            plan_share = np.where((h_count == 1) | (dow == 6), sunday[hour],
+                                  np.where(dow == 5, saturday[hour], weekday[hour]))
         else:
             plan_share = work.astype(float)
     t = np.asarray((stamps - stamps[0]) / pd.Timedelta(days=365.25), float)
@@ -192,7 +194,7 @@ def _column(r: np.random.Generator, spec: dict, scope: dict, shape: tuple[int, i
     return value
 
 
-def _widen(out: dict, scope_cols: dict, specs: dict, wide: dict, n_series: int) -> dict:
+def _widen(out: dict, specs: dict, wide: dict, n_series: int) -> dict:
     """KAMP layout: one row per ``every`` steps, the source's steps side by side, the rest aggregated."""
     every, slots = int(wide["every"]), list(wide["columns"])
     if len(slots) != every:
@@ -270,7 +272,7 @@ def generate(rows: int = 8000, seed: int = 7, columns: dict | None = None, freq:
         out = {time.get("column", "Timestamp"): np.broadcast_to(np.asarray(stamps[:n_steps]), (n_series, n_steps)),
                **out}
     if wide:
-        out = _widen(out, scope, columns, wide, n_series)
+        out = _widen(out, columns, wide, n_series)
     frame = {}
     if series_column:
         frame[series_column] = pd.Series(np.repeat(names, n_rows), dtype="str")
