@@ -156,7 +156,8 @@ def _run_notebook(card, budget: Budget, batch: str, seed: int, tmp: Path, out: C
         outcome = runner.run_card(card.id, n_trials=budget.n_trials, timeout_s=budget.timeout_s, seed=seed,
                                   output_dir=tmp / "run", progress=False, register=False,
                                   tags={KIND_TAG: "validation", "validation.budget": budget.name,
-                                        "validation.batch": batch})
+                                        "validation.batch": batch},
+                                  cell_timeout_s=2 * budget.wall_s)  # a hung cell must not stall the night
         out.run_id = outcome.run_id
         check = Check("notebook", PASSED, f"executed in {outcome.seconds:.0f} s")
         if not outcome.summary:
