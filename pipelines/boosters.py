@@ -90,7 +90,7 @@ def contributions(kind: str, booster, X: pd.DataFrame) -> np.ndarray:
     if kind == "lightgbm":
         out = np.asarray(booster.predict(X, pred_contrib=True))
         width = X.shape[1] + 1
-        return out.reshape(len(X), -1, width).squeeze(1) if out.shape[1] != width else out
+        return out.reshape(len(X), -1, width) if out.shape[1] != width else out  # multiclass: classes x width
     import xgboost as xgb
 
     return np.asarray(booster.predict(xgb.DMatrix(X, enable_categorical=True), pred_contribs=True))

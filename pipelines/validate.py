@@ -39,7 +39,7 @@ class Budget:
 
 BUDGETS = {
     # smoke: about 30 s a card at 2 workers on 2 cores, so the 50-card catalog fits in 15 minutes
-    "smoke": Budget("smoke", n_trials=3, timeout_s=5, wall_s=90),
+    "smoke": Budget("smoke", n_trials=2, timeout_s=3, wall_s=90),  # the library defaults; the second only if quick
     "nightly": Budget("nightly", n_trials=20, timeout_s=120, wall_s=420),
     "full": Budget("full", n_trials=100, timeout_s=900, wall_s=1500),
 }
