@@ -13,7 +13,7 @@ _templates = Environment(loader=PackageLoader("pipelines", "templates"), autoesc
                          trim_blocks=True, lstrip_blocks=True)
 
 
-def sparkline(values: list[float], accept: float | None, higher_is_better: bool, width: int = 140,
+def sparkline(values: list[float], accept: float | None, higher_is_better: bool, width: int = 110,
               height: int = 30) -> Markup:
     """An inline SVG line of ``values`` (oldest first) with the acceptance threshold dashed; the
     last point is green when it meets the threshold, red when not."""

@@ -40,9 +40,11 @@ def notebook_path(card_id: str) -> Path:
 def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, timeout_s: float | None = None,
              device: str = "auto", seed: int = 42, column_map: dict | None = None, tracking_uri: str | None = None,
              output_dir: str | Path | None = None, progress: bool = True, register: bool = True,
-             tags: dict | None = None, sheet: str | int | None = None, lang: str | None = None) -> RunOutcome:
+             tags: dict | None = None, sheet: str | int | None = None, lang: str | None = None,
+             cell_timeout_s: float | None = None) -> RunOutcome:
     """Execute the card's notebook in a new MLflow run. ``register=False`` (validation) logs and
-    compares with the champion but registers nothing; ``tags`` are added to the run."""
+    compares with the champion but registers nothing; ``tags`` are added to the run;
+    ``cell_timeout_s`` stops a cell that hangs (a failure like any other)."""
     import mlflow
     import papermill as pm
     from mlflow.tracking import MlflowClient
@@ -79,7 +81,8 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     def execute():
         try:
             pm.execute_notebook(str(source), str(executed), parameters=params, cwd=str(source.parent),
-                                kernel_name="python3", progress_bar=False, shutdown_kernel="immediate")
+                                kernel_name="python3", progress_bar=False, shutdown_kernel="immediate",
+                                execution_timeout=cell_timeout_s)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             failure.append(exc)
 

@@ -39,7 +39,7 @@ class Budget:
 
 BUDGETS = {
     # smoke: about 30 s a card at 2 workers on 2 cores, so the 50-card catalog fits in 15 minutes
-    "smoke": Budget("smoke", n_trials=3, timeout_s=5, wall_s=90),
+    "smoke": Budget("smoke", n_trials=2, timeout_s=3, wall_s=90),  # the library defaults; the second only if quick
     "nightly": Budget("nightly", n_trials=20, timeout_s=120, wall_s=420),
     "full": Budget("full", n_trials=100, timeout_s=900, wall_s=1500),
 }
@@ -156,7 +156,8 @@ def _run_notebook(card, budget: Budget, batch: str, seed: int, tmp: Path, out: C
         outcome = runner.run_card(card.id, n_trials=budget.n_trials, timeout_s=budget.timeout_s, seed=seed,
                                   output_dir=tmp / "run", progress=False, register=False,
                                   tags={KIND_TAG: "validation", "validation.budget": budget.name,
-                                        "validation.batch": batch})
+                                        "validation.batch": batch},
+                                  cell_timeout_s=2 * budget.wall_s)  # a hung cell must not stall the night
         out.run_id = outcome.run_id
         check = Check("notebook", PASSED, f"executed in {outcome.seconds:.0f} s")
         if not outcome.summary:
