@@ -50,6 +50,8 @@ def mlflow_serve_command(card_id: str, alias: str = registry.CHAMPION, version: 
 def serve_one(card_id: str, alias: str = registry.CHAMPION, version: int | None = None, host: str = "127.0.0.1",
               port: int = 5001, threads: int = 1) -> int:
     cmd = mlflow_serve_command(card_id, alias, version, host, port)
+    if os.name == "posix":  # become the server: signals (Ctrl-C, kill) reach MLflow, not a waiting parent
+        os.execve(cmd[0], cmd, mlflow_serve_env(threads))
     return subprocess.call(cmd, env=mlflow_serve_env(threads))
 
 
@@ -83,7 +85,7 @@ def parse(body: bytes, positional: list[str]) -> dict[str, list]:
         raise RequestError(400, "The request body is empty: send a JSON object such as "
                                 '{"dataframe_records": [{"column": value, ...}]}.')
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8-sig"))  # JSON on the wire is UTF-8 (RFC 8259), nothing else
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RequestError(400, f"The request body is not valid UTF-8 JSON ({type(exc).__name__}: "
                                 f"{str(exc)[:200]}).") from None
