@@ -144,7 +144,7 @@ def _malformed(records: list[dict], card) -> list[tuple[str, bytes, str, int | N
         add(f"structure {text[:40]!r}", text)
     add("not UTF-8", b"\xff\xfe{\x00")
     add("UTF-16 JSON", good.encode("utf-16"))
-    for cut in np.linspace(1, len(good) - 1, 25).astype(int):
+    for cut in np.linspace(1, len(good) - 1, 12).astype(int):
         add(f"truncated at {cut}", good[:cut])
     add("unknown columns only", json.dumps({"dataframe_records": [{"a": 1, "b": 2}]}), 422, "Batch_Time")
     for content_type in ["text/plain", "text/csv", "application/x-www-form-urlencoded", "application/xml"]:
@@ -200,14 +200,14 @@ def test_hundreds_of_malformed_requests_get_4xx_naming_the_column_and_never_5xx(
         rng = random.Random(0)
         good = json.dumps({"dataframe_split": {"columns": list(records[0]),
                                                "data": [list(r.values()) for r in records[:2]]}}).encode()
-        for _ in range(150):
+        for _ in range(60):
             mutated = bytearray(good)
             mutated[rng.randrange(len(mutated))] = rng.randrange(256)
             answer = client.post(f"{url}/models/{CARD}/invocations", content=bytes(mutated),
                                  headers={"content-type": "application/json"})
             if answer.status_code >= 500 or answer.status_code not in (200, 400, 422):
                 failures.append((f"mutated {bytes(mutated)[:80]!r}", answer.status_code, answer.text[:200]))
-    assert not failures, f"{len(failures)} of {len(cases) + 150} answered wrongly, e.g. {failures[:5]}"
+    assert not failures, f"{len(failures)} of {len(cases) + 60} answered wrongly, e.g. {failures[:5]}"
     # limits: a body or a row count over the server's limits is refused before it costs anything
     monkeypatch.setattr(serving, "MAX_ROWS", 5)
     monkeypatch.setattr(serving, "MAX_BODY_BYTES", 20_000)
