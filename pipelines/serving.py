@@ -50,6 +50,9 @@ def mlflow_serve_command(card_id: str, alias: str = registry.CHAMPION, version: 
 def serve_one(card_id: str, alias: str = registry.CHAMPION, version: int | None = None, host: str = "127.0.0.1",
               port: int = 5001, threads: int = 1) -> int:
     cmd = mlflow_serve_command(card_id, alias, version, host, port)
+    if os.name == "posix":  # become the server: signals (Ctrl-C, kill) reach MLflow, not a waiting parent
+        sys.stdout.flush()
+        os.execve(cmd[0], cmd, mlflow_serve_env(threads))
     return subprocess.call(cmd, env=mlflow_serve_env(threads))
 
 
@@ -83,7 +86,7 @@ def parse(body: bytes, positional: list[str]) -> dict[str, list]:
         raise RequestError(400, "The request body is empty: send a JSON object such as "
                                 '{"dataframe_records": [{"column": value, ...}]}.')
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8-sig"))  # JSON on the wire is UTF-8 (RFC 8259), nothing else
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RequestError(400, f"The request body is not valid UTF-8 JSON ({type(exc).__name__}: "
                                 f"{str(exc)[:200]}).") from None
@@ -272,7 +275,7 @@ class Served:
             if hasattr(booster, "set_param"):
                 booster.set_param({"nthread": threads})
         schema = pyfunc.metadata.get_input_schema()
-        specs = input_specs(card)
+        specs = input_specs(card, schema)
         positional = schema.input_names() if schema is not None else [c.name for c in specs]
         return cls(card=card, version=version, model=model, run_id=run_id, metrics=registry.run_metrics(run_id),
                    positional=[str(n) for n in positional], specs=specs)
@@ -295,12 +298,17 @@ class Served:
         return [dict(zip(out.columns, row)) for row in zip(*cols)]
 
 
-def input_specs(card: Card) -> list[Column]:
+def input_specs(card: Card, signature=None) -> list[Column]:
     """The columns a request must (or may) carry: the card's inputs; a forecast also reads the target's
-    history."""
+    history; and any input of the model's signature the card no longer lists (the model still reads it)."""
     specs = [c for c in card.columns if c.name not in card.exclude]
     if card.task == "forecast":
         specs.append(Column(name=card.target.column, ko=card.target.ko, unit=card.target.unit))
+    known = {c.name for c in specs} | {card.target.column}
+    for spec in signature.inputs if signature is not None else []:
+        if spec.name and spec.name not in known:
+            kind = {"string": "category", "datetime": "datetime"}.get(getattr(spec.type, "name", ""), "numeric")
+            specs.append(Column(name=spec.name, kind=kind))
     return specs
 
 
