@@ -16,6 +16,7 @@ Imports are lazy so that ``workbench list`` does not pay for MLflow.
 from __future__ import annotations
 
 import importlib
+import sys
 
 __all__ = ["load_card", "list_cards", "load_data", "start_run", "tune", "evaluate", "log_result", "register",
            "features"]
@@ -37,5 +38,7 @@ def __getattr__(name: str):
     if name not in _WHERE:
         raise AttributeError(f"module 'pipelines' has no attribute {name!r}")
     module, attr = _WHERE[name]
+    if "matplotlib.pyplot" in sys.modules:  # a notebook that plots: make its Korean labels render
+        importlib.import_module(f"{__name__}.plotting").korean_fonts()
     loaded = importlib.import_module(f"{__name__}.{module}")
     return loaded if attr is None else getattr(loaded, attr)

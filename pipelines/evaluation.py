@@ -18,7 +18,10 @@ from sklearn.metrics import confusion_matrix, precision_recall_curve  # noqa: E4
 from . import boosters, metrics  # noqa: E402
 from .cards import Card  # noqa: E402
 from .model import StandardModel  # noqa: E402
+from .plotting import korean_fonts  # noqa: E402
 from .tuning import TestSet, TuneResult  # noqa: E402
+
+korean_fonts()  # SHAP and importance plots name Korean columns of KAMP files
 
 
 @dataclass
