@@ -332,6 +332,7 @@ def validate(card_ids: list[str], budget: Budget, workers: int | None = None, sc
     found = {}
     with dask_client(scheduler, workers) as (client, engine):
         batch.engine = engine
+        client.run(_import_engine)  # once per worker, before any card's clock starts
         futures = {client.submit(validate_card, card_id, budget, env, batch.id, seed, pure=False,
                                  key=f"validate-{card_id}-{batch.id}"): card_id for card_id in card_ids}
         for future in as_completed(futures):
@@ -348,6 +349,14 @@ def validate(card_ids: list[str], budget: Budget, workers: int | None = None, sc
     batch.results = [found[c] for c in card_ids]
     batch.seconds = time.perf_counter() - start
     return batch
+
+
+def _import_engine() -> None:
+    """The heavy imports a card needs (MLflow alone takes seconds), done when a worker starts."""
+    import mlflow  # noqa: F401
+    import papermill  # noqa: F401
+
+    from . import data, registry, runner, tracking  # noqa: F401
 
 
 # --- reports ----------------------------------------------------------------------------------------
