@@ -425,7 +425,8 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
     for header in ("test metric", "champion", "s", "failed checks"):
         table.add_column(header)
     for r in batch.results:
-        metric = "" if r.value is None else f"{r.metric} {r.value:.4g} {'≥' if r.higher_is_better else '≤'} {r.accept}"
+        sign = "≥" if r.higher_is_better else "≤"
+        metric = "" if r.value is None else f"{r.metric} {r.value:.4g} {sign} {r.accept}"
         champion = "" if r.champion_value is None else f"{r.champion_value:.4g} v{r.champion_version}"
         table.add_row("[green]PASS[/]" if r.passed else "[red]FAIL[/]", r.card_id, metric, champion,
                       f"{r.seconds:.0f}", ", ".join(r.failed_checks))

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import platform
+import sys
 import tempfile
 import time
 import uuid
@@ -127,7 +128,10 @@ def validate_card(card_id: str, budget: Budget, env: dict[str, str], batch: str,
         out.checks.append(Check("wall_time", PASSED if ok else FAILED,
                                 f"{out.seconds:.0f} s {'within' if ok else 'over'} the {budget.name} budget's "
                                 f"{budget.wall_s:.0f} s"))
-        _record(card, out, budget, batch)
+        try:
+            _record(card, out, budget, batch)
+        except Exception as exc:  # noqa: BLE001 - the checks stand even when the store cannot take the verdict
+            print(f"workbench validate: could not record {card_id}'s verdict in MLflow: {exc}", file=sys.stderr)
     return out
 
 
@@ -182,8 +186,9 @@ def _check_result(card, outcome, dataset, out: CardResult) -> None:
     out.value = outcome.summary["metrics"][f"test_{primary}"]
     sign = "≥" if card.higher_is_better else "≤"
     ok = bool(decision["passes_threshold"])
+    verdict = "meets" if ok else "misses"
     out.checks.append(Check("threshold", PASSED if ok else FAILED,
-                            f"test {primary} {out.value:.4g} {'meets' if ok else 'misses'} {sign} {card.metric.accept}"))
+                            f"test {primary} {out.value:.4g} {verdict} {sign} {card.metric.accept}"))
 
     out.champion_version, out.champion_value = decision["champion_before"], decision["champion_value"]
     if out.champion_version is None:
@@ -194,8 +199,9 @@ def _check_result(card, outcome, dataset, out: CardResult) -> None:
     else:
         tolerance = card.validation.champion_tolerance
         ok = metrics.better(card.task, primary, out.value, out.champion_value, tolerance * abs(out.champion_value))
+        verdict = "is not worse" if ok else "is worse"
         out.checks.append(Check("champion", PASSED if ok else FAILED,
-                                f"{out.value:.4g} is {'not ' if ok else ''}worse than champion v{out.champion_version}'s "
+                                f"{out.value:.4g} {verdict} than champion v{out.champion_version}'s "
                                 f"{out.champion_value:.4g} on the same test rows beyond {tolerance:.0%}"))
     out.checks.append(_check_probe(card, outcome, dataset, out.champion_version))
 
@@ -332,15 +338,16 @@ def validate(card_ids: list[str], budget: Budget, workers: int | None = None, sc
     found = {}
     with dask_client(scheduler, workers) as (client, engine):
         batch.engine = engine
+        client.run(_import_engine)  # once per worker, before any card's clock starts
         futures = {client.submit(validate_card, card_id, budget, env, batch.id, seed, pure=False,
                                  key=f"validate-{card_id}-{batch.id}"): card_id for card_id in card_ids}
         for future in as_completed(futures):
             card_id = futures[future]
             try:
                 result = future.result()
-            except Exception as exc:  # noqa: BLE001 - the worker itself died (memory, a signal): go on
-                result = CardResult(card_id, checks=[Check("notebook", FAILED, f"the Dask worker running it failed: "
-                                                                               f"{type(exc).__name__}: {exc}")])
+            except Exception as exc:  # noqa: BLE001 - the worker died (memory, a signal) or a bug here: go on
+                why = f"validation did not finish on its Dask worker: {type(exc).__name__}: {exc}"
+                result = CardResult(card_id, checks=[Check("notebook", FAILED, why)])
                 result.checks += [Check(n, SKIPPED, "the worker failed") for n in CHECKS if n != "notebook"]
             found[card_id] = result
             if on_result:
@@ -348,6 +355,14 @@ def validate(card_ids: list[str], budget: Budget, workers: int | None = None, sc
     batch.results = [found[c] for c in card_ids]
     batch.seconds = time.perf_counter() - start
     return batch
+
+
+def _import_engine() -> None:
+    """The heavy imports a card needs (MLflow alone takes seconds), done when a worker starts."""
+    import mlflow  # noqa: F401
+    import papermill  # noqa: F401
+
+    from . import data, registry, runner, tracking  # noqa: F401
 
 
 # --- reports ----------------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """workbench validate through real parts: papermill kernels in Dask worker processes, a SQLite MLflow
 store holding a real champion, the JUnit XML parsed back, the HTML report opened in headless Chromium.
 
-One champion is trained for the module and one two-card nightly batch is shared by the report tests
-(each is a real notebook run); they run on one xdist worker (group ``validate``)."""
+One champion and one two-card batch (real notebook runs, the slow part) are built once per session and
+shared by the tests, across xdist workers too: pytest 9 ignores the node-id suffix pytest-xdist 3.8
+uses for ``xdist_group``, so a module fixture alone would be built again on every worker."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pickle
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -19,10 +23,10 @@ from typer.testing import CliRunner
 from pipelines import runner, validate
 from pipelines.cli import app
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("validate")]
-
 ROOT = Path(__file__).resolve().parent.parent
 CARD, BROKEN = "heat-treatment-hardness", "heat-treatment-broken"
+pytestmark = pytest.mark.slow
+
 BUDGET = validate.Budget("test", n_trials=2, timeout_s=None, wall_s=300)  # generous: CI shares two cores
 
 
@@ -53,7 +57,7 @@ def _insert_after_load(notebook: Path, source: str) -> int:
 
 
 def _copy_catalog(folder: Path, mp: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """catalog_copy for a module-scoped fixture (catalog_copy itself is per test)."""
+    """catalog_copy for the shared fixture (catalog_copy itself is per test)."""
     cat, nbs = folder / "catalog", folder / "notebooks"
     shutil.copytree(ROOT / "catalog", cat)
     shutil.copytree(ROOT / "notebooks", nbs)
@@ -62,27 +66,17 @@ def _copy_catalog(folder: Path, mp: pytest.MonkeyPatch) -> tuple[Path, Path]:
     return cat, nbs
 
 
-@pytest.fixture(scope="module")
-def champion(tmp_path_factory):
-    """A store in which CARD (1000 rows) has a champion, v1, trained as `workbench run` trains."""
-    folder = tmp_path_factory.mktemp("champion")
+def _build(folder: Path) -> dict:
+    """Champion v1 of CARD (1000 rows), trained as `workbench run` trains; then one batch of two cards:
+    CARD with an impossible threshold, and a copy of it whose notebook raises."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-        mp.delenv("WORKBENCH_OPTUNA_STORAGE", raising=False)
-        cat, _ = _copy_catalog(folder, mp)
+        cat, _ = _copy_catalog(folder / "champion", mp)
         _edit_card(cat, CARD, _small(accept=50.0))  # passes: becomes champion
-        outcome = runner.run_card(CARD, n_trials=BUDGET.n_trials, seed=42, output_dir=folder / "out", progress=False)
-        assert outcome.decision["promoted"]
-        yield outcome
-    # the MonkeyPatch context keeps the store's URI set for every test of the module
-
-
-@pytest.fixture(scope="module")
-def nightly(champion, tmp_path_factory):
-    """One batch of two cards: CARD with an impossible threshold, and a copy of it whose notebook raises."""
-    folder = tmp_path_factory.mktemp("nightly")
+        champion = runner.run_card(CARD, n_trials=BUDGET.n_trials, seed=42, output_dir=folder / "champion" / "out",
+                                   progress=False)
+        assert champion.decision["promoted"]
     with pytest.MonkeyPatch.context() as mp:
-        cat, nbs = _copy_catalog(folder, mp)
+        cat, nbs = _copy_catalog(folder / "nightly", mp)
         _edit_card(cat, CARD, _small(accept=0.01))  # rmse <= 0.01 HRC: impossible
         raw = (cat / f"{CARD}.yaml").read_text(encoding="utf-8").replace(f"id: {CARD}", f"id: {BROKEN}")
         (cat / f"{BROKEN}.yaml").write_text(raw, encoding="utf-8")
@@ -92,10 +86,35 @@ def nightly(champion, tmp_path_factory):
         cell = _insert_after_load(nbs / f"{BROKEN}.ipynb", "raise RuntimeError('quench log truncated')")
         batch = validate.validate([BROKEN, CARD], BUDGET, workers=2)
         paths = validate.write_reports(batch, folder / "report")
-    return batch, paths, cell
+    return {"champion_run_id": champion.run_id, "batch": batch, "paths": paths, "cell": cell}
 
 
-def test_impossible_threshold_fails_exactly_the_threshold_check(nightly, champion):
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """The store (its URI set for the module's tests) and what ``_build`` made, built by whichever
+    worker comes first; the others wait on a file lock and read it."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the session's, across workers
+    folder = root / "validate-shared"
+    built = folder / "built.pickle"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        mp.delenv("WORKBENCH_OPTUNA_STORAGE", raising=False)
+        with open(root / "validate-shared.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not built.exists():
+                folder.mkdir(exist_ok=True)
+                built.write_bytes(pickle.dumps(_build(folder)))
+            state = pickle.loads(built.read_bytes())
+        yield state
+
+
+@pytest.fixture
+def nightly(shared):
+    return shared["batch"], shared["paths"], shared["cell"]
+
+
+def test_impossible_threshold_fails_exactly_the_threshold_check(nightly, shared):
     batch, _, _ = nightly
     result = next(r for r in batch.results if r.card_id == CARD)
     assert result.failed_checks == ["threshold"], [(c.name, c.status, c.message) for c in result.checks]
@@ -110,7 +129,7 @@ def test_impossible_threshold_fails_exactly_the_threshold_check(nightly, champio
     assert run.data.tags["validation.status"] == "failed" and run.data.tags["validation.threshold"] == "failed"
     versions = client.search_model_versions(f"name = '{CARD}'")
     assert [int(v.version) for v in versions] == [1]
-    assert client.get_model_version_by_alias(CARD, "champion").run_id == champion.run_id
+    assert client.get_model_version_by_alias(CARD, "champion").run_id == shared["champion_run_id"]
     assert result.history and result.history[-1] == pytest.approx(result.value)
 
 
@@ -158,7 +177,7 @@ def test_html_report_opens_in_headless_chromium_and_shows_every_card(nightly, tm
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000  # a rendered page
 
 
-def test_degraded_model_is_flagged_against_the_champion(champion, catalog_copy, tmp_path):
+def test_degraded_model_is_flagged_against_the_champion(shared, catalog_copy):
     """Trained on shuffled targets (the test rows keep theirs), on an existing Dask cluster via --scheduler."""
     from dask.distributed import LocalCluster
 
