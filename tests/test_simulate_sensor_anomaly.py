@@ -126,7 +126,8 @@ MACHINE = {
 def _machine(shape: str, amount, rows=(20, 40), signal: str = "current", **extra) -> tuple[pd.DataFrame, pd.DataFrame]:
     events = {"e": {"count": 25, "rows": list(rows), "shape": shape, "effects": {signal: {"amount": amount, **extra}}}}
     with_event = simulate(FAMILY, rows=2000, seed=3, params={**MACHINE, "events": events, "kind_column": "event"})[0]
-    baseline = simulate(FAMILY, rows=2000, seed=3, params={**MACHINE, "events": {"e": {**events["e"], "effects": {}}}})[0]
+    quiet = {"e": {**events["e"], "effects": {}}}  # the same episodes, no effect: the machine without the fault
+    baseline = simulate(FAMILY, rows=2000, seed=3, params={**MACHINE, "events": quiet})[0]
     return with_event, baseline
 
 

@@ -32,12 +32,14 @@ the params (``signals``, ``events`` and ``label`` are needed, the rest optional)
     label: {column: fault, normal: 0, fault: 1}
     missing: {rate: 0.003, columns: [flow_m3h]}
 
-Effects are amounts in the signal's unit or ``"+x%"`` of its normal value, scaled by the shape's
-profile over the episode: ``step`` holds, ``ramp`` grows (``power``, ``start``: drift before a
-failure), ``spike`` hits one to a few rows, ``oscillation`` swings with a ``period`` in rows and
-growing amplitude (``sign: random`` lets spikes go either way), ``noise`` adds growing random scatter, ``stuck`` freezes the reading at its
-value when the event starts, ``lag`` slows the response by ``amount`` extra rows of time constant.
-A signal may take a dict ``{amount, shape, period, power, start}`` or a list of them.
+Effects are amounts in the signal's unit or ``"+x%"`` of its normal value (a gain), scaled by the
+shape's profile over the episode: ``step`` holds, ``ramp`` grows (``power``, ``start``: drift before a
+failure), ``spike`` hits one to a few rows (``sign: random`` sends them either way), ``oscillation``
+swings with a ``period`` in rows and growing amplitude, ``noise`` adds growing random scatter,
+``stuck`` freezes the reading at its last value before the event, ``lag`` slows the response by
+``amount`` extra rows of time constant. A signal may take a dict ``{amount, shape, period, power,
+start, sign}`` or a list of them. Events are placed without overlap and spread evenly over the
+record, so every stretch of time (a test period too) sees every kind.
 Formulas see the context and earlier signals (normal, true values), ``z_<name>``, ``hour``,
 ``weekday``, ``since_stop`` (rows since a stop), ``k`` and ``phase`` (row in the cycle, 0..1),
 ``lot_row`` (rows since the lot began) and ``u`` (uniform noise).
@@ -129,7 +131,8 @@ def _clock(r: np.random.Generator, n: int, spec: dict, cycle: np.ndarray, cycled
 
 
 def _held(r: np.random.Generator, n: int, values, weights, block: np.ndarray) -> np.ndarray:
-    """One draw per block (lot, cycle or run), never the same value twice in a row where possible."""
+    """One draw per block (lot, cycle or run); a repeat of the previous value is drawn again once, so
+    settings change at most block boundaries."""
     names = np.array(list(values))
     p = np.asarray(weights, dtype=float)
     p = p / p.sum()
