@@ -210,11 +210,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the concurrent run per server")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the batch file")
     parser.add_argument("--trials", type=int, default=2)
+    parser.add_argument("--store", type=Path, help="keep the trained store here and reuse it next time "
+                                                        "(default: a temporary folder, removed at the end)")
+    parser.add_argument("--latency-only", action="store_true", help="skip the throughput and batch parts")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serving.md")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="workbench-serving-bench-"))
-    (work / "mlruns").mkdir()
+    work = args.store or Path(tempfile.mkdtemp(prefix="workbench-serving-bench-"))
+    (work / "mlruns").mkdir(parents=True, exist_ok=True)
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlruns' / 'mlflow.db'}"
     os.environ.pop("WORKBENCH_OPTUNA_STORAGE", None)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
@@ -223,11 +226,17 @@ def main() -> None:
     notes = [f"Measured {datetime.now():%Y-%m-%d %H:%M} on {psutil.cpu_count()} CPU cores, "
              f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1/5/15 min) at the start {load_text()}."]
     frames = {}
+    from pipelines import registry, tracking
+
+    tracking.configure()
     for card_id in args.cards:
-        began = time.perf_counter()
-        outcome = runner.run_card(card_id, n_trials=args.trials, seed=0, output_dir=work / card_id, progress=False)
         card = cards.load_card(card_id)
         frames[card_id] = data.load(card).frame[card.input_columns]
+        if registry.version_by_alias(card_id, registry.CHAMPION) is not None:
+            print(f"{card_id}: champion already in {work}", flush=True)
+            continue
+        began = time.perf_counter()
+        outcome = runner.run_card(card_id, n_trials=args.trials, seed=0, output_dir=work / card_id, progress=False)
         print(f"{card_id}: champion v{outcome.decision['version']} in {time.perf_counter() - began:.0f} s "
               f"(promoted: {outcome.decision['promoted']})", flush=True)
         if not outcome.decision["promoted"]:
@@ -268,7 +277,7 @@ def main() -> None:
                    "server CPU ms per request | errors |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
 
         conc_rows = []
-        for target in (servers[0], servers[-1]):
+        for target in (servers[0], servers[-1]) if not args.latency_only else ():
             found = concurrent(target, args.clients, args.seconds)
             conc_rows.append(f"| {target.name} | {args.clients} | {found['requests']} | {found['rps']:.0f} | "
                              f"{found['p50']:.1f} | {found['p99']:.1f} | {found['errors']} | "
@@ -281,6 +290,14 @@ def main() -> None:
             target.client.close()
         stop(all_proc)
         stop(one_proc)
+
+    if args.latency_only:
+        text = (f"# Single-row latency\n\n{' '.join(notes)} Load average during the run: {load_before} before, "
+                f"{load_after} after.\n\n{latency}\n")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+        return
 
     # --- batch predict ------------------------------------------------------------------------------
     big = resample(frames[first], args.rows)
@@ -316,7 +333,10 @@ def main() -> None:
         f"validating, scoring, writing); 'wall' adds the process start, imports and model loading; 'rows per "
         f"CPU-second' divides by the process's user+system CPU time, which queueing behind other processes does "
         f"not inflate. Peak RSS is the `predict` process's own high-water mark (VmHWM).\n")
-    shutil.rmtree(work, ignore_errors=True)
+    for name in files.values():
+        name.unlink(missing_ok=True)
+    if args.store is None:
+        shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {args.out}")
 
 
