@@ -165,23 +165,29 @@ def concurrent(target: Target, clients: int, seconds: float) -> dict:
 
 
 def batch(card_id: str, source: Path, out: Path, env: dict) -> dict:
-    """`workbench predict` in a fresh process: wall time, the command's own rows/s, and that process's
-    peak memory (``wait4`` reports the child's own maximum resident set)."""
+    """`workbench predict` in a fresh process: wall time, its own report (model loading, then rows/s),
+    its CPU time, and its peak memory, read from /proc/self/status (VmHWM) as it exits: a forked
+    child's getrusage would also count the parent's memory at the fork."""
     log = out.with_suffix(".log")
+    report = ("import atexit, re, sys; atexit.register(lambda: sys.stderr.write('VmHWM ' + "
+              "re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1) + '\\n')); "
+              "from pipelines.cli import app; sys.argv[0] = 'workbench'; app()")
     began = time.perf_counter()
     with open(log, "w") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "predict", card_id, "--input", str(source),
+        proc = subprocess.Popen([sys.executable, "-c", report, "predict", card_id, "--input", str(source),
                                  "--output", str(out), "--quiet"], env={**env, "COLUMNS": "200"}, cwd=ROOT,
                                 stdout=handle, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - began
     text = " ".join(log.read_text().split())
-    if proc.returncode != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"predict failed: {text[-2000:]}")
-    found = re.search(r"wrote (\d+) predictions.* in ([\d.]+) s \(([\d,]+) rows/s\)", text)
-    rows, seconds, rate = int(found.group(1)), float(found.group(2)), float(found.group(3).replace(",", ""))
-    return {"rows": rows, "wall": wall, "seconds": seconds, "rate": rate, "peak_mb": usage.ru_maxrss / 1024,
+    found = re.search(r"wrote (\d+) predictions.* in ([\d.]+) s \(model loaded in ([\d.]+) s, then ([\d,]+) rows/s\)",
+                      text)
+    peak = re.search(r"VmHWM (\d+)", text)
+    return {"rows": int(found.group(1)), "wall": wall, "seconds": float(found.group(2)),
+            "load": float(found.group(3)), "rate": float(found.group(4).replace(",", "")),
+            "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": int(peak.group(1)) / 1024,
             "file_mb": source.stat().st_size / 1e6}
 
 
@@ -204,11 +210,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the concurrent run per server")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the batch file")
     parser.add_argument("--trials", type=int, default=2)
+    parser.add_argument("--store", type=Path, help="keep the trained store here and reuse it next time "
+                                                        "(default: a temporary folder, removed at the end)")
+    parser.add_argument("--latency-only", action="store_true", help="skip the throughput and batch parts")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serving.md")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="workbench-serving-bench-"))
-    (work / "mlruns").mkdir()
+    work = args.store or Path(tempfile.mkdtemp(prefix="workbench-serving-bench-"))
+    (work / "mlruns").mkdir(parents=True, exist_ok=True)
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlruns' / 'mlflow.db'}"
     os.environ.pop("WORKBENCH_OPTUNA_STORAGE", None)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
@@ -217,11 +226,17 @@ def main() -> None:
     notes = [f"Measured {datetime.now():%Y-%m-%d %H:%M} on {psutil.cpu_count()} CPU cores, "
              f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1/5/15 min) at the start {load_text()}."]
     frames = {}
+    from pipelines import registry, tracking
+
+    tracking.configure()
     for card_id in args.cards:
-        began = time.perf_counter()
-        outcome = runner.run_card(card_id, n_trials=args.trials, seed=0, output_dir=work / card_id, progress=False)
         card = cards.load_card(card_id)
         frames[card_id] = data.load(card).frame[card.input_columns]
+        if registry.version_by_alias(card_id, registry.CHAMPION) is not None:
+            print(f"{card_id}: champion already in {work}", flush=True)
+            continue
+        began = time.perf_counter()
+        outcome = runner.run_card(card_id, n_trials=args.trials, seed=0, output_dir=work / card_id, progress=False)
         print(f"{card_id}: champion v{outcome.decision['version']} in {time.perf_counter() - began:.0f} s "
               f"(promoted: {outcome.decision['promoted']})", flush=True)
         if not outcome.decision["promoted"]:
@@ -262,7 +277,7 @@ def main() -> None:
                    "server CPU ms per request | errors |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
 
         conc_rows = []
-        for target in (servers[0], servers[-1]):
+        for target in (servers[0], servers[-1]) if not args.latency_only else ():
             found = concurrent(target, args.clients, args.seconds)
             conc_rows.append(f"| {target.name} | {args.clients} | {found['requests']} | {found['rps']:.0f} | "
                              f"{found['p50']:.1f} | {found['p99']:.1f} | {found['errors']} | "
@@ -275,6 +290,14 @@ def main() -> None:
             target.client.close()
         stop(all_proc)
         stop(one_proc)
+
+    if args.latency_only:
+        text = (f"# Single-row latency\n\n{' '.join(notes)} Load average during the run: {load_before} before, "
+                f"{load_after} after.\n\n{latency}\n")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+        return
 
     # --- batch predict ------------------------------------------------------------------------------
     big = resample(frames[first], args.rows)
@@ -289,11 +312,12 @@ def main() -> None:
                                   (f"{args.rows:,} rows CSV -> CSV", files["csv"], work / "big_out.csv"),
                                   (f"{args.rows:,} rows Parquet -> Parquet", files["parquet"], work / "big_out.parquet")]:
         found = batch(first, source, target, env)
-        batch_rows.append(f"| {label} | {found['file_mb']:.0f} | {found['seconds']:.1f} | {found['rate']:,.0f} | "
-                          f"{found['wall']:.1f} | {found['rows'] / found['wall']:,.0f} | {found['peak_mb']:.0f} |")
+        batch_rows.append(f"| {label} | {found['file_mb']:.1f} | {found['load']:.1f} | {found['rate']:,.0f} | "
+                          f"{found['wall']:.1f} | {found['rows'] / found['wall']:,.0f} | "
+                          f"{found['rows'] / found['cpu']:,.0f} | {found['peak_mb']:.0f} |")
         print(batch_rows[-1], flush=True)
-    batch_table = ("| file | input MB | scoring s | rows/s (scoring) | command wall s | rows/s (wall) | peak RSS MB |\n"
-                   "|---|---|---|---|---|---|---|\n" + "\n".join(batch_rows))
+    batch_table = ("| file | input MB | model load s | rows/s (scoring) | command wall s | rows/s (wall) | "
+                   "rows per CPU-second | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(batch_rows))
 
     notes.append(f"Load average during the sequential latency run: {load_before} before, {load_after} after; "
                  f"at the end {load_text()}.")
@@ -305,9 +329,14 @@ def main() -> None:
         f"## Single-row latency ({args.requests} sequential requests per server, interleaved in blocks of 100)\n\n"
         f"{latency}\n\n## Throughput ({args.clients} concurrent clients, {args.seconds:.0f} s per server)\n\n"
         f"{throughput}\n\n## Batch `workbench predict` ({first}, rows resampled from its reference data)\n\n"
-        f"{batch_table}\n\n'scoring' is what `predict` reports (model loading, reading, validating, scoring, "
-        f"writing); 'wall' adds the process start and imports. Peak RSS is that `predict` process's own maximum.\n")
-    shutil.rmtree(work, ignore_errors=True)
+        f"{batch_table}\n\n'rows/s (scoring)' is what `predict` reports after loading the model (reading, "
+        f"validating, scoring, writing); 'wall' adds the process start, imports and model loading; 'rows per "
+        f"CPU-second' divides by the process's user+system CPU time, which queueing behind other processes does "
+        f"not inflate. Peak RSS is the `predict` process's own high-water mark (VmHWM).\n")
+    for name in files.values():
+        name.unlink(missing_ok=True)
+    if args.store is None:
+        shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {args.out}")
 
 

@@ -175,7 +175,8 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
     except WorkbenchError as exc:
         _fail(exc)
     console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output} "
-                  f"in {written.seconds:.1f} s ({written.rows_per_second:,.0f} rows/s)")
+                  f"in {written.seconds:.1f} s (model loaded in {written.load_seconds:.1f} s, then "
+                  f"{written.rows_per_second:,.0f} rows/s)")
 
 
 @app.command()

@@ -287,6 +287,9 @@ def test_cli_models_lists_versions_and_aliases_and_promote_refuses_unknown_versi
     assert refused.exit_code != 0 and "No version 99" in refused.output and "[1, 2]" in refused.output.replace("2, 1", "1, 2")
     nothing = runner.invoke(cli, ["promote", "turbofan-rul", "--version", "1"])
     assert nothing.exit_code != 0 and "nothing is registered" in nothing.output
+    for args in (["serve"], ["serve", CARD, "--all"]):
+        confused = runner.invoke(cli, args)
+        assert confused.exit_code != 0 and "--all" in confused.output
 
 
 def _start(args: list[str]) -> subprocess.Popen:
