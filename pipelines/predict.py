@@ -8,7 +8,7 @@ whole. Each chunk is mapped and validated like a training file, scored, and appe
 
 from __future__ import annotations
 
-import csv
+import itertools
 import os
 import time
 from dataclasses import dataclass
@@ -17,13 +17,14 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import cards, data, registry, tracking
+from . import cards, data, reading, registry, tracking
 from .errors import DataError, WorkbenchError
 
 CHUNK_ROWS = 100_000
 HISTORY_ROWS = 1_000  # rows of the previous chunk a model with lag/rolling features sees again as history
 PARQUET = (".parquet", ".pq")
 EXCEL = (".xlsx", ".xlsm", ".xls")
+TEXT = (".csv", ".tsv", ".txt", ".dat", "")  # streamed
 
 
 @dataclass
@@ -53,6 +54,10 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
         raise WorkbenchError(f"Write predictions to a .csv or .parquet file, not {output_path.name}.")
     if output_path.resolve() == input_path.resolve():
         raise WorkbenchError("The output file would overwrite the input: choose another --output.")
+    chunks = _prepared(input_path, card, column_map, chunk_rows, sheet, lang)
+    first = next(chunks, None)  # a bad file is refused before any store or model is touched
+    if first is None:
+        raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
     tracking.configure()
     mv = registry.resolve(card.id, alias, version)
     model = registry.load_model(card.id, version=int(mv.version))
@@ -65,9 +70,7 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     bar = _bar(input_path, progress)
     try:
         with _Writer(partial, parquet=output_path.suffix.lower() in PARQUET) as writer:
-            for raw, done in read_chunks(input_path, chunk_rows, sheet=sheet, lang=lang):
-                source = f"{input_path} rows {rows + 1}-{rows + len(raw)}"
-                frame = _prepare(raw, card, column_map, source, lang)
+            for frame, done in itertools.chain([first], chunks):
                 if history and previous is not None:
                     scored = model.predict(pd.concat([previous, frame], ignore_index=True)).iloc[len(previous):]
                 else:
@@ -92,7 +95,16 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     return Written(rows=rows, version=int(mv.version), seconds=time.perf_counter() - started, load_seconds=loaded)
 
 
-def _prepare(raw: pd.DataFrame, card, column_map, source: str, lang: str | None) -> pd.DataFrame:
+def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang) -> Iterator[tuple[pd.DataFrame, int]]:
+    """Validated chunks of the input and the reading progress after each."""
+    start = 1
+    for raw, done in read_chunks(path, chunk_rows, sheet=sheet, lang=lang):
+        source = path if start == 1 else f"{path} (the chunk from data row {start})"
+        yield _prepare(raw, card, column_map, source, lang), done
+        start += len(raw)
+
+
+def _prepare(raw: pd.DataFrame, card, column_map, source, lang: str | None) -> pd.DataFrame:
     mapped = data.map_columns(raw, card, column_map, source, lang=lang, with_target=False)
     frame = data.validate(mapped, card, source, with_target=False, lang=lang)
     if card.task == "forecast" and card.target.column in mapped:  # a forecast reads the target's history
@@ -113,48 +125,33 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
             import pyarrow.parquet as pq
 
             done = 0
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            try:
+                parquet = pq.ParquetFile(path)
+            except Exception as exc:  # noqa: BLE001 - the same message a whole-file read gives
+                raise reading.error("unreadable", path, lang=lang, kind="Parquet", detail=reading._short(exc)) from None
+            for batch in parquet.iter_batches(batch_size=rows):
                 done += batch.num_rows
                 yield batch.to_pandas(), done
-        elif suffix in EXCEL:
+        elif suffix not in TEXT:  # Excel and what is not a table file: read whole (and refused) as for training
             frame = data.read_table(path, sheet=sheet, lang=lang)
             for start in range(0, len(frame), rows):
                 yield frame.iloc[start:start + rows], min(start + rows, len(frame))
         else:
-            encoding, sep = _dialect(path)
+            # The head decides encoding, delimiter and header line with all of read_table's checks; then
+            # the file streams, so memory stays flat however long it is.
+            layout = reading.sniff_text(path, lang)
             with open(path, "rb") as handle:
-                for chunk in pd.read_csv(handle, sep=sep, encoding=encoding, chunksize=rows, thousands=None):
+                for chunk in pd.read_csv(handle, sep=layout["delimiter"], encoding=layout["encoding"],
+                                         skiprows=layout["header_line"] - 1, chunksize=rows, thousands=None,
+                                         skipinitialspace=True, skip_blank_lines=True):
+                    chunk = chunk.dropna(how="all")
+                    chunk.attrs["reading"] = layout
                     yield chunk, handle.tell()
     except (DataError, WorkbenchError):
         raise
     except Exception as exc:  # the reader's own message, with the file named
         raise DataError(path, f"could not be read ({type(exc).__name__}: {exc}).",
                         fix="save it as UTF-8 CSV, Excel .xlsx or Parquet.") from None
-
-
-def _dialect(path: Path) -> tuple[str, str]:
-    """Encoding and delimiter from the file's head, detected as ``data.read_table`` does for a whole file."""
-    head = path.open("rb").read(256 * 1024)
-    if not head.strip():
-        raise DataError(path, "the file is empty.", fix="export the data again with a header row and data rows.")
-    if head.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    else:
-        cut = head[: head.rfind(b"\n") + 1] or head  # never judge a multi-byte character cut in half
-        try:
-            cut.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            from charset_normalizer import from_bytes
-
-            best = from_bytes(cut, cp_isolation=["cp949", "euc_kr", "utf_8", "cp1252", "latin_1"]).best()
-            encoding = best.encoding if best else "cp949"
-    text = head.decode(encoding.replace("utf-8-sig", "utf-8"), errors="ignore")
-    try:
-        sep = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
-    except csv.Error:
-        sep = ","
-    return encoding, sep
 
 
 def _bar(path: Path, progress: bool):

@@ -31,16 +31,13 @@ DELIMITERS = ",;\t|"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
+HEAD_BYTES = 1 << 20  # what sniff_text judges a streamed file on
+
+
 def read_table(path: str | Path, sheet: str | int | None = None, lang: str | None = None) -> pd.DataFrame:
     """CSV/TSV (encoding and delimiter detected), Excel (first sheet unless ``sheet``) or Parquet."""
     path = Path(path)
-    if not path.is_file():
-        raise error("not_found", path, lang=lang)
-    size = path.stat().st_size
-    if size > settings.max_file_bytes():
-        raise error("too_large", path, lang=lang, size_mb=size / 2**20, limit_mb=settings.max_file_bytes() / 2**20)
-    if size == 0:
-        raise error("empty", path, lang=lang)
+    _size_checks(path, lang)
     suffix = path.suffix.lower()
     if suffix in EXCEL:
         frame, info = _read_excel(path, sheet, lang)
@@ -63,6 +60,32 @@ def read_table(path: str | Path, sheet: str | int | None = None, lang: str | Non
     return frame
 
 
+def sniff_text(path: str | Path, lang: str | None = None) -> dict:
+    """How a CSV/TSV file is laid out (encoding, delimiter, header line), judged on its first megabyte
+    with every check ``read_table`` makes, so a file too big to hold can be streamed in chunks and
+    still be refused, or read, exactly as a whole-file read would."""
+    path = Path(path)
+    _size_checks(path, lang)
+    with path.open("rb") as handle:
+        raw = handle.read(HEAD_BYTES + 1)
+    if len(raw) > HEAD_BYTES:  # judge whole lines only
+        raw = raw[: raw.rfind(b"\n", 0, HEAD_BYTES) + 1] or raw[:HEAD_BYTES]
+    frame, info = _read_text(path, lang, raw)
+    if _tidy(frame).empty:
+        raise error("header_only" if len(frame.columns) else "empty", path, lang=lang)
+    return info
+
+
+def _size_checks(path: Path, lang) -> None:
+    if not path.is_file():
+        raise error("not_found", path, lang=lang)
+    size = path.stat().st_size
+    if size > settings.max_file_bytes():
+        raise error("too_large", path, lang=lang, size_mb=size / 2**20, limit_mb=settings.max_file_bytes() / 2**20)
+    if size == 0:
+        raise error("empty", path, lang=lang)
+
+
 def header_line(frame: pd.DataFrame) -> int:
     """Line (1-based) of the header in the user's file: data row i (0-based) is line header + 1 + i."""
     return int(frame.attrs.get("reading", {}).get("header_line", 1))
@@ -70,8 +93,8 @@ def header_line(frame: pd.DataFrame) -> int:
 
 # --- text files ------------------------------------------------------------------------------------
 
-def _read_text(path: Path, lang) -> tuple[pd.DataFrame, dict]:
-    raw = path.read_bytes()
+def _read_text(path: Path, lang, raw: bytes | None = None) -> tuple[pd.DataFrame, dict]:
+    raw = path.read_bytes() if raw is None else raw
     if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise error("empty", path, lang=lang)
     text, encoding = decode(raw, path, lang)
