@@ -56,6 +56,7 @@ class Target(_Strict):
 class TimeSpec(_Strict):
     column: str | None = None  # None: rows are already in time order
     format: str | None = None
+    within: str | None = None  # a finer clock inside ``column`` (KAMP files: an integer date, then the hour)
 
 
 class GroupSpec(_Strict):

@@ -47,7 +47,16 @@ def normal(name) -> str:
     """Compare names ignoring case, spaces, '_-./', full-width forms and a unit suffix: '온도 (℃)' ~ '온도'."""
     name = unicodedata.normalize("NFKC", str(name))
     name = re.sub(r"\s*[\(\[\{][^\(\[\{]*[\)\]\}]\s*$", "", name)
-    return re.sub(r"[\s_\-\./·]+", "", name).lower()
+    return _squash(name)
+
+
+def _squash(name) -> str:
+    return re.sub(r"[\s_\-\./·]+", "", unicodedata.normalize("NFKC", str(name))).lower()
+
+
+def _same(user: str, key: str) -> bool:
+    """Loose match; a card name that itself ends in brackets ('배기 진공 (복수기)') keeps them."""
+    return normal(user) in (normal(key), _squash(key))
 
 
 def card_names(card: Card, with_target: bool = True) -> list[tuple[str, str | None, bool]]:
@@ -81,10 +90,11 @@ def match(columns, card: Card, column_map: dict[str, str] | None, source, with_t
         if name in mapped:
             continue
         found = None
-        for how, key, compare in ((HOW[1], name, str), (HOW[2], ko, str), (HOW[3], name, normal), (HOW[4], ko, normal)):
+        for how, key, same in ((HOW[1], name, str.__eq__), (HOW[2], ko, str.__eq__), (HOW[3], name, _same),
+                               (HOW[4], ko, _same)):
             if not key:
                 continue
-            hits = [c for c in free() if compare(c) == compare(key)]
+            hits = [c for c in free() if same(c, key)]
             if len(hits) > 1:
                 raise error("ambiguous", source, column=name, lang=lang, card_column=name,
                             names=", ".join(map(repr, hits)), first=hits[0])

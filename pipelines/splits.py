@@ -23,7 +23,8 @@ def _gap(card: Card) -> int:
 
 def _time_order(card: Card, frame: pd.DataFrame) -> np.ndarray:
     if card.time and card.time.column:
-        return np.argsort(frame[card.time.column].to_numpy(), kind="stable")
+        clock = [c for c in (card.time.column, card.time.within) if c and c in frame.columns]
+        return np.lexsort([frame[c].to_numpy() for c in reversed(clock)])  # stable: ties keep file order
     return np.arange(len(frame))
 
 

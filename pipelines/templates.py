@@ -84,7 +84,7 @@ def example_rows(card: Card, rows: int) -> pd.DataFrame:
         source = ref.file
     else:
         sim = ref.simulator
-        frame, _ = simulate.simulate(sim.family, rows=min(sim.rows, 4000), seed=sim.seed, params=sim.params)
+        frame, _ = simulate.simulate(sim.family, rows=sim.rows, seed=sim.seed, params=sim.params)  # rare classes need all
         source = f"simulator:{sim.family}"
     frame = validate(frame, card, source)
     if card.task == "forecast":  # lags need consecutive rows

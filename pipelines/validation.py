@@ -370,8 +370,12 @@ def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: 
     times = typed[col]
     keys = [typed[card.group.column]] if card.group and card.group.column in typed.columns else []
     facts["time"] = {"first": str(times.min()), "last": str(times.max())}
-    dup = typed.duplicated(subset=[c for c in (card.group.column if keys else None, col) if c], keep=False) & times.notna()
-    backwards = (times.groupby(keys[0]).diff() if keys else times.diff()) < pd.Timedelta(0)
+    clock = [c for c in (col, card.time.within) if c and c in typed.columns]
+    dup = typed.duplicated(subset=[c for c in (card.group.column if keys else None, *clock) if c], keep=False) & times.notna()
+    # Rank (date, hour, ...) tuples so dates, order numbers and split clocks compare the same way.
+    rank = pd.Series(pd.MultiIndex.from_frame(typed[clock]).factorize(sort=True)[0], index=typed.index, dtype=float)
+    rank[times.isna()] = np.nan
+    backwards = (rank.groupby(keys[0]).diff() if keys else rank.diff()) < 0
     facts["time"].update(duplicates=int(dup.sum()), out_of_order=int(backwards.sum()))
     if card.task != "forecast":
         if backwards.any():
