@@ -145,6 +145,8 @@ def run_metrics(run_id: str | None) -> dict[str, float]:
 def versions(name: str | None = None) -> list[VersionRow]:
     """Every registered version (of one model when ``name`` is given), newest first within a model."""
     client = MlflowClient()
+    if name and not _exists(name):
+        return []
     names = [name] if name else sorted(m.name for m in client.search_registered_models())
     rows = []
     for model_name in names:
@@ -173,7 +175,7 @@ def resolve(name: str, alias: str = CHAMPION, version: int | None = None):
     try:
         return MlflowClient().get_model_version(name, str(version))
     except MlflowException:
-        known = [r.version for r in versions(name)] if _exists(name) else []
+        known = sorted(r.version for r in versions(name))
         hint = f"its versions are {known}" if known else f"nothing is registered under {name!r} yet"
         raise WorkbenchError(f"No version {version} of registered model {name}: {hint}. "
                              f"See `workbench models`.") from None

@@ -467,5 +467,9 @@ def serve_all(host: str = "127.0.0.1", port: int = 8000, poll_s: float = 60.0, t
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     champions = Champions.load(threads)
+    served = ", ".join(f"{k} v{m.version}" for k, m in sorted(champions.models.items()))
+    print(f"{len(champions.models)} champion(s): {served or 'none yet (run `workbench run CARD_ID`)'}", flush=True)
+    for card_id, problem in champions.errors.items():
+        print(f"not served: {card_id}: {problem}", flush=True)
     app = create_app(champions, poll_s=poll_s)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -26,7 +26,9 @@ from pipelines import data, serving
 from pipelines.cli import app as cli
 from serving_support import CARD, free_port, promote, server_thread, temporary_store, train, wait_for
 
-pytestmark = pytest.mark.xdist_group("serving")  # one worker trains the module's champions once
+# one worker, module after module, each training once (with pytest 9.2 loadgroup ignores the mark:
+# pytest-xdist#1386; until that is fixed each worker trains its own, which is slower, not wrong)
+pytestmark = pytest.mark.xdist_group("serving")
 
 
 @pytest.fixture(scope="module")
@@ -283,8 +285,10 @@ def test_cli_models_lists_versions_and_aliases_and_promote_refuses_unknown_versi
     assert len(lines) == 2
     champion_line = next(line for line in lines if "champion" in line)
     assert f"│ {store['v1']} " in champion_line and "rmse" in champion_line
+    none = runner.invoke(cli, ["models", "turbofan-rul"])
+    assert none.exit_code == 0 and "no registered models" in none.output
     refused = runner.invoke(cli, ["promote", CARD, "--version", "99"])
-    assert refused.exit_code != 0 and "No version 99" in refused.output and "[1, 2]" in refused.output.replace("2, 1", "1, 2")
+    assert refused.exit_code != 0 and "No version 99" in refused.output and "[1, 2]" in refused.output
     nothing = runner.invoke(cli, ["promote", "turbofan-rul", "--version", "1"])
     assert nothing.exit_code != 0 and "nothing is registered" in nothing.output
     for args in (["serve"], ["serve", CARD, "--all"]):
