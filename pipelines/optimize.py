@@ -32,11 +32,12 @@ class Recommendations:
     table: pd.DataFrame  # top K: settings, predicted, distance, inside_data
     median_settings: pd.Series
     median_predicted: float
-    model_version: int
+    model_version: int | None  # None: the model of the run that asked (a notebook's own)
 
     def summary(self) -> str:
         best = self.table.iloc[0]
-        out = [f"{self.card.id} v{self.model_version}: {self.goal}",
+        which = f"v{self.model_version}" if self.model_version else "this run's model"
+        out = [f"{self.card.id} {which}: {self.goal}",
                f"data's median settings: {self.median_predicted:.4g}; best recommendation: {best['predicted']:.4g}"]
         far = self.table[~self.table["inside_data"]]
         if len(far):
@@ -77,17 +78,23 @@ def _space(card: Card, frame: pd.DataFrame, fixed: dict[str, float]) -> dict[str
 
 def recommend(card: Card, data: data_module.Dataset, top: int = 5, n_trials: int = 300,
               fixed: dict[str, float] | None = None, alias: str = registry.CHAMPION, seed: int = 0,
-              progress: bool = False) -> Recommendations:
+              progress: bool = False, model_uri: str | None = None) -> Recommendations:
     fixed = fixed or {}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     frame = data.frame if data.test is None else pd.concat([data.frame, data.test], ignore_index=True)
     space = _space(card, frame, fixed)
     output, goal, sign = _goal(card)
     tracking.configure()
-    mv = registry.version_by_alias(card.id, alias)
-    if mv is None:
+    if model_uri:  # a notebook recommends from the model it just trained, champion or not
+        import mlflow
+
+        mv, model = None, mlflow.pyfunc.load_model(model_uri).unwrap_python_model().model
+    else:
+        mv = registry.version_by_alias(card.id, alias)
+    if mv is None and not model_uri:
         raise WorkbenchError(f"No registered model {card.id}@{alias}: run `workbench run {card.id}` first.")
-    model = registry.load_model(card.id, alias=alias)
+    if mv is not None:
+        model = registry.load_model(card.id, alias=alias)
 
     context = frame.tail(CONTEXT_ROWS).reset_index(drop=True)  # recent operating conditions, in order
     for name, value in fixed.items():
@@ -127,4 +134,4 @@ def recommend(card: Card, data: data_module.Dataset, top: int = 5, n_trials: int
             break
     table = pd.DataFrame(picked).drop(columns="_vector")
     return Recommendations(card=card, goal=goal, table=table, median_settings=median,
-                           median_predicted=median_predicted, model_version=int(mv.version))
+                           median_predicted=median_predicted, model_version=int(mv.version) if mv is not None else None)

@@ -61,3 +61,15 @@ def test_without_a_champion_it_says_what_to_run(store):
     card = cards.load_card(CARD)
     with pytest.raises(WorkbenchError, match="workbench run die-casting-quality"):
         recommend(card, wb.load_data(card), n_trials=5)
+
+
+def test_a_notebook_recommends_from_its_own_model_without_a_champion(store):
+    """The +opt notebooks end with recommendations even when their run did not become champion."""
+    card = wb.load_card(CARD)
+    data = wb.load_data(card)
+    wb.start_run(card, data)
+    result = wb.tune(card, data, n_trials=1, seed=0)
+    model_uri = wb.log_result(result, wb.evaluate(result, plots=False))
+    found = recommend(card, data, top=2, n_trials=25, seed=0, model_uri=model_uri)
+    assert found.model_version is None and "this run's model" in found.summary()
+    assert found.table["predicted"].iloc[0] <= found.median_predicted
