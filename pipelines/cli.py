@@ -63,15 +63,19 @@ SHEET_HELP = "Excel sheet name or number (default: the first sheet)"
 @app.command("list")
 def list_cmd():
     """List the standard models in the catalog."""
-    table = Table("name", "이름", "task", "metric ≥/≤ accept")
-    table.add_column("id", no_wrap=True)  # last but never folded: it is what people copy
     try:
-        for card in cards.list_cards():
-            sign = "≥" if card.higher_is_better else "≤"
-            table.add_row(card.name.en, card.name.ko, card.task,
-                          f"{card.metric.primary} {sign} {card.metric.accept}", card.id)
+        found = cards.list_cards()
     except WorkbenchError as exc:
         _fail(exc)
+    table = Table()
+    # the id is what people copy: first, whole, on any terminal width; the rest may wrap
+    table.add_column("id", no_wrap=True, min_width=max((len(c.id) for c in found), default=2))
+    for header in ("task", "metric ≥/≤ accept", "name", "이름"):
+        table.add_column(header)
+    for card in found:
+        sign = "≥" if card.higher_is_better else "≤"
+        table.add_row(card.id, card.task, f"{card.metric.primary} {sign} {card.metric.accept}", card.name.en,
+                      card.name.ko)
     console.print(table)
 
 

@@ -99,7 +99,7 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang) -> Ite
     """Validated chunks of the input and the reading progress after each."""
     start = 1
     for raw, done in read_chunks(path, chunk_rows, sheet=sheet, lang=lang):
-        source = path if start == 1 else f"{path} (the chunk from data row {start})"
+        source = path if start == 1 else f"{path} rows {start}-{start + len(raw) - 1}"
         yield _prepare(raw, card, column_map, source, lang), done
         start += len(raw)
 

@@ -119,8 +119,10 @@ def test_bad_rows_fail_clearly_and_leave_no_output(store, tmp_path):
     frame.drop(columns=["Furnace_ID"]).to_csv(missing, index=False)
     result = CliRunner().invoke(cli, ["predict", CARD, "--input", str(missing), "--output", str(tmp_path / "o.csv")])
     assert result.exit_code != 0 and "Furnace_ID" in result.output
-    with pytest.raises(WorkbenchError, match="No version 42"):
-        predict_file(CARD, source, tmp_path / "o.csv", version=42)
+    good = tmp_path / "good.csv"
+    store["frame"].head(50).to_csv(good, index=False)
+    with pytest.raises(WorkbenchError, match="No version 42"):  # the file is checked first, then the registry
+        predict_file(CARD, good, tmp_path / "o.csv", version=42)
     with pytest.raises(WorkbenchError, match=".csv or .parquet"):
         predict_file(CARD, source, tmp_path / "o.xlsx")
     empty = tmp_path / "empty.csv"
