@@ -78,3 +78,15 @@ def test_learnable_on_unseen_experiments_and_shuffled_at_chance(card_id):
     card, frame = _sample(card_id)
     assert _auc_on_unseen_experiments(card, frame, shuffle=False) > 0.75
     assert _auc_on_unseen_experiments(card, frame, shuffle=True) < 0.65
+
+
+def test_excluded_label_copy_is_neither_a_feature_nor_a_required_input(store):
+    """KAMP's INSPECT repeats the verdict: the model never reads it and serving never asks for it."""
+    import pipelines as wb
+
+    card = cards.load_card("cnc-machining-quality")
+    frame, _ = simulate(FAMILY, rows=2000, seed=7)
+    dataset = data.Dataset(frame=data.validate(frame, card, "sim"), test=None, source="sim", sha256="cnc-small")
+    result = wb.tune(card, dataset, n_trials=1, seed=0)
+    assert "INSPECT" in dataset.frame
+    assert "INSPECT" not in result.model.feature_names and "INSPECT" not in result.model.input_columns
