@@ -177,3 +177,22 @@ def cmapss(folder: Path, subset: str = "FD001") -> Loaded:
     last = test.groupby("unit")["cycle"].transform("max")
     test["RUL"] = final_rul[test["unit"].to_numpy() - 1] + (last - test["cycle"])
     return train, test
+
+
+@loader
+def cnc_experiments(folder: Path, labels: str, pattern: str, experiments: list[int], every: int = 1,
+                    phases: str | None = None) -> Loaded:
+    """CNC milling experiments (UMich SMART / KAMP): one controller time series per experiment, labelled
+    per experiment in ``labels`` (joined on ``No``). ``every`` keeps every n-th sample; ``phases`` keeps
+    rows whose ``Machining_Process`` starts with it (``Layer``: only while the tool cuts)."""
+    table = pd.read_csv(folder / labels)
+    parts = []
+    for no in experiments:
+        part = pd.read_csv(folder / pattern.format(no=no))
+        part.insert(0, "sample", np.arange(len(part)))  # 100 ms controller samples within the experiment
+        part.insert(0, "No", no)
+        parts.append(part.iloc[::every])
+    frame = pd.concat(parts, ignore_index=True).merge(table, on="No", how="left", validate="many_to_one")
+    if phases:
+        frame = frame[frame["Machining_Process"].astype(str).str.startswith(phases)].reset_index(drop=True)
+    return frame, None

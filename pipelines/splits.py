@@ -1,8 +1,10 @@
 """Train/test splits and cross-validation folds that respect the card's split kind.
 
 The test split is made once and never seen by tuning. Time splits put every test row after every
-training row; group splits keep a unit (machine, engine, batch) in one side only; forecasting leaves
-a gap of ``horizon`` rows so no training target peeks into the test period.
+training row; group splits keep a unit (machine, engine, batch) in one side only, and for a classifier
+deal each class's units evenly, so that few units (18 CNC experiments, say) still leave every class in
+the test split and in every fold; forecasting leaves a gap of ``horizon`` rows so no training target
+peeks into the test period.
 """
 
 from __future__ import annotations
@@ -28,6 +30,22 @@ def _time_order(card: Card, frame: pd.DataFrame) -> np.ndarray:
     return np.arange(len(frame))
 
 
+def _stratified_groups(groups: np.ndarray, labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """A fold number (0..k-1) per row: each group whole in one fold; the groups of each class (a group's
+    most common label) dealt round-robin in a seeded order, rarest class first, so every fold gets every
+    class that has at least k groups and fold 0 (the test split) gets its share of the rare one.
+    (sklearn's StratifiedGroupKFold ignores its seed when every group holds one class.)"""
+    rng = np.random.default_rng(seed)
+    label_of = pd.Series(labels).astype(str).groupby(groups).agg(lambda s: s.mode().iloc[0])
+    fold_of, dealt = {}, 0
+    for label in label_of.value_counts(ascending=True).index:
+        members = label_of[label_of == label]
+        for group in rng.permutation(members.index.to_numpy()):
+            fold_of[group] = dealt % k
+            dealt += 1
+    return np.array([fold_of[g] for g in groups])
+
+
 def train_test(card: Card, frame: pd.DataFrame, seed: int) -> Indices:
     """Positions of training and test rows in ``frame``."""
     n = len(frame)
@@ -36,6 +54,10 @@ def train_test(card: Card, frame: pd.DataFrame, seed: int) -> Indices:
         order = _time_order(card, frame)
         cut = int(round(n * (1 - size)))
         return np.sort(order[: max(cut - _gap(card), 1)]), np.sort(order[cut:])
+    if kind == "group" and card.is_classifier:
+        fold = _stratified_groups(frame[card.group.column].to_numpy(), frame[card.target.column].to_numpy(),
+                                  max(2, round(1 / size)), seed)
+        return np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
     if kind == "group":
         splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
         return next(splitter.split(frame, groups=frame[card.group.column]))
@@ -51,6 +73,13 @@ def folds(card: Card, frame: pd.DataFrame, seed: int, y: np.ndarray | None = Non
     if kind == "time":
         order = _time_order(card, frame)
         return [(order[tr], order[va]) for tr, va in TimeSeriesSplit(n_splits=k, gap=_gap(card)).split(order)]
+    if kind == "group" and card.is_classifier:
+        labels = frame[card.target.column].to_numpy() if y is None else y
+        groups = frame[card.group.column].to_numpy()
+        rarest = pd.Series(labels).astype(str).groupby(groups).first().value_counts().min()
+        k = max(2, min(k, int(rarest)))  # every validation fold must see every class
+        fold = _stratified_groups(groups, labels, k, seed)
+        return [(np.flatnonzero(fold != i), np.flatnonzero(fold == i)) for i in range(k)]
     if kind == "group":
         groups = frame[card.group.column].to_numpy()
         k = min(k, len(np.unique(groups)))

@@ -229,8 +229,9 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         classes = [negative, card.target.positive]
 
     model = StandardModel(card_id=card.id, card_version=card.version, task=card.task, target=card.target.column,
-                          input_columns=[c for c in data.frame.columns
-                                         if c != card.target.column or card.task == "forecast"],
+                          # excluded columns leak the target: a served model must not ask for them
+                          input_columns=[c for c in data.frame.columns if c not in card.exclude
+                                         and (c != card.target.column or card.task == "forecast")],
                           feature_names=feature_names, categories=categories, kind=card.models[0],
                           boosters={}, features=features, classes=classes)
     signals = card.anomaly.signals if card.anomaly else []

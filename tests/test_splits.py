@@ -87,3 +87,21 @@ def test_korean_cp949_headers_map_through_card_aliases(tmp_path):
     assert list(loaded.frame.columns)[:3] == ["Batch_Time", "Furnace_ID", "Carbon_pct"]
     np.testing.assert_allclose(loaded.frame["Hardness_HRC"].to_numpy(),
                                frame.sort_values("Batch_Time", kind="stable")["Hardness_HRC"].to_numpy())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_classifier_split_keeps_units_whole_and_every_class_on_both_sides(seed):
+    """Few units with one label each (CNC experiments): the test split and every fold hold both classes."""
+    card = cards.load_card("cnc-machining-quality")
+    frame, _ = data.simulate.simulate("cnc_milling", rows=4000, seed=seed)
+    frame = data.validate(frame, card, "sim")
+    label = card.target.column
+    train, test = splits.train_test(card, frame, seed)
+    assert not set(frame["No"].iloc[train]) & set(frame["No"].iloc[test])
+    assert set(frame[label].iloc[test]) == set(frame[label].iloc[train]) == {"yes", "no"}
+    inner = frame.iloc[train].reset_index(drop=True)
+    for tr, va in splits.folds(card, inner, seed):
+        assert not set(inner["No"].iloc[tr]) & set(inner["No"].iloc[va])
+        assert set(inner[label].iloc[va]) == {"yes", "no"}
+    other, _ = splits.train_test(card, frame, seed + 10)
+    assert set(frame["No"].iloc[other]) != set(frame["No"].iloc[train])  # the seed matters
