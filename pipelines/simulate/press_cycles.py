@@ -20,7 +20,7 @@ import pandas as pd
 from .common import ar1, rng, with_missing
 
 # item: (nominal pressure_1, pressure_2 offset, nominal press_time ms, die heating target degC)
-ITEMS = {"ED5260": (275.0, -1.0, 551.0, 70.0), "ED5270": (262.0, 0.5, 546.0, 65.0),
+ITEMS = {"ED5260": (275.0, -1.0, 551.0, 70.0), "ED5270": (262.0, 0.5, 549.0, 65.0),
          "ED5310": (290.0, -2.0, 559.0, 76.0)}
 SHIFT_START, SHIFT_END = 6.0, 22.0  # hours: two shifts, the press stands overnight
 
