@@ -20,7 +20,7 @@ from .errors import WorkbenchError
 app = typer.Typer(help="Standard Model Workbench: KAMP's AI standard models for manufacturing, run, tracked and served.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 # Piped into a file or a CI log there is no terminal to fit: print wide rather than fold names.
-console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
