@@ -40,3 +40,10 @@ def test_explore_data_fits_the_card_and_the_simulator_runs_where_the_machine_run
         low, high = public[col.name].quantile([0.05, 0.95])
         median = frame[col.name].median()
         assert low <= median <= high, f"{col.name}: simulated median {median} outside the real 5-95 % range [{low}, {high}]"
+
+
+def test_every_public_dataset_backs_a_card():
+    """Each dataset in sources.yaml trains a card (`public`) or is kept for exploration (`explore`)."""
+    used = {x for c in cards.list_cards() for x in (c.reference_data.public, c.reference_data.explore) if x}
+    unused = sorted(set(sources.catalog()) - used)
+    assert not unused, f"datasets no card uses: {unused}"
