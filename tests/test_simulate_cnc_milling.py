@@ -31,15 +31,6 @@ def test_some_cards_use_the_family():
 
 
 @pytest.mark.parametrize("card_id", CARDS)
-def test_deterministic_by_seed(card_id):
-    _, a = _sample(card_id, rows=1500)
-    _, b = _sample(card_id, rows=1500)
-    pd.testing.assert_frame_equal(a, b)
-    _, c = _sample(card_id, rows=1500, seed=99)
-    assert not a.equals(c)
-
-
-@pytest.mark.parametrize("card_id", CARDS)
 def test_columns_ranges_and_per_experiment_labels(card_id):
     card, frame = _sample(card_id)
     checked = data.validate(frame, card, "sim")  # raises on a column outside the card's range

@@ -37,17 +37,6 @@ def test_the_family_serves_both_layouts():
 
 
 @pytest.mark.parametrize("card_id", CARDS)
-def test_deterministic_by_seed(card_id):
-    _, a, a_test = _sample(card_id, rows=3000)
-    _, b, b_test = _sample(card_id, rows=3000)
-    pd.testing.assert_frame_equal(a, b)
-    if a_test is not None:
-        pd.testing.assert_frame_equal(a_test, b_test)
-    _, c, _ = _sample(card_id, rows=3000, seed=99)
-    assert not a.equals(c)
-
-
-@pytest.mark.parametrize("card_id", CARDS)
 def test_columns_and_ranges_are_the_cards(card_id):
     card, frame, test = _sample(card_id)
     expected = {c.name for c in card.columns} | {card.target.column}

@@ -47,15 +47,6 @@ def test_failure_mode_rule():
 
 
 @pytest.mark.parametrize("card_id", CARDS)
-def test_deterministic_by_seed(card_id):
-    _, a = _sample(card_id, rows=2000)
-    _, b = _sample(card_id, rows=2000)
-    pd.testing.assert_frame_equal(a, b)
-    _, c = _sample(card_id, rows=2000, seed=99)
-    assert not a.equals(c)
-
-
-@pytest.mark.parametrize("card_id", CARDS)
 def test_columns_and_ranges_are_the_cards(card_id):
     card, frame = _sample(card_id, rows=20_000)
     assert {c.name for c in card.columns} | {card.target.column} <= set(frame.columns)

@@ -45,15 +45,6 @@ def _y(card: cards.Card, frame: pd.DataFrame) -> np.ndarray:
 
 
 @pytest.mark.parametrize("card_id", CARDS)
-def test_deterministic_by_seed(card_id):
-    _, a = _sample(card_id, rows=1500)
-    _, b = _sample(card_id, rows=1500)
-    pd.testing.assert_frame_equal(a, b)
-    _, c = _sample(card_id, rows=1500, seed=99)
-    assert not a.equals(c)
-
-
-@pytest.mark.parametrize("card_id", CARDS)
 def test_columns_and_ranges_are_the_cards(card_id):
     card, frame = _sample(card_id, rows=15_000)
     assert set(c.name for c in card.columns) | {card.target.column} == set(frame.columns)

@@ -32,15 +32,6 @@ def test_family_has_cards():
 
 
 @pytest.mark.parametrize("card_id", CARDS)
-def test_deterministic_by_seed(card_id):
-    _, a = _sample(card_id, rows=1500)
-    _, b = _sample(card_id, rows=1500)
-    pd.testing.assert_frame_equal(a, b)
-    _, c = _sample(card_id, rows=1500, seed=99)
-    assert not a.equals(c)
-
-
-@pytest.mark.parametrize("card_id", CARDS)
 def test_columns_ranges_and_class_shares_are_the_cards(card_id):
     card, frame = _sample(card_id, rows=8000)
     assert set(frame.columns) == {c.name for c in card.columns} | {card.target.column}
