@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupShuffleSplit
