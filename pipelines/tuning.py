@@ -187,6 +187,24 @@ class _Progress:
         os.replace(tmp, self.path)
 
 
+def open_storage(url: str | None = None, attempts: int = 6) -> optuna.storages.RDBStorage:
+    """Optuna's storage (default: ``settings.optuna_storage()``). Two runs that start together on a new
+    store (``validate --workers 2``) both try to create its tables and one fails on the other's version
+    row; that one waits and opens the tables the other made."""
+    import sqlalchemy.exc
+
+    url = url or settings.optuna_storage()
+    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}  # wait on a busy file
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def study_name(card: Card, data: Dataset, feature_names: list[str]) -> str:
     design = hashlib.sha256(json.dumps([card.version, card.models, feature_names]).encode()).hexdigest()
     return f"{card.id}-{data.sha256[:10]}-{design[:6]}"
@@ -289,7 +307,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         return float(np.mean(values))
 
     name = study_name(card, data, feature_names)
-    study = optuna.create_study(study_name=name, storage=storage or settings.optuna_storage(),
+    study = optuna.create_study(study_name=name, storage=open_storage(storage),
                                 direction=_study_direction(card), load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=4))

@@ -335,6 +335,7 @@ def validate(card_ids: list[str], budget: Budget, workers: int | None = None, sc
                   started=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                   load=" ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {cores()} cores ({platform.node()})")
     env = worker_environment(None if scheduler else workers or default_workers())
+    _create_stores()
     found = {}
     with dask_client(scheduler, workers) as (client, engine):
         batch.engine = engine
@@ -355,6 +356,18 @@ def validate(card_ids: list[str], budget: Budget, workers: int | None = None, sc
     batch.results = [found[c] for c in card_ids]
     batch.seconds = time.perf_counter() - start
     return batch
+
+
+def _create_stores() -> None:
+    """Make the MLflow and Optuna tables here, once: N runs that start together on a new store each try
+    to create them, and MLflow's migrations fail half-way when two race ("table already exists")."""
+    from mlflow.tracking import MlflowClient
+
+    from . import tracking, tuning
+
+    tracking.configure()
+    MlflowClient().search_experiments(max_results=1)
+    tuning.open_storage()
 
 
 def _import_engine() -> None:

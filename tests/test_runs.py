@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 import pipelines as wb
-from pipelines import cards, registry, runner, settings
+from pipelines import cards, registry, runner, settings, tuning
 from pipelines.cli import app
 from pipelines.errors import NotebookError
 
@@ -111,13 +111,15 @@ def test_killed_run_resumes_its_study(store, catalog_copy, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "heat-treatment-hardness",
                              "--trials", "200", "--quiet", "--seed", "0"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    storage = settings.optuna_storage()
+    storage = None  # opened once the run has made the file, through the engine: it races the run to make tables
     finished_before: dict[int, float] = {}
     deadline = time.time() + 240
     try:
         while time.time() < deadline and len(finished_before) < 4:
             time.sleep(1)
-            for name in optuna.get_all_study_names(storage) if Path(store / "optuna.db").exists() else []:
+            if storage is None and Path(store / "optuna.db").exists():
+                storage = tuning.open_storage()
+            for name in optuna.get_all_study_names(storage) if storage is not None else []:
                 study = optuna.load_study(study_name=name, storage=storage)
                 finished_before = {t.number: t.value for t in study.trials if t.state.name == "COMPLETE"}
     finally:
@@ -184,3 +186,21 @@ def test_cli_list_and_show():
     assert listing.exit_code == 0 and "turbofan-rul" in listing.output and "사출성형" in listing.output
     shown = runner_.invoke(app, ["show", "injection-molding-quality"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0 and "Max_Injection_Pressure" in shown.output and "bar" in shown.output
+
+
+def _open_and_list(url: str, start: float) -> list[str]:
+    time.sleep(max(0.0, start - time.time()))  # all processes open the new store at the same moment
+    return optuna.get_all_study_names(tuning.open_storage(url))
+
+
+def test_runs_starting_together_share_a_new_optuna_store(tmp_path):
+    """validate --workers N starts N runs at once on a fresh store: each must open it, none may fail
+    on the tables another is creating."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(4) as pool:
+        pool.submit(time.sleep, 0).result()  # workers started before the clock
+        for attempt in range(5):
+            url = f"sqlite:///{tmp_path / f'optuna{attempt}.db'}"
+            start = time.time() + 0.5
+            assert [f.result() for f in [pool.submit(_open_and_list, url, start) for _ in range(4)]] == [[]] * 4

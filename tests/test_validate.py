@@ -30,6 +30,13 @@ pytestmark = pytest.mark.slow
 BUDGET = validate.Budget("test", n_trials=2, timeout_s=None, wall_s=300)  # generous: CI shares two cores
 
 
+def _shared_store_client() -> MlflowClient:
+    """A client of the shared store for tracking AND registry: given only a tracking URI, MLflow still
+    reads the registry from the global ``mlflow.set_registry_uri`` that an earlier test on this worker set."""
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def _edit_card(folder: Path, card_id: str, change) -> None:
     import yaml
 
@@ -123,7 +130,7 @@ def test_impossible_threshold_fails_exactly_the_threshold_check(nightly, shared)
     assert "misses ≤ 0.01" in result.check("threshold").message
     assert result.champion_version == 1 and "champion v1" in result.check("probe").message
     # tagged as a validation run, with the verdict; the champion is untouched and nothing was registered
-    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])  # the shared store, not a global URI another test set
+    client = _shared_store_client()
     run = client.get_run(result.run_id)
     assert run.data.tags["workbench.kind"] == "validation"
     assert run.data.tags["validation.status"] == "failed" and run.data.tags["validation.threshold"] == "failed"
@@ -194,7 +201,7 @@ def test_degraded_model_is_flagged_against_the_champion(shared, catalog_copy):
     assert result.check("champion").status == "failed" and result.check("probe").status == "failed"
     assert result.value > 2 * result.champion_value  # rmse: the degraded model is far worse
     assert "worse than champion v1" in result.check("champion").message
-    assert int(MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).get_model_version_by_alias(CARD, "champion").version) == 1
+    assert int(_shared_store_client().get_model_version_by_alias(CARD, "champion").version) == 1
 
 
 def test_cli_validate_needs_cards_and_a_known_budget():
