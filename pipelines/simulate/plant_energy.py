@@ -1,8 +1,8 @@
 """A steel plant's electric load at 15-minute intervals, in the layout of the UCI steel industry data.
 
 The load is a few kWh of auxiliaries plus production: an electric arc furnace that runs heat after
-heat (power-on for ~90 min at ~92 kWh per interval, the first interval boring in harder, then a
-short tap/charge pause at ~42 kWh) gated by the shift plan (day and evening shifts, lunch and
+heat (power-on for ~2 h at ~92 kWh per interval, the first interval boring in harder, then a
+short tap/charge pause at ~55 kWh with ladle heating and fume extraction still on) gated by the shift plan (day and evening shifts, lunch and
 shift-change dips, short Saturdays, Sundays/holidays off), scaled by production campaigns that last
 days and by a seasonal swing (winter heavier). Reactive power comes from the furnace (lagging),
 transformer magnetising, and a capacitor bank the controller switches on working days, which
@@ -67,8 +67,8 @@ def generate(rows: int = 35040, seed: int = 0, start: str = "2018-01-01 00:15", 
     plan = np.where(off[day], 0.03 * (hour >= 8) * (hour < 17), plan)
     drive = plan * level[day] * season[day]
 
-    heat, bore = _runs(r, rows, on_mean=6.0, off_mean=2.0)
-    furnace = np.where(heat == 1, 92.0, 42.0) * (1 + 0.25 * bore)
+    heat, bore = _runs(r, rows, on_mean=8.0, off_mean=2.0)
+    furnace = np.where(heat == 1, 92.0, 55.0) * (1 + 0.15 * bore)
     wobble = 1 + ar1(r, rows, 0.9, 0.04)  # scrap mix, electrode wear: slow swings of the arc power
     aux = 3.4 + 0.6 * np.sin(2 * np.pi * day / 7) + ar1(r, rows, 0.95, 0.12)  # lights, fans, pumps
     usage = aux + drive * furnace * wobble + r.normal(0, 1.2, rows) * (drive > 0.05)
