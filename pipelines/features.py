@@ -28,19 +28,15 @@ def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | No
 def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=("mean", "std"),
             by: str | None = None, min_periods: int = 1) -> pd.DataFrame:
     """``<col>_<stat><w>``: statistics over the last w rows up to and including this one."""
-    out = {}
-    for col in columns:
-        series = frame[col]
-        for w in windows:
-            if by:
-                roll = series.groupby(frame[by], sort=False).rolling(w, min_periods=min_periods)
-                for stat in stats:
-                    out[f"{col}_{stat}{w}"] = getattr(roll, stat)().reset_index(level=0, drop=True).sort_index()
-            else:
-                roll = series.rolling(w, min_periods=min_periods)
-                for stat in stats:
-                    out[f"{col}_{stat}{w}"] = getattr(roll, stat)()
-    return frame.assign(**out)
+    values = frame[columns]
+    computed = {}
+    for w in windows:  # all columns in one rolling pass per window: one grouping, not one per column
+        roll = (values.groupby(frame[by], sort=False) if by else values).rolling(w, min_periods=min_periods)
+        for stat in stats:
+            result = getattr(roll, stat)()
+            computed[w, stat] = result.reset_index(level=0, drop=True).sort_index() if by else result
+    return frame.assign(**{f"{col}_{stat}{w}": computed[w, stat][col]
+                           for col in columns for w in windows for stat in stats})
 
 
 def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None = None) -> pd.DataFrame:

@@ -293,9 +293,9 @@ class Served:
 
     def predict(self, body: bytes) -> list[dict]:
         frame = frame_from(parse(body, self.positional), self.card, self.specs, self.names)
-        out = self.model.predict(frame)
-        cols = [[_plain(v) for v in out[c].tolist()] for c in out.columns]
-        return [dict(zip(out.columns, row)) for row in zip(*cols)]
+        out = self.model.predict_columns(frame)
+        cols = [[_plain(v) for v in values.tolist()] for values in out.values()]
+        return [dict(zip(out, row)) for row in zip(*cols)]
 
 
 def input_specs(card: Card, signature=None) -> list[Column]:
