@@ -13,8 +13,11 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from traitlets import default
 
 from . import cards, data, settings, tracking
 from .errors import NotebookError, WorkbenchError
@@ -31,6 +34,34 @@ class RunOutcome:
     @property
     def decision(self) -> dict:
         return self.summary.get("decision", {})
+
+
+_SOCKETS: list[str] = []  # this process's private folder for kernel sockets, made on first use
+
+
+def kernel_manager_class():
+    """Kernels on Unix sockets in a private folder instead of loopback TCP ports: no other user of the
+    machine can reach them, and ipykernel stops warning about unencrypted TCP on every run."""
+    from jupyter_client import AsyncKernelManager
+
+    if os.name != "posix":
+        return AsyncKernelManager
+    if not _SOCKETS:
+        import atexit
+        import shutil
+
+        _SOCKETS.append(tempfile.mkdtemp(prefix="wb-kernels-"))  # short: socket paths stop at 107 bytes
+        atexit.register(shutil.rmtree, _SOCKETS[0], ignore_errors=True)
+
+    class UnixSocketKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _unix_transport(self):
+            return "ipc"
+
+        def _ip_default(self):  # jupyter_client's own default puts the sockets in the working folder
+            return os.path.join(_SOCKETS[0], f"kernel-{uuid.uuid4().hex[:12]}")
+
+    return UnixSocketKernelManager
 
 
 def notebook_path(card_id: str) -> Path:
@@ -82,7 +113,7 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
         try:
             pm.execute_notebook(str(source), str(executed), parameters=params, cwd=str(source.parent),
                                 kernel_name="python3", progress_bar=False, shutdown_kernel="immediate",
-                                execution_timeout=cell_timeout_s)
+                                execution_timeout=cell_timeout_s, kernel_manager_class=kernel_manager_class())
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             failure.append(exc)
 
