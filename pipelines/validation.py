@@ -170,6 +170,7 @@ _KO_TIME = re.compile(r"(\d{1,2})\s*시(?:\s*(\d{1,2})\s*분)?(?:\s*(\d{1,2})\s*
 _AMPM = re.compile(r"(오전|오후|AM|PM|am|pm)\s*(\d{1,2}:\d{2}(?::\d{2})?)")
 _WEEKDAY = re.compile(r"\s*\((?:월|화|수|목|금|토|일|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\)")
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2,4})")
+_PLAIN_ISO = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"  # ASCII digits only
 _FORMATS = ["ISO8601", "%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %I:%M %p", "%Y%m%d%H%M%S", "%Y%m%d"]
 _MONTH_FIRST = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m/%d/%y %H:%M", "%m/%d/%y"]
 _DAY_FIRST = [f.replace("%m/%d", "%d/%m") for f in _MONTH_FIRST]
@@ -203,7 +204,10 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, str | None]:
     unique = pd.Series(distinct)
     if unique.empty:
         return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]"), pd.Series(False, index=series.index), None
-    clean = unique.map(_date_text)
+    clean = unique.astype("str")
+    plain = clean.str.fullmatch(_PLAIN_ISO).fillna(False).to_numpy(dtype=bool)  # most machine exports
+    if not plain.all():  # Korean, dotted, AM/PM: normalised value by value, only where needed
+        clean[~plain] = clean[~plain].map(_date_text)
     slashed = clean.str.extract(_SLASH).dropna().astype(int)
     formats, ambiguous = list(_FORMATS), None
     if len(slashed):
