@@ -25,12 +25,23 @@ def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | No
     return frame.assign(**out)
 
 
+# A window that holds one row: what each statistic is then (std and var need two rows).
+_ALONE = {"mean": lambda v: v, "median": lambda v: v, "min": lambda v: v, "max": lambda v: v, "sum": lambda v: v,
+          "std": lambda v: v * np.nan, "var": lambda v: v * np.nan}
+
+
 def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=("mean", "std"),
             by: str | None = None, min_periods: int = 1) -> pd.DataFrame:
     """``<col>_<stat><w>``: statistics over the last w rows up to and including this one."""
     values = frame[columns]
     computed = {}
+    alone = (by is not None and min_periods <= 1 and set(stats) <= set(_ALONE) and frame[by].notna().all()
+             and frame[by].is_unique)  # e.g. one served row: no window holds more than the row itself
     for w in windows:  # all columns in one rolling pass per window: one grouping, not one per column
+        if alone:
+            for stat in stats:
+                computed[w, stat] = values.apply(_ALONE[stat]).where(values.notna())
+            continue
         roll = (values.groupby(frame[by], sort=False) if by else values).rolling(w, min_periods=min_periods)
         for stat in stats:
             result = getattr(roll, stat)()
@@ -83,7 +94,8 @@ def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> p
 
 def since_gap(frame: pd.DataFrame, column: str, gap: pd.Timedelta, name: str = "cycles_since_restart") -> pd.DataFrame:
     """Rows since the last stop longer than ``gap`` (start-up effects after a restart)."""
-    ts = pd.to_datetime(frame[column])
-    restart = (ts.diff() > gap) | ts.diff().isna()
-    block = restart.cumsum()
-    return frame.assign(**{name: frame.groupby(block).cumcount()})
+    step = pd.to_datetime(frame[column]).diff()
+    restart = ((step > gap) | step.isna()).to_numpy()
+    position = np.arange(len(frame))
+    last_restart = np.maximum.accumulate(np.where(restart, position, 0))  # numpy: no groupby per call
+    return frame.assign(**{name: position - last_restart})
