@@ -11,14 +11,6 @@ import numpy as np
 import pandas as pd
 
 
-def _joined(frame: pd.DataFrame, new: dict) -> pd.DataFrame:
-    """``frame.assign(**new)`` in one step: assign inserts the columns one by one, which costs more than
-    the arithmetic on a served row."""
-    if not new or any(name in frame.columns for name in new):
-        return frame.assign(**new)
-    return pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1)
-
-
 def _grouped(frame: pd.DataFrame, by: str | None):
     return frame.groupby(by, sort=False) if by else None
 
@@ -30,7 +22,7 @@ def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | No
     for col in columns:
         for k in steps:
             out[f"{col}_lag{k}"] = g[col].shift(k) if g is not None else frame[col].shift(k)
-    return _joined(frame, out)
+    return frame.assign(**out)
 
 
 # A window that holds one row: each statistic is the row's value, but std and var need two rows.
@@ -54,7 +46,7 @@ def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=(
         for stat in stats:
             result = getattr(roll, stat)()
             computed[w, stat] = result.reset_index(level=0, drop=True).sort_index() if by else result
-    return _joined(frame, {f"{col}_{stat}{w}": computed[w, stat][col]
+    return frame.assign(**{f"{col}_{stat}{w}": computed[w, stat][col]
                            for col in columns for w in windows for stat in stats})
 
 

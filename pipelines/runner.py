@@ -8,16 +8,17 @@ file leaves nothing behind.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
-from traitlets import default
 
 from . import cards, data, settings, tracking
 from .errors import NotebookError, WorkbenchError
@@ -36,22 +37,17 @@ class RunOutcome:
         return self.summary.get("decision", {})
 
 
-_SOCKETS: list[str] = []  # this process's private folder for kernel sockets, made on first use
-
-
+@functools.cache
 def kernel_manager_class():
     """Kernels on Unix sockets in a private folder instead of loopback TCP ports: no other user of the
     machine can reach them, and ipykernel stops warning about unencrypted TCP on every run."""
     from jupyter_client import AsyncKernelManager
+    from traitlets import default
 
     if os.name != "posix":
         return AsyncKernelManager
-    if not _SOCKETS:
-        import atexit
-        import shutil
-
-        _SOCKETS.append(tempfile.mkdtemp(prefix="wb-kernels-"))  # short: socket paths stop at 107 bytes
-        atexit.register(shutil.rmtree, _SOCKETS[0], ignore_errors=True)
+    sockets = tempfile.mkdtemp(prefix="wb-kernels-")  # short: socket paths stop at 107 bytes
+    atexit.register(shutil.rmtree, sockets, ignore_errors=True)
 
     class UnixSocketKernelManager(AsyncKernelManager):
         @default("transport")
@@ -59,7 +55,7 @@ def kernel_manager_class():
             return "ipc"
 
         def _ip_default(self):  # jupyter_client's own default puts the sockets in the working folder
-            return os.path.join(_SOCKETS[0], f"kernel-{uuid.uuid4().hex[:12]}")
+            return os.path.join(sockets, f"kernel-{uuid.uuid4().hex[:12]}")
 
     return UnixSocketKernelManager
 
