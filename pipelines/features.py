@@ -32,16 +32,14 @@ _ALONE = {"mean": 1.0, "median": 1.0, "min": 1.0, "max": 1.0, "sum": 1.0, "std":
 def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=("mean", "std"),
             by: str | None = None, min_periods: int = 1) -> pd.DataFrame:
     """``<col>_<stat><w>``: statistics over the last w rows up to and including this one."""
+    if (by is not None and min_periods <= 1 and set(stats) <= set(_ALONE) and frame[by].notna().all()
+            and frame[by].is_unique):  # e.g. one served row: no window holds more than the row itself
+        numbers = {col: pd.to_numeric(frame[col]).to_numpy(dtype=float, na_value=np.nan) for col in columns}
+        return frame.assign(**{f"{col}_{stat}{w}": numbers[col] * _ALONE[stat]
+                               for col in columns for w in windows for stat in stats})
     values = frame[columns]
     computed = {}
-    alone = (by is not None and min_periods <= 1 and set(stats) <= set(_ALONE) and frame[by].notna().all()
-             and frame[by].is_unique)  # e.g. one served row: no window holds more than the row itself
     for w in windows:  # all columns in one rolling pass per window: one grouping, not one per column
-        if alone:
-            numbers = values.astype(float)
-            for stat in stats:
-                computed[w, stat] = numbers * _ALONE[stat]
-            continue
         roll = (values.groupby(frame[by], sort=False) if by else values).rolling(w, min_periods=min_periods)
         for stat in stats:
             result = getattr(roll, stat)()
@@ -94,8 +92,9 @@ def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> p
 
 def since_gap(frame: pd.DataFrame, column: str, gap: pd.Timedelta, name: str = "cycles_since_restart") -> pd.DataFrame:
     """Rows since the last stop longer than ``gap`` (start-up effects after a restart)."""
-    step = pd.to_datetime(frame[column]).diff()
-    restart = ((step > gap) | step.isna()).to_numpy()
+    stamps = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")  # time-zone aware too
+    step = np.diff(stamps, prepend=np.datetime64("NaT"))  # numpy: pandas' diff costs more than a served row
+    restart = np.isnat(step) | (step > gap.to_timedelta64())
     position = np.arange(len(frame))
-    last_restart = np.maximum.accumulate(np.where(restart, position, 0))  # numpy: no groupby per call
+    last_restart = np.maximum.accumulate(np.where(restart, position, 0))
     return frame.assign(**{name: position - last_restart})

@@ -84,8 +84,13 @@ class StandardModel:
         takes microseconds instead of milliseconds."""
         names = names or self.feature_names
         X = np.full((len(frame), len(names)), np.nan)
+        dtypes = dict(zip(frame.columns, frame.dtypes))
+        numeric = {j: col for j, col in enumerate(names) if col not in self.categories and col in dtypes
+                   and pd.api.types.is_numeric_dtype(dtypes[col])}
+        if numeric:  # in one read: a Series per column would cost more than scoring a served row
+            X[:, list(numeric)] = frame.reindex(columns=list(numeric.values())).to_numpy(dtype=float, na_value=np.nan)
         for j, col in enumerate(names):
-            if col not in frame:
+            if j in numeric or col not in dtypes:
                 continue
             values = frame[col]
             if col in self.categories:
