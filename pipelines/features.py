@@ -34,7 +34,7 @@ def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=(
     """``<col>_<stat><w>``: statistics over the last w rows up to and including this one."""
     if (by is not None and min_periods <= 1 and set(stats) <= set(_ALONE) and frame[by].notna().all()
             and frame[by].is_unique):  # e.g. one served row: no window holds more than the row itself
-        numbers = {col: pd.to_numeric(frame[col]).to_numpy(dtype=float, na_value=np.nan) for col in columns}
+        numbers = {col: frame[col].to_numpy(dtype=float, na_value=np.nan) for col in columns}
         return frame.assign(**{f"{col}_{stat}{w}": numbers[col] * _ALONE[stat]
                                for col in columns for w in windows for stat in stats})
     values = frame[columns]
@@ -92,7 +92,10 @@ def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> p
 
 def since_gap(frame: pd.DataFrame, column: str, gap: pd.Timedelta, name: str = "cycles_since_restart") -> pd.DataFrame:
     """Rows since the last stop longer than ``gap`` (start-up effects after a restart)."""
-    stamps = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")  # time-zone aware too
+    stamps = frame[column]
+    if not pd.api.types.is_datetime64_any_dtype(stamps):
+        stamps = pd.to_datetime(stamps)
+    stamps = stamps.to_numpy(dtype="datetime64[ns]")  # time-zone aware too
     step = np.diff(stamps, prepend=np.datetime64("NaT"))  # numpy: pandas' diff costs more than a served row
     restart = np.isnat(step) | (step > gap.to_timedelta64())
     position = np.arange(len(frame))

@@ -84,13 +84,15 @@ class StandardModel:
         takes microseconds instead of milliseconds."""
         names = names or self.feature_names
         X = np.full((len(frame), len(names)), np.nan)
-        dtypes = dict(zip(frame.columns, frame.dtypes))
-        numeric = {j: col for j, col in enumerate(names) if col not in self.categories and col in dtypes
-                   and pd.api.types.is_numeric_dtype(dtypes[col])}
-        if numeric:  # in one read: a Series per column would cost more than scoring a served row
-            X[:, list(numeric)] = frame.reindex(columns=list(numeric.values())).to_numpy(dtype=float, na_value=np.nan)
+        # Every numeric column in one read: a Series per column costs more than scoring a served row.
+        numbers = frame.select_dtypes("number")
+        position = {col: i for i, col in enumerate(numbers.columns)}
+        where = [position.get(col, -1) if col not in self.categories else -1 for col in names]
+        plain = np.array(where) >= 0
+        if plain.any():
+            X[:, plain] = numbers.to_numpy(dtype=float, na_value=np.nan)[:, [i for i in where if i >= 0]]
         for j, col in enumerate(names):
-            if j in numeric or col not in dtypes:
+            if plain[j] or col not in frame:
                 continue
             values = frame[col]
             if col in self.categories:
