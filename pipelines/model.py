@@ -72,6 +72,7 @@ class StandardModel:
         for col in names:
             if col in self.categories:
                 values = X[col].map(lambda v: v if pd.isna(v) else str(v))
+                values = values.where(values.isin(self.categories[col]))  # unseen: missing (pandas 4 would raise)
                 X[col] = pd.Categorical(values, categories=self.categories[col])
             elif not pd.api.types.is_numeric_dtype(X[col]):
                 X[col] = pd.to_numeric(X[col], errors="coerce")
