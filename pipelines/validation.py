@@ -208,7 +208,7 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, str | None]:
     plain = clean.str.fullmatch(_PLAIN_ISO).fillna(False).to_numpy(dtype=bool)  # most machine exports
     if not plain.all():  # Korean, dotted, AM/PM: normalised value by value, only where needed
         clean[~plain] = clean[~plain].map(_date_text)
-    slashed = clean.str.extract(_SLASH).dropna().astype(int)
+    slashed = clean[~plain].str.extract(_SLASH).dropna().astype(int)  # plain ISO has no slashes: skip it
     formats, ambiguous = list(_FORMATS), None
     if len(slashed):
         if (slashed[0] > 12).any():
@@ -217,7 +217,7 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, str | None]:
             formats += _MONTH_FIRST
         else:
             formats += _MONTH_FIRST
-            ambiguous = unique[clean.str.match(_SLASH)].iloc[0]
+            ambiguous = unique[slashed.index[0]]
     parsed = pd.Series(pd.NaT, index=clean.index, dtype="datetime64[ns]")
     for fmt in formats:
         todo = parsed.isna()

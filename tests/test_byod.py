@@ -152,6 +152,17 @@ def test_korean_and_iso_dates_and_thousands_separators_parse():
     assert numbers[:4].tolist() == [1234.5, 12.0, -3.0, 12.0] and numbers[4:].isna().all()
 
 
+def test_slashed_dates_take_their_order_from_the_file_and_say_when_it_cannot_be_told():
+    day_first = pd.Series(["2024-01-01 05:00", "25/01/2024 06:00", "03/02/2024", "25/01/2024 06:00"])
+    values, bad, ambiguous = parse_dates(day_first)
+    assert not bad.any() and ambiguous is None
+    assert list(values.dt.strftime("%Y-%m-%d")) == ["2024-01-01", "2024-01-25", "2024-02-03", "2024-01-25"]
+    values, bad, ambiguous = parse_dates(pd.Series(["01/25/2024 06:00", "02/03/2024"]))
+    assert ambiguous is None and list(values.dt.strftime("%m-%d")) == ["01-25", "02-03"]
+    values, bad, ambiguous = parse_dates(pd.Series(["2024-01-01", "03/04/2024", "05/06/2024"]))
+    assert ambiguous == "03/04/2024" and not bad.any()
+
+
 def test_a_title_line_semicolons_and_unit_suffixes_are_handled(tmp_path):
     card = cards.load_card("heat-treatment-hardness")
     frame, _ = data.simulate.simulate("heat_treatment", rows=120, seed=4)
