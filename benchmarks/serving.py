@@ -9,10 +9,10 @@ one process) and `workbench serve CARD` (MLflow's scoring server), and
   the same machine load, and reports p50/p99 (beside the same server's GET /health or /ping, the floor
   the HTTP stack and the machine's scheduler set);
 - runs 8 concurrent clients for a fixed time and reports requests per second and latency under load;
-- scores a 1,000,000-row CSV and Parquet file (rows drawn at random from the card's reference data, in
-  time order) with `workbench predict` in a fresh process, and a 100,000-row file, reporting rows per
-  second and peak memory (the memory of the two sizes shows whether it grows with the file), beside the
-  rate of the champion's boosters alone on the same rows.
+- scores, for each card, a 1,000,000-row CSV and Parquet file (rows drawn at random from the card's
+  reference data, in time order) with `workbench predict` in a fresh process, and a 100,000-row file,
+  reporting rows per second and peak memory (the memory of the two sizes shows whether it grows with the
+  file), beside the rate of the champion's boosters alone on the same rows.
 
     python benchmarks/serving.py                       # about 5-10 minutes on 2 cores
     python benchmarks/serving.py --requests 5000 --rows 2000000
@@ -321,28 +321,31 @@ def main() -> None:
         print(f"wrote {args.out}")
         return
 
-    # --- batch predict ------------------------------------------------------------------------------
-    card = cards.load_card(first)
-    big = resample(frames[first], args.rows, card.time.column if card.time else None)
-    ceiling = booster_alone(first, big)
-    print(f"{first}: boosters alone {ceiling:,.0f} rows/s", flush=True)
-    small = big.head(args.rows // 10)
-    files = {"csv": work / "big.csv", "parquet": work / "big.parquet", "small": work / "small.csv"}
-    big.to_csv(files["csv"], index=False)
-    big.to_parquet(files["parquet"], index=False, row_group_size=100_000)
-    small.to_csv(files["small"], index=False)
-    del big, small
+    # --- batch predict: every card, with its boosters' own rate beside it ---------------------------
     batch_rows = []
-    for label, source, target in [(f"{args.rows // 10:,} rows CSV -> CSV", files["small"], work / "small_out.csv"),
-                                  (f"{args.rows:,} rows CSV -> CSV", files["csv"], work / "big_out.csv"),
-                                  (f"{args.rows:,} rows Parquet -> Parquet", files["parquet"], work / "big_out.parquet")]:
-        found = batch(first, source, target, env)
-        batch_rows.append(f"| {label} | {found['file_mb']:.1f} | {found['load']:.1f} | {found['rate']:,.0f} | "
-                          f"{found['wall']:.1f} | {found['rows'] / found['wall']:,.0f} | "
-                          f"{found['rows'] / found['cpu']:,.0f} | {found['peak_mb']:.0f} |")
-        print(batch_rows[-1], flush=True)
-    batch_table = ("| file | input MB | model load s | rows/s (scoring) | command wall s | rows/s (wall) | "
-                   "rows per CPU-second | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(batch_rows))
+    for card_id in args.cards:
+        card = cards.load_card(card_id)
+        big = resample(frames[card_id], args.rows, card.time.column if card.time else None)
+        ceiling = booster_alone(card_id, big)
+        small = big.head(args.rows // 10)
+        files = {"csv": work / "big.csv", "parquet": work / "big.parquet", "small": work / "small.csv"}
+        big.to_csv(files["csv"], index=False)
+        big.to_parquet(files["parquet"], index=False, row_group_size=100_000)
+        small.to_csv(files["small"], index=False)
+        del big, small
+        for label, source, target in [(f"{args.rows // 10:,} rows CSV -> CSV", files["small"], work / "small_out.csv"),
+                                      (f"{args.rows:,} rows CSV -> CSV", files["csv"], work / "big_out.csv"),
+                                      (f"{args.rows:,} rows Parquet -> Parquet", files["parquet"],
+                                       work / "big_out.parquet")]:
+            found = batch(card_id, source, target, env)
+            batch_rows.append(f"| {card_id} | {label} | {found['file_mb']:.1f} | {found['load']:.1f} | "
+                              f"{found['rate']:,.0f} | {ceiling:,.0f} | {found['wall']:.1f} | "
+                              f"{found['rows'] / found['wall']:,.0f} | {found['rows'] / found['cpu']:,.0f} | "
+                              f"{found['peak_mb']:.0f} |")
+            print(batch_rows[-1], flush=True)
+    batch_table = ("| model | file | input MB | model load s | rows/s (scoring) | boosters alone rows/s | command wall s "
+                   "| rows/s (wall) | rows per CPU-second | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|\n"
+                   + "\n".join(batch_rows))
 
     notes.append(f"Load average during the sequential latency run: {load_before} before, {load_after} after; "
                  f"at the end {load_text()}.")
@@ -353,11 +356,10 @@ def main() -> None:
         f"started with `workbench serve` on free loopback ports; clients are httpx in one Python process.\n\n"
         f"## Single-row latency ({args.requests} sequential requests per server, interleaved in blocks of 100)\n\n"
         f"{latency}\n\n## Throughput ({args.clients} concurrent clients, {args.seconds:.0f} s per server)\n\n"
-        f"{throughput}\n\n## Batch `workbench predict` ({first}, rows drawn at random from its reference data, "
-        f"in time order)\n\n"
-        f"{batch_table}\n\nThe champion's boosters alone, on the same {args.rows:,} rows with every core (features and "
-        f"matrix made beforehand): {ceiling:,.0f} rows/s, the ceiling batch scoring can approach.\n\n"
-        f"'rows/s (scoring)' is what `predict` reports after loading the model (reading, "
+        f"{throughput}\n\n## Batch `workbench predict` (rows drawn at random from each card's reference data, "
+        f"in time order)\n\n{batch_table}\n\n'boosters alone' is the champion's boosters on the same "
+        f"{args.rows:,} rows with every core, features and matrix made beforehand: the ceiling batch scoring can "
+        f"approach, set by the model's size. 'rows/s (scoring)' is what `predict` reports after loading the model (reading, "
         f"validating, scoring, writing); 'wall' adds the process start, imports and model loading; 'rows per "
         f"CPU-second' divides by the process's user+system CPU time, which queueing behind other processes does "
         f"not inflate. Peak RSS is the `predict` process's own high-water mark (VmHWM).\n")
