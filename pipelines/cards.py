@@ -28,14 +28,22 @@ class Bilingual(_Strict):
     en: str
 
 
+OutOfRange = Literal["missing", "drop-row", "error"]
+
+
 class Column(_Strict):
     name: str
     ko: str | None = None
     unit: str | None = None
     kind: Literal["numeric", "category", "datetime"] = "numeric"
-    min: float | None = None
+    min: float | None = None  # physical limits: a reading outside them is a faulty reading
     max: float | None = None
-    required: bool = True
+    # Only where the model makes no sense without the column; any other column a file lacks is a note
+    # and the model trains on what the file has.
+    required: bool = False
+    missing_values: list[float | str] = Field(default_factory=list)  # sensor codes for "no reading": -9999, 1449
+    out_of_range: OutOfRange | None = None  # this column's policy (default: the card's)
+    date_order: Literal["day-first", "month-first"] | None = None  # dates such as 03/04/2024 (default: from the data)
     description: str | None = None
 
     @model_validator(mode="after")
@@ -55,7 +63,6 @@ class Target(_Strict):
 
 class TimeSpec(_Strict):
     column: str | None = None  # None: rows are already in time order
-    format: str | None = None
     within: str | None = None  # a finer clock inside ``column`` (KAMP files: an integer date, then the hour)
 
 
@@ -63,10 +70,16 @@ class GroupSpec(_Strict):
     column: str
 
 
+SplitKind = Literal["random", "stratified", "time", "group"]
+
+
 class Split(_Strict):
-    kind: Literal["random", "stratified", "time", "group"]
+    kind: SplitKind
     test_size: float = Field(0.2, gt=0.0, lt=0.6)
     folds: int = Field(3, ge=2, le=10)
+    # When a file lacks the time column a time split needs: stratified for classifiers, random otherwise
+    # (a forecast keeps the file's row order as time).
+    fallback: Literal["random", "stratified"] | None = None
 
 
 class MetricSpec(_Strict):
@@ -145,6 +158,7 @@ class Card(_Strict):
     settings: list[str] = Field(default_factory=list)  # controllable inputs: `workbench optimize` searches them
     settings_goal: Literal["minimize", "maximize"] = "minimize"  # regression target; binary minimises P(defect)
     exclude: list[str] = Field(default_factory=list)  # columns that leak the target: never features
+    out_of_range: OutOfRange = "missing"  # what a value outside a column's [min, max] becomes (see Column)
     forecast: Forecast | None = None
     anomaly: Anomaly | None = None
     validation: Validation = Field(default_factory=Validation)
@@ -182,6 +196,8 @@ class Card(_Strict):
                 raise ValueError(f"anomaly.signals: {unknown} are not card columns")
         if self.task in ("binary", "anomaly") and self.target.positive is None:
             raise ValueError("target.positive: say which label value is the defect/failure/fault")
+        if self.split.fallback == "stratified" and self.task not in ("binary", "multiclass", "anomaly"):
+            raise ValueError("split.fallback stratified needs a classification task")
         return self
 
     # --- derived views, so callers never re-derive them differently ---
@@ -196,8 +212,21 @@ class Card(_Strict):
 
     @property
     def input_columns(self) -> list[str]:
-        """Columns a user's file must provide to predict (the target is not needed)."""
-        return [c.name for c in self.columns if c.required and c.name not in self.exclude]
+        """Every column a model of this card may read to predict (the target is not needed); a model
+        trained on a file without some of them reads fewer (its ``input_columns``)."""
+        return [c.name for c in self.columns if c.name not in self.exclude]
+
+    @property
+    def fallback_split(self) -> str:
+        """The split used when the file lacks the time column the card's time split needs."""
+        if self.split.fallback:
+            return self.split.fallback
+        if self.task == "forecast":
+            return "time"  # the file's row order is the series' order
+        return "stratified" if self.task in ("binary", "multiclass", "anomaly") else "random"
+
+    def out_of_range_policy(self, column: str) -> str:
+        return self.column(column).out_of_range or self.out_of_range
 
     @property
     def is_classifier(self) -> bool:

@@ -57,6 +57,33 @@ def _show_notes() -> None:
 
 
 MAP_HELP = "YOUR_COLUMN=CARD_COLUMN, or a YAML file of such pairs (repeatable)"
+SPLIT_HELP = "time | group | stratified | random: split this way instead of as the card says"
+STRICT_HELP = "refuse instead of tolerating: absent card columns, values outside the ranges, unreadable cells, footers"
+NA_HELP = "COLUMN=VALUE: a code the sensor writes for 'no reading' (e.g. -9999), read as missing (repeatable)"
+
+
+def _options(split: str | None = None, strict: bool = False, dayfirst: bool = False, monthfirst: bool = False,
+             na: list[str] | None = None):
+    """The data flags of check, run, predict and new as the engine's Options."""
+    from .inspection import DAY_FIRST, MONTH_FIRST, SPLITS, Options
+
+    if split is not None and split not in SPLITS:
+        raise typer.BadParameter(f"--split must be one of {', '.join(SPLITS)}")
+    if dayfirst and monthfirst:
+        raise typer.BadParameter("give --dayfirst or --monthfirst, not both")
+    codes: dict[str, list] = {}
+    for pair in na or []:
+        column, sep, value = pair.partition("=")
+        if not sep or not column.strip() or not value.strip():
+            raise typer.BadParameter(f"--na takes COLUMN=VALUE (e.g. upper_mold_temp3=1449), not {pair!r}")
+        text = value.strip()
+        try:
+            code = float(text)
+        except ValueError:
+            code = text
+        codes.setdefault(column.strip(), []).append(code)
+    return Options(split=split, strict=strict, dates=DAY_FIRST if dayfirst else MONTH_FIRST if monthfirst else None,
+                   missing_values=codes)
 LANG_HELP = "language of messages: ko | en (default: from the locale, or WORKBENCH_LANG)"
 SHEET_HELP = "Excel sheet name or number (default: the first sheet)"
 
@@ -126,18 +153,26 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
         lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
         output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="where the executed notebook goes"),
+        split: Optional[str] = typer.Option(None, "--split", help=SPLIT_HELP),
+        strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+        dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
+        monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
+        na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
-    """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it)."""
+    """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it).
+    The model trains on the card columns your file has; every decision (absent columns, fallback split,
+    values set missing) is printed and logged to MLflow."""
     from .runner import run_card
 
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--device must be auto, cpu or cuda")
     lang = _lang(lang)
+    options = _options(split, strict, dayfirst, monthfirst, na)
     _show_notes()
     try:
         outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
                            device=device, seed=seed, column_map=_parse_map(map_, lang), output_dir=output_dir,
-                           progress=not quiet, sheet=sheet, lang=lang)
+                           progress=not quiet, sheet=sheet, lang=lang, options=options)
     except WorkbenchError as exc:
         _fail(exc)
     s = outcome.summary
@@ -148,6 +183,11 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         base = s.get("baseline", {}).get(name.replace("test_", "baseline_"))
         table.add_row(name, f"{value:.4f}", "" if base is None else f"{base:.4f}")
     console.print(table)
+    if s.get("split") and s["split"] != cards.load_card(card_id).split.kind:
+        console.print(f"split: {s['split']} (the card's split was not possible on this file; see the notes above)")
+    if data is None and s.get("data_notes"):
+        for line in s["data_notes"]:
+            console.print(f"[dim]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if d:
         state = "[green]champion[/]" if d["promoted"] else "[yellow]challenger[/]"
         console.print(f"registered model {card_id} version {d['version']}: {state} ({d['reason']})")
@@ -166,17 +206,22 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
             sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
             lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
             chunk_rows: int = typer.Option(100_000, "--chunk-rows", min=1, help="rows scored at a time (memory)"),
+            strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+            dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
+            monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
+            na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
             quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Score a file with a registered model, in chunks: input columns, prediction, probability or score,
     model id and version, and the input row number."""
     from .predict import predict_file
 
     lang = _lang(lang)
+    options = _options(None, strict, dayfirst, monthfirst, na)
     _show_notes()
     try:
         written = predict_file(card_id, input, output, alias=alias, version=version,
                                column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
-                               chunk_rows=chunk_rows, progress=not quiet)
+                               chunk_rows=chunk_rows, progress=not quiet, options=options)
     except WorkbenchError as exc:
         _fail(exc)
     console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output} "
@@ -307,16 +352,23 @@ def check(card_id: str = typer.Argument(..., help="card id"),
           map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
           sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
           lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
-          for_predict: bool = typer.Option(False, "--predict", help="check new data to score (no target needed)")):
+          for_predict: bool = typer.Option(False, "--predict", help="check new data to score (no target needed)"),
+          split: Optional[str] = typer.Option(None, "--split", help=SPLIT_HELP),
+          strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+          dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
+          monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
+          na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP)):
     """Check a file against a card without training: columns matched, missing values, ranges, target balance,
-    time order, duplicates, and whether the card's split is possible. Exit code 2 when it has problems."""
-    from .datacheck import check as check_file
+    time order, duplicates, and whether the card's split is possible; every decision `run` would make on
+    it (absent columns, fallback split, values set missing) as a note. Exit code 2 when it has problems."""
+    from .check_report import check as check_file
 
     lang = _lang(lang)
+    options = _options(split, strict, dayfirst, monthfirst, na)
     try:
         card = cards.load_card(card_id)
         report = check_file(card, data, column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
-                            for_predict=for_predict)
+                            for_predict=for_predict, options=options)
     except WorkbenchError as exc:
         _fail(exc)
     typer.echo(report.render(lang))
@@ -356,6 +408,8 @@ def new(card_id: str = typer.Argument(..., help="id of the new card, e.g. my-pre
         group: Optional[str] = typer.Option(None, "--group", help="machine/unit column (group split)"),
         sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
         lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
+        dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
+        monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
         force: bool = typer.Option(False, "--force", help="overwrite an existing card and notebook")):
     """Make a card and a notebook for a process that has none yet, from a data file: columns, inferred kinds and
     observed ranges, the task guessed from the target. Then `workbench run ID` trains it like any other card."""
@@ -364,7 +418,7 @@ def new(card_id: str = typer.Argument(..., help="id of the new card, e.g. my-pre
     lang = _lang(lang)
     try:
         made = new_card(card_id, data, target, task=task, time=time, group=group, sheet=sheet, lang=lang,
-                        overwrite=force)
+                        overwrite=force, dates=_options(dayfirst=dayfirst, monthfirst=monthfirst).dates)
     except WorkbenchError as exc:
         _fail(exc)
     typer.echo(made.summary(lang))
@@ -404,7 +458,7 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
 
     Validation runs are tagged workbench.kind=validation in MLflow and never replace a champion.
     Exits 1 when any check fails."""
-    from . import validate as validation
+    from . import nightly as validation
 
     if budget not in validation.BUDGETS:
         raise typer.BadParameter(f"--budget must be one of {', '.join(validation.BUDGETS)}")

@@ -1,7 +1,7 @@
 """Data in: read a user's file or make the card's reference data, map its columns onto the card,
-and validate it, so everything downstream sees one clean, typed frame.
+and inspect it, so everything downstream sees one clean, typed frame and every decision made on it.
 
-The three steps live in their own modules (reading, mapping, validation); this module ties them
+The steps live in their own modules (reading, mapping, parsing, inspection); this module ties them
 together and keeps the names notebooks and the other modules call: ``load``, ``read_table``,
 ``map_columns``, ``validate``.
 """
@@ -9,55 +9,83 @@ together and keeps the names notebooks and the other modules call: ``load``, ``r
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import simulate, sources
+from . import messages, simulate, sources
 from .cards import Card
-from .mapping import map_columns, parse_map  # noqa: F401 - the public names of this module
+from .inspection import Options, inspect, validate  # noqa: F401 - the public names of this module
+from .mapping import map_columns, parse_map  # noqa: F401
 from .reading import read_table  # noqa: F401
-from .validation import inspect, validate  # noqa: F401
+
+log = logging.getLogger("pipelines.data")
 
 
 @dataclass
 class Dataset:
     """A validated frame for one card. ``test`` holds a fixed test set when the data defines one
-    (C-MAPSS official test units); otherwise the card's split makes it from ``frame``."""
+    (C-MAPSS official test units); otherwise the split makes it from ``frame``. ``card`` is the card as
+    this file allows it (the split it falls back to, the signals present); ``notes`` are every decision
+    the inspection made (message codes and fields), ``facts`` what a report shows."""
 
     frame: pd.DataFrame
     test: pd.DataFrame | None
     source: str
     sha256: str
+    card: Card | None = None
+    notes: list = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
         return len(self.frame) + (0 if self.test is None else len(self.test))
 
+    def notes_text(self, lang: str | None = None) -> list[str]:
+        return [messages.note(code, lang, **fields) for code, fields in self.notes]
+
+    def carry(self) -> dict:
+        """What travels with the validated frame when it is written for a notebook kernel."""
+        return {"source": self.source, "notes": messages.portable(self.notes), "facts": _plain(self.facts)}
+
 
 def load(card: Card, path: str | Path | None = None, column_map: dict[str, str] | None = None,
-         sheet: str | int | None = None, lang: str | None = None) -> Dataset:
-    """The user's file when ``path`` is given, else the card's reference data (public when present)."""
+         sheet: str | int | None = None, lang: str | None = None, options: Options | dict | None = None) -> Dataset:
+    """The user's file when ``path`` is given, else the card's reference data (public when present).
+    ``options``: the user's choices beyond the card (split, strict, date order, sensor codes)."""
+    carried = None
     if path is None:
         frame, test, source = reference(card)
     else:
         source = str(path)
         frame, test = read_table(path, sheet=sheet, lang=lang), None
-    frame = validate(map_columns(frame, card, column_map, source, lang=lang), card, source, lang=lang)
+        carried = frame.attrs.get("reading", {}).get("carried")
+    found = inspect(map_columns(frame, card, column_map, source, lang=lang), card, source, options=options)
+    found.raise_first(source, card, lang)
     if test is not None:
-        test = validate(map_columns(test, card, column_map, source, lang=lang), card, f"{source} (test)", lang=lang)
+        test = validate(map_columns(test, card, column_map, source, lang=lang), card, f"{source} (test)", lang=lang,
+                        options=options)
+    notes, facts = found.notes, found.facts
+    if carried:  # the runner's copy of a user's file: its decisions were made on the original
+        source, notes, facts = carried["source"], [tuple(n) for n in carried["notes"]], carried["facts"]
+    for code, fields in notes:
+        log.info(messages.note(code, lang, **fields))
+    frame = found.frame
     digest = frame_sha256(frame if test is None else pd.concat([frame, test], keys=["train", "test"]))
-    return Dataset(frame=frame, test=test, source=source, sha256=digest)
+    return Dataset(frame=frame, test=test, source=source, sha256=digest, card=found.card, notes=notes, facts=facts)
 
 
 def load_new(card: Card, path: str | Path, column_map: dict[str, str] | None = None, sheet: str | int | None = None,
-             lang: str | None = None) -> pd.DataFrame:
-    """New data to score: the same reader, mapping and validation, without the target."""
+             lang: str | None = None, required: list[str] | None = None,
+             options: Options | dict | None = None) -> pd.DataFrame:
+    """New data to score: the same reader, mapping and inspection, without the target; ``required``
+    are the columns the trained model reads."""
     source = str(path)
     frame = map_columns(read_table(path, sheet=sheet, lang=lang), card, column_map, source, lang=lang,
                         with_target=False)
-    return validate(frame, card, source, with_target=False, lang=lang)
+    return validate(frame, card, source, with_target=False, lang=lang, required=required, options=options)
 
 
 def reference(card: Card) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
@@ -70,6 +98,17 @@ def reference(card: Card) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     sim = ref.simulator
     frame, test = simulate.simulate(sim.family, rows=sim.rows, seed=sim.seed, params=sim.params)
     return frame, test, f"simulator:{sim.family}(rows={sim.rows}, seed={sim.seed})"
+
+
+def _plain(value):
+    """Facts as JSON: numpy numbers as Python ones, anything else that JSON lacks as text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:

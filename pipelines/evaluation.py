@@ -31,6 +31,7 @@ class Report:
     baseline: dict[str, float]
     predictions: pd.DataFrame
     figures: dict[str, plt.Figure] = field(default_factory=dict)
+    data_notes: list[str] = field(default_factory=list)  # what the file decided: absent columns, split, values set missing
 
     @property
     def primary(self) -> str:
@@ -51,9 +52,12 @@ class Report:
 
     def summary(self) -> str:
         verdict = "passes" if self.passed else "does NOT pass"
-        return (f"{self.card.id}: test {self.primary} = {self.value:.4f} (baseline "
+        text = (f"{self.card.id}: test {self.primary} = {self.value:.4f} (baseline "
                 f"{self.baseline.get(f'baseline_{self.primary}', float('nan')):.4f}); {verdict} the acceptance "
                 f"threshold {self.card.metric.accept}")
+        if self.data_notes:
+            text += "\nWhat the data decided:\n" + "\n".join(f"  - {n}" for n in self.data_notes)
+        return text
 
 
 def _metric_values(task: str, y: np.ndarray, score: np.ndarray, label: np.ndarray) -> dict[str, float]:
@@ -127,7 +131,8 @@ def evaluate(result: TuneResult, plots: bool = True) -> Report:
     predictions = pd.DataFrame({"y_true": y, "prediction": label})
     if card.task != "multiclass":
         predictions["score"] = s
-    report = Report(card=card, metrics=values, baseline=baseline(card, result), predictions=predictions)
+    report = Report(card=card, metrics=values, baseline=baseline(card, result), predictions=predictions,
+                    data_notes=result.data.notes_text())
     if plots:
         report.figures = figures(result, report)
     return report

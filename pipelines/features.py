@@ -3,12 +3,59 @@
 Every helper looks only at the current row and rows before it (within a unit when ``by`` is given),
 so features can be computed on the whole frame before it is split, and again at prediction time on
 new rows that carry their own history.
+
+A plant file often lacks some of the card's columns, and the model trains on what it has: every helper
+skips the columns the frame does not have (``by`` absent: the rows are one unit), ``derive`` leaves out
+a feature whose inputs are absent, and ``has``/``present`` let a notebook's own code ask.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+
+def has(frame: pd.DataFrame, *columns: str) -> bool:
+    """Whether the frame holds every one of ``columns``."""
+    return all(c in frame.columns for c in columns)
+
+
+def present(frame: pd.DataFrame, columns) -> list[str]:
+    """The ``columns`` the frame holds, in the given order."""
+    return [c for c in columns if c in frame.columns]
+
+
+def derive(frame: pd.DataFrame, **features) -> pd.DataFrame:
+    """New columns, each computed by a function of the frame (``sleeve_to_melt=lambda d: d["sleeve"] -
+    d["melt"]``), in order, so a later one may use an earlier one; a feature whose inputs the frame
+    lacks is left out (a KeyError naming a column the frame does not have), any other error is raised."""
+    out = frame
+    for name, make in features.items():
+        try:
+            value = make(out)
+        except KeyError as exc:
+            missing = exc.args[0] if exc.args else None
+            if isinstance(missing, str) and missing not in out.columns or _names_absent(missing, out):
+                continue
+            raise
+        out = out.assign(**{name: value})
+    return out
+
+
+def _names_absent(key, frame: pd.DataFrame) -> bool:
+    """pandas words a missing column as the name, a list of names, or "None of [...] are in the columns"."""
+    text = str(key)
+    return "not in index" in text or "are in the columns" in text or "Columns not found" in text
+
+
+def sort_by(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Rows in order of those of ``columns`` the frame has (stable; unchanged when it has none)."""
+    keys = present(frame, [columns] if isinstance(columns, str) else columns)
+    return frame.sort_values(keys, kind="stable") if keys else frame
+
+
+def _by(frame: pd.DataFrame, by: str | None) -> str | None:
+    return by if by and by in frame.columns else None
 
 
 def _grouped(frame: pd.DataFrame, by: str | None):
@@ -18,6 +65,7 @@ def _grouped(frame: pd.DataFrame, by: str | None):
 def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | None = None) -> pd.DataFrame:
     """``<col>_lag<k>``: the value k rows earlier (within ``by``)."""
     out = {}
+    by, columns = _by(frame, by), present(frame, columns)
     g = _grouped(frame, by)
     for col in columns:
         for k in steps:
@@ -32,6 +80,9 @@ _ALONE = {"mean": 1.0, "median": 1.0, "min": 1.0, "max": 1.0, "sum": 1.0, "std":
 def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=("mean", "std"),
             by: str | None = None, min_periods: int = 1) -> pd.DataFrame:
     """``<col>_<stat><w>``: statistics over the last w rows up to and including this one."""
+    by, columns = _by(frame, by), present(frame, columns)
+    if not columns:
+        return frame
     if (by is not None and min_periods <= 1 and set(stats) <= set(_ALONE) and frame[by].notna().all()
             and frame[by].is_unique):  # e.g. one served row: no window holds more than the row itself
         numbers = {col: frame[col].to_numpy(dtype=float, na_value=np.nan) for col in columns}
@@ -50,6 +101,7 @@ def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=(
 
 def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None = None) -> pd.DataFrame:
     """``<col>_slope<w>``: least-squares trend over the last w rows (degradation rate)."""
+    by, columns = _by(frame, by), present(frame, columns)
     x = np.arange(window, dtype=float)
     x = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
 
@@ -72,6 +124,8 @@ def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None =
 def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Timedelta | None = None) -> pd.DataFrame:
     """Hour, minute of day, weekday, month and weekend flag of a timestamp (optionally shifted by
     ``offset``, e.g. the forecast horizon, to describe the moment being predicted)."""
+    if column not in frame.columns:
+        return frame
     ts = pd.to_datetime(frame[column])
     if offset is not None:
         ts = ts + offset
@@ -86,12 +140,16 @@ def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Time
 
 def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> pd.DataFrame:
     """A physical ratio, NaN where the denominator is zero."""
+    if not has(frame, numerator, denominator):
+        return frame
     den = frame[denominator].replace(0, np.nan)
     return frame.assign(**{name: frame[numerator] / den})
 
 
 def since_gap(frame: pd.DataFrame, column: str, gap: pd.Timedelta, name: str = "cycles_since_restart") -> pd.DataFrame:
     """Rows since the last stop longer than ``gap`` (start-up effects after a restart)."""
+    if column not in frame.columns:
+        return frame
     stamps = frame[column]
     if not pd.api.types.is_datetime64_any_dtype(stamps):
         stamps = pd.to_datetime(stamps)

@@ -36,7 +36,7 @@ class Mapping:
     extras: list[str] = field(default_factory=list)  # user columns the card does not read
     missing: list[str] = field(default_factory=list)  # required card columns with no user column
     absent_optional: list[str] = field(default_factory=list)
-    suggestions: dict[str, list[str]] = field(default_factory=dict)  # missing card column -> close user columns
+    suggestions: dict[str, list[str]] = field(default_factory=dict)  # unmatched card column -> close user columns
 
     @property
     def renames(self) -> dict[str, str]:
@@ -109,9 +109,9 @@ def match(columns, card: Card, column_map: dict[str, str] | None, source, with_t
         elif name != card.target.column:
             result.absent_optional.append(name)
     result.extras = free()
-    for name in result.missing:
+    pool = {normal(c): c for c in result.extras[:500]}  # bounded: a file or request of 50k names stays quick
+    for name in [*result.missing, *result.absent_optional]:
         ko = next((k for n, k, _ in wanted if n == name), None)
-        pool = {normal(c): c for c in result.extras}
         close = difflib.get_close_matches(normal(name), list(pool), n=2, cutoff=0.6)
         if ko:
             close += [c for c in difflib.get_close_matches(normal(ko), list(pool), n=2, cutoff=0.5) if c not in close]

@@ -138,12 +138,22 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "ko": ("필수 열 {count}개가 없습니다: {listing}.",
                "파일에서 열 이름을 카드의 이름이나 한국어 이름으로 바꾸거나 --map \"내_열=카드_열\"을 쓰세요."),
     },
+    "model_columns_missing": {
+        "en": ("the model {card} v{version} was trained with {count} column(s) the file lacks: {names}.",
+               "add them to the file (the card's or Korean names work, or --map), or train a model on a file like this "
+               "one with `workbench run {card} --data FILE` and score with that version."),
+        "ko": ("모델 {card} v{version}은(는) 이 파일에 없는 열 {count}개로 학습했습니다: {names}.",
+               "그 열을 파일에 넣거나(카드 이름·한국어 이름 또는 --map), 이런 파일로 `workbench run {card} --data 파일`을 "
+               "실행해 학습한 버전으로 예측하세요."),
+    },
     # --- values ----------------------------------------------------------------------------------
     "not_numbers": {
-        "en": ("{count} value(s) are not numbers, e.g. {value!r} in row(s) {rows}.",
-               "remove the text or units from those cells (write 12.5, not '12.5 bar'), or leave them empty."),
-        "ko": ("숫자가 아닌 값이 {count}개 있습니다 (예: {rows}행의 {value!r}).",
-               "그 칸에서 글자나 단위를 지우세요 ('12.5 bar'가 아니라 12.5). 모르는 값은 비워 두세요."),
+        "en": ("{count} value(s) ({share} of the filled cells) are not numbers, e.g. {value!r} in row(s) {rows}.",
+               "remove the text or other units from those cells (write 12.5, not '12.5 psi'), leave unknown "
+               "values empty, or map another column onto this one with --map."),
+        "ko": ("숫자가 아닌 값이 {count}개 있습니다 (채워진 칸의 {share}; 예: {rows}행의 {value!r}).",
+               "그 칸에서 글자나 다른 단위를 지우세요 ('12.5 psi'가 아니라 12.5). 모르는 값은 비워 두거나 "
+               "--map 으로 다른 열을 이 열에 대응시키세요."),
     },
     "bad_dates": {
         "en": ("{count} date(s) cannot be read, e.g. {value!r} in row(s) {rows}.",
@@ -152,10 +162,12 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
                "날짜를 2024-01-02 06:00:00 형식으로 쓰세요 (2024.01.02, 2024년 1월 2일 06:00도 됩니다)."),
     },
     "ambiguous_dates": {
-        "en": ("dates such as {value!r} can be read day-first or month-first, and every date fits both.",
-               "write dates as year-month-day, e.g. 2024-01-02 06:00."),
-        "ko": ("{value!r} 같은 날짜는 일/월 순서로도 월/일 순서로도 읽히고, 모든 날짜가 두 가지 모두에 맞습니다.",
-               "날짜를 연-월-일 순서로 쓰세요. 예: 2024-01-02 06:00."),
+        "en": ("dates such as {value!r} can be read day-first or month-first: every date fits both, and the rows "
+               "do not tell which.",
+               "say which with --dayfirst or --monthfirst (or write dates as year-month-day, e.g. 2024-01-02 06:00)."),
+        "ko": ("{value!r} 같은 날짜는 일/월 순서로도 월/일 순서로도 읽힙니다. 모든 날짜가 두 가지 모두에 맞고, 행의 "
+               "순서로도 알 수 없습니다.",
+               "--dayfirst 또는 --monthfirst 로 알려 주세요 (또는 날짜를 연-월-일 순서로 쓰세요. 예: 2024-01-02 06:00)."),
     },
     "footer_rows": {
         "en": ("the last {count} row(s) are not data (e.g. {value!r} in row {row}): a total or note line below the table.",
@@ -168,6 +180,18 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
                "check the unit of the column (e.g. °F instead of °C, kPa instead of bar), or remove the faulty readings."),
         "ko": ("허용 범위 {range} {unit}를 벗어난 값이 {count}개 있습니다 (예: {rows}행의 {value}).",
                "열의 단위를 확인하세요 (예: ℃ 대신 ℉, bar 대신 kPa). 잘못된 측정값은 지우세요."),
+    },
+    "split_unavailable": {
+        "en": ("--split {kind} is not possible for this card (it needs {need}).",
+               "choose time, random or the card's own split; group needs a card with a group column, stratified a classifier."),
+        "ko": ("이 카드에는 --split {kind} 를 쓸 수 없습니다 ({need} 필요).",
+               "time, random 또는 카드의 분할을 고르세요. group 은 그룹 열이 있는 카드, stratified 는 분류 카드에서만 됩니다."),
+    },
+    "no_signals": {
+        "en": ("none of the signals this anomaly model watches is in the file ({names}).",
+               "export at least one of those columns, or map your names onto them with --map."),
+        "ko": ("이 이상 탐지 모델이 보는 신호 열이 파일에 하나도 없습니다 ({names}).",
+               "그 열 중 하나 이상을 내보내거나 --map 으로 이름을 대응시키세요."),
     },
     "all_missing": {
         "en": ("the column is empty in every row.", "fill it, or export the column from the machine again (the sensor may have been off)."),
@@ -250,8 +274,52 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
 NOTES: dict[str, dict[str, str]] = {
     "extra_columns": {"en": "{count} column(s) of the file are not used by the card and are ignored: {names}.",
                       "ko": "카드가 쓰지 않는 열 {count}개는 무시합니다: {names}."},
-    "optional_absent": {"en": "optional column(s) not in the file: {names}.",
-                        "ko": "파일에 없는 선택 열: {names}."},
+    "absent_columns": {"en": "trained without {count} card column(s) not in the file: {listing}.",
+                       "ko": "파일에 없는 카드 열 {count}개 없이 학습합니다: {listing}."},
+    "empty_column": {"en": "{column} is empty in every row: trained without it.",
+                     "ko": "{column} 열은 모든 행이 비어 있어 이 열 없이 학습합니다."},
+    "split_fallback": {"en": "no {time_column} in the file, so no split by time: split {fallback} instead (test {share}); "
+                             "add the time column for a test on the latest rows, or choose with --split.",
+                       "ko": "파일에 {time_column} 열이 없어 시간 분할 대신 {fallback} 분할을 씁니다 (시험 {share}). "
+                             "최근 행으로 시험하려면 시간 열을 넣거나 --split 으로 고르세요."},
+    "split_file_order": {"en": "no {time_column} in the file: the rows are taken to be in time order as the file has them.",
+                         "ko": "파일에 {time_column} 열이 없어 파일의 행 순서를 시간 순서로 봅니다."},
+    "split_override": {"en": "split {kind} as asked with --split (the card says {card_kind}).",
+                       "ko": "--split 에 따라 {kind} 분할을 씁니다 (카드는 {card_kind})."},
+    "out_of_range_missing": {"en": "{count} value(s) in {columns} column(s) outside the physical range read as missing: {listing}.",
+                             "ko": "물리적 범위를 벗어난 값 {count}개({columns}개 열)를 빈 값으로 읽습니다: {listing}."},
+    "out_of_range_dropped": {"en": "{column}: {count} row(s) with a value outside {range} {unit} left out (e.g. {value} in row {rows}; "
+                                   "the card's out_of_range: drop-row).",
+                             "ko": "{column}: {range} {unit}를 벗어난 값이 있는 {count}개 행을 뺍니다 (예: {rows}행의 {value}; "
+                                   "카드의 out_of_range: drop-row)."},
+    "not_numbers_missing": {"en": "{column}: {count} cell(s) that are not numbers read as missing (e.g. {value!r} in row(s) {rows}).",
+                            "ko": "{column}: 숫자가 아닌 칸 {count}개를 빈 값으로 읽습니다 (예: {rows}행의 {value!r})."},
+    "bad_dates_missing": {"en": "{column}: {count} cell(s) that are not dates read as missing (e.g. {value!r} in row(s) {rows}).",
+                          "ko": "{column}: 날짜가 아닌 칸 {count}개를 빈 값으로 읽습니다 (예: {rows}행의 {value!r})."},
+    "dates_outside": {"en": "{column}: {count} date(s) outside {first}-{last} read as missing (e.g. {value!r} in row(s) {rows}: "
+                            "a placeholder such as 9999-12-31?).",
+                      "ko": "{column}: {first}-{last}년 밖의 날짜 {count}개를 빈 값으로 읽습니다 (예: {rows}행의 {value!r}; "
+                            "9999-12-31 같은 자리표시 값?)."},
+    "date_order": {"en": "{column}: dates read {order} ({why}), e.g. {value!r} is {reading}; if that is wrong, pass {flag}.",
+                   "ko": "{column}: 날짜를 {order}로 읽습니다 ({why}). 예: {value!r} = {reading}. 틀렸다면 {flag} 를 주세요."},
+    "date_numbers": {"en": "{column}: numbers read as dates ({kind}), e.g. {value} is {reading}.",
+                     "ko": "{column}: 숫자를 날짜로 읽습니다 ({kind}). 예: {value} = {reading}."},
+    "date_zones_dropped": {"en": "{column}: the time-zone suffix is dropped and the clock kept as written (one offset in the file).",
+                           "ko": "{column}: 시간대 표시를 떼고 적힌 시각을 그대로 씁니다 (파일 안의 시간대가 하나)."},
+    "date_zones_utc": {"en": "{column}: stamps with different time-zone offsets are converted to UTC.",
+                       "ko": "{column}: 시간대가 다른 시각들을 UTC로 바꿉니다."},
+    "sentinel_missing": {"en": "{column}: {count} reading(s) of the 'no value' code {codes} read as missing.",
+                         "ko": "{column}: '값 없음' 코드 {codes}인 {count}개 값을 빈 값으로 읽습니다."},
+    "likely_sentinel": {"en": "{column}: {value} appears in {count} rows ({share}), far from the other readings ({low} to {high}): "
+                              "a sensor's code for 'no reading'? If so, pass --na \"{column}={value}\" (or add missing_values to the card).",
+                        "ko": "{column}: {value} 값이 {count}개 행({share})에 있고 다른 값({low}~{high})과 멀리 떨어져 있습니다. "
+                              "센서의 '측정 없음' 코드라면 --na \"{column}={value}\" 를 주세요 (또는 카드에 missing_values)."},
+    "labels_merged": {"en": "{column}: {spellings} read as one value {value!r} (spaces and full-width characters ignored).",
+                      "ko": "{column}: {spellings} 를 같은 값 {value!r}로 읽습니다 (공백·전각 문자 무시)."},
+    "footer_dropped": {"en": "the last {count} row(s) are not data (e.g. {value!r} in row {row}: a total or note below the table): left out.",
+                       "ko": "마지막 {count}개 행은 데이터가 아니어서 뺍니다 (예: {row}행의 {value!r}, 표 아래 합계나 메모)."},
+    "header_repeated": {"en": "{count} row(s) repeat the header (e.g. row {row}: two exports pasted together?): left out.",
+                        "ko": "머리글을 되풀이한 {count}개 행을 뺍니다 (예: {row}행; 두 파일을 이어 붙였나요?)."},
     "unlabelled_rows": {"en": "{count} row(s) without a target value are left out of training.",
                         "ko": "목표 값이 없는 {count}개 행은 학습에서 뺍니다."},
     "duplicate_rows": {"en": "{count} row(s) repeat an earlier row exactly (e.g. row(s) {rows}).",
@@ -262,6 +330,17 @@ NOTES: dict[str, dict[str, str]] = {
                   "ko": "{count}개 행이 다른 행과 같은 {column} 값을 가집니다."},
     "other_sheets": {"en": "read sheet {sheet!r} of {sheets}; choose another with --sheet.",
                      "ko": "{sheets} 중 {sheet!r} 시트를 읽었습니다. 다른 시트는 --sheet로 고르세요."},
+}
+
+# Words inside notes that depend on the language.
+WORDS = {
+    "day-first": {"en": "day-first", "ko": "일/월 순서"}, "month-first": {"en": "month-first", "ko": "월/일 순서"},
+    "field": {"en": "a first or second number above 12 settles it", "ko": "12보다 큰 숫자로 정해짐"},
+    "steps": {"en": "read so, the rows step forward in time most evenly", "ko": "그렇게 읽어야 행이 시간순으로 고르게 나아감"},
+    "excel serial days": {"en": "Excel serial days", "ko": "Excel 일련번호"},
+    "unix seconds": {"en": "Unix seconds", "ko": "Unix 초"}, "unix milliseconds": {"en": "Unix milliseconds", "ko": "Unix 밀리초"},
+    "stratified": {"en": "stratified (classes in proportion)", "ko": "층화"}, "random": {"en": "random", "ko": "무작위"},
+    "time": {"en": "time", "ko": "시간"}, "group": {"en": "group", "ko": "그룹"},
 }
 
 CLOSEST = {"en": "closest in file", "ko": "파일에서 가장 비슷한 열"}
@@ -283,15 +362,42 @@ def text(code: str, lang: str | None = None, **fields) -> tuple[str, str]:
     return what.format(**fields), fix.format(**fields)
 
 
+WORDED = {"order", "why", "kind", "fallback", "card_kind"}  # fields whose values are words of WORDS
+
+
+def _localised(key: str, value, lang: str):
+    """A field worded per language: a function of the language, an {en, ko} pair, or a word of WORDS."""
+    if callable(value):
+        return value(lang)
+    if isinstance(value, dict) and set(value) == {"en", "ko"}:
+        return value[lang]
+    if key in WORDED and isinstance(value, str) and value in WORDS:
+        return WORDS[value][lang]
+    return value
+
+
 def note(code: str, lang: str | None = None, **fields) -> str:
-    return NOTES[code][lang_or_default(lang)].format(**fields)
+    lang = lang_or_default(lang)
+    return NOTES[code][lang].format(**{k: _localised(k, v, lang) for k, v in fields.items()})
+
+
+def portable(notes: list[tuple[str, dict]]) -> list[list]:
+    """Notes as plain JSON (functions of the language resolved to {en, ko}, numbers and dates to text),
+    so they travel with the data into a notebook kernel and into MLflow."""
+    def plain(value):
+        if callable(value):
+            return {lang: value(lang) for lang in ("en", "ko")}
+        if isinstance(value, (str, int, float, bool)) or value is None or isinstance(value, dict):
+            return value.item() if hasattr(value, "item") else value
+        return value.item() if hasattr(value, "item") else str(value)
+    return [[code, {k: plain(v) for k, v in fields.items()}] for code, fields in notes]
 
 
 def error(code: str, source, column: str | None = None, row_numbers: list[int] | None = None,
           lang: str | None = None, **fields) -> DataError:
     """A DataError for ``code``: one paragraph naming the file, the column, the rows and the fix."""
     lang = lang_or_default(lang)
-    fields = {k: v(lang) if callable(v) else v for k, v in fields.items()}  # wording that depends on the language
+    fields = {k: _localised(k, v, lang) for k, v in fields.items()}  # wording that depends on the language
     fields.setdefault("rows", ", ".join(map(str, row_numbers or [])))
     what, fix = text(code, lang, **fields)
     return DataError(source, what, column=column, fix=fix, code=code, rows=row_numbers, lang=lang)

@@ -24,7 +24,7 @@ from .errors import WorkbenchError
 from .mapping import normal
 from .messages import lang_or_default
 from .reading import read_table
-from .validation import class_labels, parse_dates, parse_numbers, validate
+from .inspection import MOSTLY, class_labels, parse_dates, parse_numbers, validate
 
 TEMPLATE = "_template.ipynb"
 SKIPPED = {
@@ -86,7 +86,8 @@ class NewCard:
 
 def new_card(card_id: str, data: str | Path, target: str, task: str | None = None, time: str | None = None,
              group: str | None = None, sheet: str | None = None, lang: str | None = None,
-             overwrite: bool = False) -> NewCard:
+             overwrite: bool = False, dates: str | None = None) -> NewCard:
+    """``dates``: the day/month order of slashed dates when the user said (parsing.DAY_FIRST/MONTH_FIRST)."""
     lang = lang_or_default(lang)
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", card_id):
         raise WorkbenchError(f"Card id {card_id!r}: use lower-case letters, digits and dashes, e.g. my-press-quality.")
@@ -109,7 +110,7 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
     for name in frame.columns:
         if name == target:
             continue
-        spec, why = _column(frame[name], name, time=name == time, group=name == group)
+        spec, why = _column(frame[name], name, time=name == time, group=name == group, dates=dates)
         if spec is None:
             skipped[name] = why
             continue
@@ -178,14 +179,17 @@ def _find(frame: pd.DataFrame, name: str | None, role: str) -> str | None:
     raise WorkbenchError(f"{role} {name!r} is not a column of the file (columns: {', '.join(map(str, frame.columns[:20]))}).")
 
 
-def _column(series: pd.Series, name: str, time: bool, group: bool) -> tuple[dict | None, tuple]:
+def _column(series: pd.Series, name: str, time: bool, group: bool, dates: str | None = None) -> tuple[dict | None, tuple]:
     present = series.dropna()
     if time:
-        _, bad, ambiguous = parse_dates(series)
-        if bad.any() or ambiguous:
-            raise WorkbenchError(f"--time {name}: values such as {series[bad].iloc[0] if bad.any() else ambiguous!r} "
-                                 "are not dates the workbench can read; write them as 2024-01-02 06:00.")
-        return {"name": name, "kind": "datetime"}, ()
+        found = parse_dates(series, dates)
+        if found.ambiguous is not None:
+            raise WorkbenchError(f"--time {name}: dates such as {found.ambiguous!r} can be read day-first or month-first "
+                                 "and the rows do not tell which: run again with --dayfirst or --monthfirst.")
+        if found.bad.sum() > MOSTLY * max(int(series.notna().sum()), 1):
+            raise WorkbenchError(f"--time {name}: values such as {series[found.bad].iloc[0]!r} are not dates the "
+                                 "workbench can read; write them as 2024-01-02 06:00.")
+        return {"name": name, "kind": "datetime", **({"date_order": found.order} if found.order else {})}, ()
     if present.empty:
         return None, ("empty", {})
     if present.astype(str).nunique() == 1 and not group:
@@ -197,8 +201,7 @@ def _column(series: pd.Series, name: str, time: bool, group: bool) -> tuple[dict
         low = lo - span if lo < 0 else max(0.0, lo - span)
         return {"name": name, "min": _round(low), "max": _round(hi + span),
                 "description": f"observed {_round(lo)} to {_round(hi)}"}, ()
-    _, bad_dates, _ = parse_dates(series)
-    if not bad_dates[series.notna()].any():
+    if not parse_dates(series).bad[series.notna()].any():
         return None, ("date", {})
     distinct = present.astype(str).nunique()
     if not group and distinct > 50 and distinct > 0.5 * len(present):

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import cards, data, reading, registry, tracking
+from . import cards, data, messages, reading, registry, tracking
 from .errors import DataError, WorkbenchError
 
 CHUNK_ROWS = 100_000
@@ -43,7 +43,8 @@ class Written:
 
 def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, alias: str = "champion",
                  version: int | None = None, column_map: dict | None = None, sheet: str | int | None = None,
-                 lang: str | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False) -> Written:
+                 lang: str | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False,
+                 options: data.Options | dict | None = None) -> Written:
     """Score ``input_path`` with ``card_id``'s registered model; write the validated input columns, the
     prediction (with probability or score where the task has one), the model id and version, and
     ``input_row`` (the row's number in the input file, from 1) to ``output_path``."""
@@ -54,13 +55,17 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
         raise WorkbenchError(f"Write predictions to a .csv or .parquet file, not {output_path.name}.")
     if output_path.resolve() == input_path.resolve():
         raise WorkbenchError("The output file would overwrite the input: choose another --output.")
-    chunks = _ahead(_prepared(input_path, card, column_map, chunk_rows, sheet, lang))
+    chunks = _ahead(_prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options)))
     first = next(chunks, None)  # a bad file is refused before any store or model is touched
     if first is None:
         raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
     tracking.configure()
     mv = registry.resolve(card.id, alias, version)
     model = registry.load_model(card.id, version=int(mv.version))
+    lacking = [c for c in model.input_columns if c not in first[0].columns]
+    if lacking:  # the model, not the card, decides what a file must hold to be scored
+        raise messages.error("model_columns_missing", input_path, column=lacking[0], lang=lang, card=card.id,
+                             version=mv.version, count=len(lacking), names=", ".join(lacking[:8]))
     history = model.features is not None  # a plain model scores each row on its own: no history needed
     loaded = time.perf_counter() - started
 
@@ -95,18 +100,19 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     return Written(rows=rows, version=int(mv.version), seconds=time.perf_counter() - started, load_seconds=loaded)
 
 
-def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang) -> Iterator[tuple[pd.DataFrame, int]]:
+def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
+              options: data.Options) -> Iterator[tuple[pd.DataFrame, int]]:
     """Validated chunks of the input and the reading progress after each."""
     start = 1
     for raw, done in read_chunks(path, chunk_rows, sheet=sheet, lang=lang):
         source = path if start == 1 else f"{path} rows {start}-{start + len(raw) - 1}"
-        yield _prepare(raw, card, column_map, source, lang), done
+        yield _prepare(raw, card, column_map, source, lang, options), done
         start += len(raw)
 
 
-def _prepare(raw: pd.DataFrame, card, column_map, source, lang: str | None) -> pd.DataFrame:
+def _prepare(raw: pd.DataFrame, card, column_map, source, lang: str | None, options=None) -> pd.DataFrame:
     mapped = data.map_columns(raw, card, column_map, source, lang=lang, with_target=False)
-    frame = data.validate(mapped, card, source, with_target=False, lang=lang)
+    frame = data.validate(mapped, card, source, with_target=False, lang=lang, options=options)
     if card.task == "forecast" and card.target.column in mapped:  # a forecast reads the target's history
         frame[card.target.column] = pd.to_numeric(mapped[card.target.column], errors="coerce").to_numpy()
     return frame

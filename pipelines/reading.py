@@ -3,7 +3,7 @@
 Factory exports are messy in known ways: CP949 text, a UTF-8 BOM, title lines above the header,
 Excel headers merged over two rows, totals below the table, thousands separators. This module reads
 what can be read and refuses the rest with a message that says which line and what to do. Values are
-left as the file has them: typing and range checks are the validation's job (pipelines/validation.py).
+left as the file has them: typing and range checks are the validation's job (pipelines/inspection.py).
 
 The frame's ``attrs["reading"]`` records how it was read (format, encoding, delimiter, sheet, the
 header's line), so a report can say it and row numbers can be given as the spreadsheet shows them.
@@ -49,6 +49,8 @@ def read_table(path: str | Path, sheet: str | int | None = None, lang: str | Non
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds; the user needs one message
             raise error("unreadable", path, lang=lang, kind="Parquet", detail=_short(exc)) from None
         info = {"format": "parquet", "header_line": 1}
+        if isinstance(frame.attrs.get("workbench"), dict):  # written by the runner: the user's file and its notes
+            info["carried"] = frame.attrs["workbench"]
     elif suffix in (".csv", ".tsv", ".txt", ".dat", ""):
         frame, info = _read_text(path, lang)
     else:

@@ -115,7 +115,8 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,
                    "baseline": report.baseline, "cv": result.cv, "decision": asdict(decision), "device": result.device,
-                   "tuning_seconds": result.seconds, "trials": len(result.study.trials)}
+                   "tuning_seconds": result.seconds, "trials": len(result.study.trials),
+                   "data_notes": report.data_notes, "split": result.card.split.kind}
         (Path(output_dir) / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
     return decision
 

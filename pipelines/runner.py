@@ -68,10 +68,11 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
              device: str = "auto", seed: int = 42, column_map: dict | None = None, tracking_uri: str | None = None,
              output_dir: str | Path | None = None, progress: bool = True, register: bool = True,
              tags: dict | None = None, sheet: str | int | None = None, lang: str | None = None,
-             cell_timeout_s: float | None = None) -> RunOutcome:
+             cell_timeout_s: float | None = None, options: data.Options | dict | None = None) -> RunOutcome:
     """Execute the card's notebook in a new MLflow run. ``register=False`` (validation) logs and
     compares with the champion but registers nothing; ``tags`` are added to the run;
-    ``cell_timeout_s`` stops a cell that hangs (a failure like any other)."""
+    ``cell_timeout_s`` stops a cell that hangs (a failure like any other); ``options`` are the
+    user's data choices (split, strict, date order, sensor codes), passed on to the notebook."""
     import mlflow
     import papermill as pm
     from mlflow.tracking import MlflowClient
@@ -84,22 +85,26 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     user_file = None
     if data_path is not None:
         # Read, map and validate before any run, study or model exists: a bad file leaves nothing behind.
-        checked = data.load(card, data_path, column_map, sheet=sheet, lang=lang)
+        checked = data.load(card, data_path, column_map, sheet=sheet, lang=lang, options=options)
         user_file = str(Path(data_path).resolve())
     out_dir = Path(output_dir or tempfile.mkdtemp(prefix=f"workbench-{card.id}-")).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     if user_file:
         # The kernel gets the validated frame, so it never re-detects encodings or sheets, and a
         # Korean CP949 export trains on exactly the rows an English UTF-8 copy of it would.
+        # Its decisions (absent columns, values set missing) were made on the original: they travel along.
         data_path, column_map = str(out_dir / "data.parquet"), None
-        checked.frame.to_parquet(data_path, index=False)
+        frame = checked.frame.copy()
+        frame.attrs = {"workbench": checked.carry()}
+        frame.to_parquet(data_path, index=False)
     uri = tracking.configure(tracking_uri)
     run_id = tracking.create_run(card, uri, tags={"runner": "papermill", **({"data.file": user_file} if user_file else {}),
                                                     **(tags or {})})
     executed = out_dir / f"{card.id}.executed.ipynb"
     progress_file = out_dir / "progress.json"
     params = {"data_path": data_path, "n_trials": n_trials, "timeout_s": timeout_s, "device": device, "seed": seed,
-              "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id}
+              "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id,
+              "data_options": data.Options.of(options).as_dict() or None}
     os.environ["WORKBENCH_PROGRESS_FILE"] = str(progress_file)  # the kernel inherits it
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ["WORKBENCH_REGISTER"] = "1" if register else "0"  # read by registry.register in the kernel

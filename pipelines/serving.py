@@ -295,7 +295,7 @@ class Served:
             if hasattr(booster, "set_param"):
                 booster.set_param({"nthread": threads})
         schema = pyfunc.metadata.get_input_schema()
-        specs = input_specs(card, schema)
+        specs = input_specs(card, schema, model.input_columns)
         positional = schema.input_names() if schema is not None else [c.name for c in specs]
         return cls(card=card, version=version, model=model, run_id=run_id, metrics=registry.run_metrics(run_id),
                    positional=[str(n) for n in positional], specs=specs)
@@ -318,9 +318,10 @@ class Served:
         return [dict(zip(out, row)) for row in zip(*cols)]
 
 
-def input_specs(card: Card, signature=None) -> list[Column]:
-    """The columns a request must (or may) carry: the card's inputs; a forecast also reads the target's
-    history; and any input of the model's signature the card no longer lists (the model still reads it)."""
+def input_specs(card: Card, signature=None, inputs: list[str] | None = None) -> list[Column]:
+    """The columns a request may carry: the card's inputs; a forecast also reads the target's history;
+    and any input of the model's signature the card no longer lists (the model still reads it). Those
+    the trained model reads (``inputs``) are required; the card's others are accepted and ignored."""
     specs = [c for c in card.columns if c.name not in card.exclude]
     if card.task == "forecast":
         specs.append(Column(name=card.target.column, ko=card.target.ko, unit=card.target.unit))
@@ -329,7 +330,8 @@ def input_specs(card: Card, signature=None) -> list[Column]:
         if spec.name and spec.name not in known:
             kind = {"string": "category", "datetime": "datetime"}.get(getattr(spec.type, "name", ""), "numeric")
             specs.append(Column(name=spec.name, kind=kind))
-    return specs
+    reads = set(inputs if inputs is not None else [c.name for c in specs])
+    return [c.model_copy(update={"required": c.name in reads}) for c in specs]
 
 
 def _plain(v):

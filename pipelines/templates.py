@@ -16,7 +16,7 @@ import pandas as pd
 from . import simulate
 from .cards import Card
 from .reading import read_table
-from .validation import validate
+from .inspection import validate
 
 GUIDE = {
     "en": {"sheet": "data", "guide": "columns", "cols": ["header", "card column", "Korean name", "unit", "kind",

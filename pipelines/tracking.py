@@ -5,6 +5,7 @@ metrics ``test_*``, ``cv_*``, ``baseline_*``; the card, plots, trials and the mo
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import subprocess
 import tempfile
 import warnings
@@ -82,10 +83,48 @@ def start_run(card: Card, data: Dataset, run_id: str | None = None, tracking_uri
     mlflow.set_tags({"card.id": card.id, "card.version": str(card.version), "data.sha256": data.sha256,
                      "data.source": data.source, "git.sha": git_sha()})
     mlflow.log_params({"data.rows": data.rows})
+    log_data_decisions(card, data)
     path = card_path(card.id)
     if path.exists():
         mlflow.log_artifact(str(path), artifact_path="card")
     return run
+
+
+def _metric_key(name: str) -> str:
+    return re.sub(r"[^\w.\- /]", "_", str(name))
+
+
+def log_data_decisions(card: Card, data: Dataset) -> None:
+    """Every decision the file made, where a person looks in MLflow: the split used (tag ``split.kind``,
+    and ``split.fallback`` when the card's could not be made), absent columns, values set missing per
+    column (metrics ``data.out_of_range.<column>``), and all notes in English and Korean
+    (``data/notes.json``, ``data/decisions.md``) and in the run's description."""
+    from . import messages
+
+    used = data.card or card
+    tags = {"split.kind": used.split.kind}
+    if used.split.kind != card.split.kind:
+        tags["split.card_kind"] = card.split.kind
+        if not any(code == "split_override" for code, _ in data.notes):
+            tags["split.fallback"] = used.split.kind
+    absent = data.facts.get("absent") or []
+    if absent:
+        tags["data.absent_columns"] = ", ".join(absent)[:4000]
+    mlflow.set_tags(tags)
+    metrics = {f"data.out_of_range.{_metric_key(c)}": n for c, n in (data.facts.get("out_of_range") or {}).items()}
+    if "rows_used" in data.facts:
+        metrics["data.rows_used"] = data.facts["rows_used"]
+    if metrics:
+        mlflow.log_metrics(metrics)
+    if not data.notes:
+        return
+    lines = {lang: data.notes_text(lang) for lang in ("en", "ko")}
+    mlflow.log_dict({"notes": messages.portable(data.notes), "text": lines, "facts": data.carry()["facts"]},
+                    "data/notes.json")
+    text = "## What the data decided\n\n" + "\n".join(f"- {n}" for n in lines["en"]) + \
+           "\n\n## 데이터에 따른 결정\n\n" + "\n".join(f"- {n}" for n in lines["ko"]) + "\n"
+    mlflow.log_text(text, "data/decisions.md")
+    mlflow.set_tag("mlflow.note.content", f"Data: {data.source}\n\n" + text)
 
 
 def _requirements() -> list[str]:
@@ -103,6 +142,10 @@ def log_result(result, report) -> str:
     if result.model.threshold is not None:
         mlflow.log_param("threshold", round(result.model.threshold, 6))
     mlflow.log_metrics({**report.metrics, **report.baseline, **result.cv, "tuning_seconds": result.seconds})
+    # The columns this model reads and the features it built from them: predict and serve require these.
+    mlflow.log_param("features.count", len(result.model.feature_names))
+    mlflow.log_dict({"input_columns": result.model.input_columns, "feature_names": result.model.feature_names},
+                    "model_features.json")
     for name, fig in report.figures.items():
         mlflow.log_figure(fig, f"plots/{name}.png")
     with tempfile.TemporaryDirectory() as tmp:

@@ -215,6 +215,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
          patience: int | None = None) -> TuneResult:
     """Tune, refit and return the model for ``card`` on ``data``; the test split is never touched."""
     start = time.perf_counter()
+    card = data.card or card  # the card as the file allows it: the split it fell back to, the signals present
     device = devices.resolve(device)
     full = features(data.frame.copy()) if features else data.frame.copy()
     y_full = target_values(card, full)

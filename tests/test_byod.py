@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from pipelines import cards, data, settings
 from pipelines.cli import app
 from pipelines.errors import DataError
-from pipelines.validation import parse_dates, parse_numbers
+from pipelines.inspection import parse_dates, parse_numbers
 
 from conftest import needs_public
 
@@ -141,8 +141,9 @@ def test_a_2_gb_export_is_refused_before_it_is_read(tmp_path):
 def test_korean_and_iso_dates_and_thousands_separators_parse():
     text = pd.Series(["2024년 1월 2일 06:00", "2024.01.02", "2024. 1. 3.", "2024-01-02T06:30:00", "2024/01/04 07:00",
                       "2020-10-16 오후 1:05:00", "2024-01-05 (금) 08:00", None, ""])
-    values, bad, ambiguous = parse_dates(text)
-    assert not bad.any() and ambiguous is None
+    found = parse_dates(text)
+    values = found.values
+    assert not found.bad.any() and found.ambiguous is None
     assert list(values[:7].dt.strftime("%Y-%m-%d %H:%M")) == [
         "2024-01-02 06:00", "2024-01-02 00:00", "2024-01-03 00:00", "2024-01-02 06:30", "2024-01-04 07:00",
         "2020-10-16 13:05", "2024-01-05 08:00"]
@@ -154,13 +155,14 @@ def test_korean_and_iso_dates_and_thousands_separators_parse():
 
 def test_slashed_dates_take_their_order_from_the_file_and_say_when_it_cannot_be_told():
     day_first = pd.Series(["2024-01-01 05:00", "25/01/2024 06:00", "03/02/2024", "25/01/2024 06:00"])
-    values, bad, ambiguous = parse_dates(day_first)
-    assert not bad.any() and ambiguous is None
-    assert list(values.dt.strftime("%Y-%m-%d")) == ["2024-01-01", "2024-01-25", "2024-02-03", "2024-01-25"]
-    values, bad, ambiguous = parse_dates(pd.Series(["01/25/2024 06:00", "02/03/2024"]))
-    assert ambiguous is None and list(values.dt.strftime("%m-%d")) == ["01-25", "02-03"]
-    values, bad, ambiguous = parse_dates(pd.Series(["2024-01-01", "03/04/2024", "05/06/2024"]))
-    assert ambiguous == "03/04/2024" and not bad.any()
+    found = parse_dates(day_first)
+    assert not found.bad.any() and found.ambiguous is None and (found.order, found.order_reason) == ("day-first", "field")
+    assert list(found.values.dt.strftime("%Y-%m-%d")) == ["2024-01-01", "2024-01-25", "2024-02-03", "2024-01-25"]
+    found = parse_dates(pd.Series(["01/25/2024 06:00", "02/03/2024"]))
+    assert found.ambiguous is None and list(found.values.dt.strftime("%m-%d")) == ["01-25", "02-03"]
+    found = parse_dates(pd.Series(["2024-01-01", "03/04/2024", "05/06/2024"]))
+    assert found.ambiguous == "03/04/2024" and not found.bad.any()
+    assert list(parse_dates(pd.Series(["03/04/2024"]), order="day-first").values.dt.strftime("%m-%d")) == ["04-03"]
 
 
 def test_a_title_line_semicolons_and_unit_suffixes_are_handled(tmp_path):

@@ -60,7 +60,7 @@ def test_every_card_has_a_parameterised_notebook_without_outputs():
         assert len(tagged) == 1, f"{path.name}: exactly one cell tagged 'parameters'"
         params = "".join(tagged[0]["source"])
         for name in ("data_path", "n_trials", "timeout_s", "device", "seed", "tracking_uri", "output_dir",
-                     "column_map", "mlflow_run_id"):
+                     "column_map", "data_options", "mlflow_run_id"):
             assert re.search(rf"^{name} = ", params, re.M), f"{path.name}: parameter {name} missing"
         assert all(not c.get("outputs") and not c.get("execution_count") for c in code), f"{path.name} has outputs"
         assert f'load_card("{card_id}")' in "".join("".join(c["source"]) for c in code)

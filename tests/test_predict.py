@@ -108,7 +108,7 @@ def test_cli_reads_a_korean_excel_style_csv_and_reports_rows_per_second(store, t
 def test_bad_rows_fail_clearly_and_leave_no_output(store, tmp_path):
     frame = store["frame"].head(500).copy()
     frame["Carbon_pct"] = frame["Carbon_pct"].astype(object)
-    frame.loc[430, "Carbon_pct"] = "0.4 wt%"
+    frame.loc[400:499, "Carbon_pct"] = "0.4 ppm"  # a chunk whose column is text: refused, not read as missing
     source = tmp_path / "batches.csv"
     frame.to_csv(source, index=False)
     with pytest.raises(DataError, match=r"rows 401-500.*Carbon_pct") as caught:
@@ -118,7 +118,7 @@ def test_bad_rows_fail_clearly_and_leave_no_output(store, tmp_path):
     missing = tmp_path / "missing.csv"
     frame.drop(columns=["Furnace_ID"]).to_csv(missing, index=False)
     result = CliRunner().invoke(cli, ["predict", CARD, "--input", str(missing), "--output", str(tmp_path / "o.csv")])
-    assert result.exit_code != 0 and "Furnace_ID" in result.output
+    assert result.exit_code != 0 and "trained with 1 column(s) the file lacks: Furnace_ID" in result.output
     good = tmp_path / "good.csv"
     store["frame"].head(50).to_csv(good, index=False)
     with pytest.raises(WorkbenchError, match="No version 42"):  # the file is checked first, then the registry

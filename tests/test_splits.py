@@ -54,26 +54,39 @@ def test_stratified_split_keeps_every_class_in_test():
     assert set(frame["Fault"].iloc[test]) == set(frame["Fault"])
 
 
-def test_missing_column_is_named_with_a_suggestion(tmp_path):
+def test_an_absent_column_is_a_note_with_a_suggestion_and_strict_refuses_it(tmp_path):
     card = cards.load_card("heat-treatment-hardness")
     frame, _ = data.simulate.simulate("heat_treatment", rows=200, seed=1)
     path = tmp_path / "batches.csv"
     frame.rename(columns={"Temper_Temp_C": "Temper_Temperature_C"}).to_csv(path, index=False)
+    loaded = data.load(card, path)
+    assert "Temper_Temp_C" not in loaded.frame.columns and len(loaded.frame) == 200
+    text = " ".join(loaded.notes_text("en"))
+    assert "trained without 1 card column(s)" in text and "closest in file: Temper_Temperature_C" in text
     with pytest.raises(DataError) as info:
-        data.load(card, path)
+        data.load(card, path, options={"strict": True})
     text = str(info.value)
     assert str(path) in text and "Temper_Temp_C" in text and "Temper_Temperature_C" in text
 
 
 def test_text_in_a_numeric_column_names_the_row(tmp_path):
-    """Rows are numbered as a spreadsheet shows them: the header is row 1, data row 6 is row 7."""
+    """Rows are numbered as a spreadsheet shows them: the header is row 1, data row 6 is row 7. One
+    unreadable cell becomes missing with a note; --strict refuses it; a column of text is refused."""
     card = cards.load_card("heat-treatment-hardness")
     frame, _ = data.simulate.simulate("heat_treatment", rows=200, seed=1)
     frame["Carbon_pct"] = frame["Carbon_pct"].astype(object)
-    frame.loc[5, "Carbon_pct"] = "0.4 wt%"
+    frame.loc[5, "Carbon_pct"] = "0.4 ppm"
     path = tmp_path / "batches.csv"
     frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"Carbon_pct.*'0.4 wt%'.*row\(s\) 7\b"):
+    loaded = data.load(card, path)
+    assert np.isnan(loaded.frame.loc[loaded.frame["Batch_Time"] == frame.loc[5, "Batch_Time"], "Carbon_pct"]).all()
+    assert any("Carbon_pct: 1 cell(s) that are not numbers read as missing (e.g. '0.4 ppm' in row(s) 7)" in t
+               for t in loaded.notes_text("en"))
+    with pytest.raises(DataError, match=r"Carbon_pct.*'0.4 ppm'.*row\(s\) 7\b"):
+        data.load(card, path, options={"strict": True})
+    frame["Carbon_pct"] = [f"{v} ppm" for v in frame["Carbon_pct"]]
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"Carbon_pct.*200 value\(s\) \(100% of the filled cells\) are not numbers"):
         data.load(card, path)
 
 

@@ -28,6 +28,9 @@ from pipelines import cards  # noqa: E402
 from pipelines.templates import example_rows  # noqa: E402
 
 ALL, TRAIN = ["check", "run", "predict"], ["check", "run"]  # predict needs no target: target problems are training's
+# Files the workbench tolerates by default (an absent column, a few unreadable or out-of-range values, a
+# totals row): refused only with --strict. tests/test_quirks.py shows what they train with by default.
+STRICT = ["--strict"]
 
 
 def base(card_id: str, rows: int = 40, korean: bool = False) -> pd.DataFrame:
@@ -101,11 +104,12 @@ def main() -> None:
 
     # --- column mapping --------------------------------------------------------------------------
     add("missing_required_column.csv", "heat-treatment-hardness", "closest in file: Temper_Temperature_C",
-        csv_bytes(heat.rename(columns={"Temper_Temp_C": "Temper_Temperature_C"})))
+        csv_bytes(heat.rename(columns={"Temper_Temp_C": "Temper_Temperature_C"})), args=STRICT)
     add("korean_header_variant_unmatched.csv", "injection-molding-quality",
-        "required column(s) missing: Max_Injection_Pressure", csv_bytes(mold.rename(columns={"최대 사출 압력": "최대사출압"}), "cp949"))
+        "required column(s) missing: Max_Injection_Pressure", csv_bytes(mold.rename(columns={"최대 사출 압력": "최대사출압"}), "cp949"),
+        args=STRICT)
     add("korean_header_missing_in_korean.csv", "heat-treatment-hardness", "필수 열 2개가 없습니다",
-        csv_bytes(heat_ko.drop(columns=["뜨임 온도", "뜨임 시간"]), "cp949"), lang="ko")
+        csv_bytes(heat_ko.drop(columns=["뜨임 온도", "뜨임 시간"]), "cp949"), lang="ko", args=STRICT)
     amb = mold.copy()
     amb.insert(3, "금형온도1(°F)", amb["금형 온도 1"] * 1.8 + 32)
     amb = amb.rename(columns={"금형 온도 1": "금형 온도 1 (℃)"})
@@ -125,36 +129,37 @@ def main() -> None:
     text_num = heat_ko.astype({"탄소 함량": object})
     text_num.loc[4, "탄소 함량"] = "측정불가"
     add("text_in_numeric_column.csv", "heat-treatment-hardness", "are not numbers, e.g. '측정불가' in row(s) 6",
-        csv_bytes(text_num, "cp949"))
+        csv_bytes(text_num, "cp949"), args=STRICT)
     units = heat.astype({"Soak_Time_min": object})
-    units["Soak_Time_min"] = units["Soak_Time_min"].map(lambda v: f"{v} min")
+    units["Soak_Time_min"] = units["Soak_Time_min"].map(lambda v: f"{v * 60} s")  # seconds in a minutes column
     add("units_inside_cells.csv", "heat-treatment-hardness", "are not numbers, e.g. '", csv_bytes(units))
     pressure = mold.copy()
     pressure.loc[7, "최대 사출 압력"] = 4000.0
     add("out_of_range_pressure.csv", "injection-molding-quality", "outside the allowed range [0, 400] bar, e.g. 4000 in row(s) 9",
-        csv_bytes(pressure, "cp949"))
+        csv_bytes(pressure, "cp949"), args=STRICT)
     fahrenheit = mold_en.copy()
     fahrenheit["Mold_Temperature_3"] = fahrenheit["Mold_Temperature_3"] * 1.8 + 32 + 300
     add("mold_temperature_in_fahrenheit.csv", "injection-molding-quality", "check the unit of the column", csv_bytes(fahrenheit))
     nan_col = heat.copy()
     nan_col["Quench_Delay_s"] = np.nan
     add("all_nan_column.csv", "heat-treatment-hardness", "column 'Quench_Delay_s': the column is empty in every row",
-        csv_bytes(nan_col))
+        csv_bytes(nan_col), args=STRICT)
     nan_col.to_excel(HERE / "all_nan_column.xlsx", index=False)
-    add("all_nan_column.xlsx", "heat-treatment-hardness", "the column is empty in every row", None)
+    add("all_nan_column.xlsx", "heat-treatment-hardness", "the column is empty in every row", None, args=STRICT)
     dates = heat.astype({"Batch_Time": object})
     dates.loc[10, "Batch_Time"] = "2024-13-45 25:00"
-    add("impossible_date.csv", "heat-treatment-hardness", "date(s) cannot be read, e.g. '2024-13-45 25:00'", csv_bytes(dates))
+    add("impossible_date.csv", "heat-treatment-hardness", "date(s) cannot be read, e.g. '2024-13-45 25:00'", csv_bytes(dates),
+        args=STRICT)
     amb_dates = heat.copy()
     stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(heat)) % 12 * 31, unit="D")
     amb_dates["Batch_Time"] = stamps.strftime("%d/%m/%Y 06:00")
     add("day_month_ambiguous_dates.csv", "heat-treatment-hardness", "day-first or month-first", csv_bytes(amb_dates))
     footer = csv_bytes(heat_ko, "cp949") + ("합계" + "," * (len(heat_ko.columns) - 1) + "\r\n").encode("cp949")
-    add("trailing_total_row.csv", "heat-treatment-hardness", "are not data (e.g. '합계'", footer)
+    add("trailing_total_row.csv", "heat-treatment-hardness", "are not data (e.g. '합계'", footer, args=STRICT)
     note = heat.astype(object)
     note.loc[len(note)] = ["출력일시: 2024-02-01 09:00 / 담당 김철수"] + [None] * (len(note.columns) - 1)
     note.to_excel(HERE / "trailing_note_row.xlsx", index=False)
-    add("trailing_note_row.xlsx", "heat-treatment-hardness", "are not data", None)
+    add("trailing_note_row.xlsx", "heat-treatment-hardness", "are not data", None, args=STRICT)
 
     # --- target and split (training only) --------------------------------------------------------
     one = mold.copy()
@@ -178,7 +183,7 @@ def main() -> None:
     plates = pd.concat([plates[plates["Fault"] != rare], plates[plates["Fault"] == rare].head(1)])
     add("class_with_one_row.csv", "steel-plate-fault-type", "stratified split is not possible", csv_bytes(plates),
         commands=TRAIN)
-    engines = base("turbofan-rul", rows=400)
+    engines = base("turbofan-rul", rows=3000)
     engines = engines[engines["unit"].isin(engines["unit"].unique()[:2])]
     add("two_engines_only.csv", "turbofan-rul", "group split is not possible", csv_bytes(engines), commands=TRAIN)
     early = mold.copy()

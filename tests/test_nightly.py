@@ -20,14 +20,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from pipelines import runner, validate
+from pipelines import nightly, runner
 from pipelines.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 CARD, BROKEN = "heat-treatment-hardness", "heat-treatment-broken"
 pytestmark = pytest.mark.slow
 
-BUDGET = validate.Budget("test", n_trials=2, timeout_s=None, wall_s=300)  # generous: CI shares two cores
+BUDGET = nightly.Budget("test", n_trials=2, timeout_s=None, wall_s=300)  # generous: CI shares two cores
 
 
 def _shared_store_client() -> MlflowClient:
@@ -91,8 +91,8 @@ def _build(folder: Path) -> dict:
                                                                          f'load_card(\\"{BROKEN}\\")')
         (nbs / f"{BROKEN}.ipynb").write_text(nb, encoding="utf-8")
         cell = _insert_after_load(nbs / f"{BROKEN}.ipynb", "raise RuntimeError('quench log truncated')")
-        batch = validate.validate([BROKEN, CARD], BUDGET, workers=2)
-        paths = validate.write_reports(batch, folder / "report")
+        batch = nightly.validate([BROKEN, CARD], BUDGET, workers=2)
+        paths = nightly.write_reports(batch, folder / "report")
     return {"champion_run_id": champion.run_id, "batch": batch, "paths": paths, "cell": cell}
 
 
@@ -117,15 +117,15 @@ def shared(tmp_path_factory):
 
 
 @pytest.fixture
-def nightly(shared):
+def outcome(shared):
     return shared["batch"], shared["paths"], shared["cell"]
 
 
-def test_impossible_threshold_fails_exactly_the_threshold_check(nightly, shared):
-    batch, _, _ = nightly
+def test_impossible_threshold_fails_exactly_the_threshold_check(outcome, shared):
+    batch, _, _ = outcome
     result = next(r for r in batch.results if r.card_id == CARD)
     assert result.failed_checks == ["threshold"], [(c.name, c.status, c.message) for c in result.checks]
-    assert [c.name for c in result.checks] == list(validate.CHECKS)
+    assert [c.name for c in result.checks] == list(nightly.CHECKS)
     assert all(c.status == "passed" for c in result.checks if c.name != "threshold"), result.checks
     assert "misses ≤ 0.01" in result.check("threshold").message
     assert result.champion_version == 1 and "champion v1" in result.check("probe").message
@@ -140,8 +140,8 @@ def test_impossible_threshold_fails_exactly_the_threshold_check(nightly, shared)
     assert result.history and result.history[-1] == pytest.approx(result.value)
 
 
-def test_a_raising_notebook_is_reported_with_its_cell_and_does_not_stop_the_others(nightly):
-    batch, paths, cell = nightly
+def test_a_raising_notebook_is_reported_with_its_cell_and_does_not_stop_the_others(outcome):
+    batch, paths, cell = outcome
     broken = next(r for r in batch.results if r.card_id == BROKEN)
     assert broken.failed_checks == ["notebook"]
     message = broken.check("notebook").message
@@ -152,12 +152,12 @@ def test_a_raising_notebook_is_reported_with_its_cell_and_does_not_stop_the_othe
     assert other.check("notebook").status == "passed" and other.value is not None
 
 
-def test_junit_xml_parses_and_its_counts_match(nightly):
-    batch, paths, _ = nightly
+def test_junit_xml_parses_and_its_counts_match(outcome):
+    batch, paths, _ = outcome
     root = ET.parse(paths["junit"]).getroot()
     cases = root.findall(".//testcase")
     checks = [(r.card_id, c) for r in batch.results for c in r.checks]
-    assert len(cases) == len(checks) == 2 * len(validate.CHECKS)
+    assert len(cases) == len(checks) == 2 * len(nightly.CHECKS)
     failed = {(r, c.name) for r, c in checks if c.status == "failed"}
     assert failed == {(CARD, "threshold"), (BROKEN, "notebook")}
     assert {(t.get("classname"), t.get("name")) for t in cases if t.find("failure") is not None} == failed
@@ -169,8 +169,8 @@ def test_junit_xml_parses_and_its_counts_match(nightly):
 
 @pytest.mark.skipif(shutil.which("chromium") is None,
                     reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
-def test_html_report_opens_in_headless_chromium_and_shows_every_card(nightly, tmp_path):
-    batch, paths, _ = nightly
+def test_html_report_opens_in_headless_chromium_and_shows_every_card(outcome, tmp_path):
+    batch, paths, _ = outcome
     url = paths["html"].resolve().as_uri()
     flags = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True).stdout
@@ -194,7 +194,7 @@ def test_degraded_model_is_flagged_against_the_champion(shared, catalog_copy):
         "data.frame.loc[:head - 1, card.target.column] = np.random.default_rng(0).permutation(\n"
         "    data.frame[card.target.column].to_numpy()[:head])"))
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        batch = validate.validate([CARD], BUDGET, scheduler=cluster.scheduler_address)
+        batch = nightly.validate([CARD], BUDGET, scheduler=cluster.scheduler_address)
     [result] = batch.results
     assert "Dask scheduler" in batch.engine
     assert result.check("threshold").status == "passed"

@@ -2,7 +2,7 @@
 was found (rows, how each column matched, missing values, ranges, target balance, time order,
 duplicates, whether the card's split is possible) in the user's language.
 
-It runs exactly what ``run`` and ``predict`` run before they start (pipelines/validation.py), so a
+It runs exactly what ``run`` and ``predict`` run before they start (pipelines/inspection.py), so a
 file that passes here passes there.
 """
 
@@ -16,7 +16,7 @@ from .cards import Card
 from .errors import DataError
 from .mapping import map_columns
 from .reading import read_table
-from .validation import Inspection, inspect
+from .inspection import DAY_FIRST, Inspection, Options, inspect
 
 LABELS = {
     "en": {"title": "Check of {file} for {card}", "read": "Read: {format}{details}; {rows} rows, {cols} columns.",
@@ -27,7 +27,10 @@ LABELS = {
            "duplicates": "Identical rows: {count}.", "split": "Split ({kind}, test {share}): {verdict}.",
            "possible": "possible", "not_possible": "not possible (see problems)", "not_checked": "not checked",
            "problems": "Problems ({count}):", "notes": "Notes:",
-           "ok": "Result: OK. Train with `workbench run {card} --data {file}`.",
+           "ok": "Result: OK. Train with `workbench run {card} --data {file}{options}`.",
+           "ok_notes": "Result: usable, with the {count} decision(s) noted above. Train with `workbench run {card} --data {file}`{options}; "
+                       "`--strict` refuses instead.",
+           "instead": "{kind} instead of the card's {card_kind}, see notes",
            "ok_predict": "Result: OK. Score with `workbench predict {card} --input {file} --output scored.csv`.",
            "bad": "Result: {count} problem(s) to fix before this file can be used."},
     "ko": {"title": "{card} 카드에 대한 {file} 점검", "read": "읽기: {format}{details}; {rows}행, {cols}열.",
@@ -38,10 +41,15 @@ LABELS = {
            "duplicates": "완전히 같은 행: {count}개.", "split": "분할 ({kind}, 시험 {share}): {verdict}.",
            "possible": "가능", "not_possible": "불가능 (문제 참고)", "not_checked": "점검하지 않음",
            "problems": "문제 ({count}개):", "notes": "참고:",
-           "ok": "결과: 문제 없음. `workbench run {card} --data {file}`로 학습하세요.",
+           "ok": "결과: 문제 없음. `workbench run {card} --data {file}{options}`로 학습하세요.",
+           "ok_notes": "결과: 위의 {count}가지 결정과 함께 쓸 수 있습니다. `workbench run {card} --data {file}{options}`로 학습하세요 "
+                       "(`--strict`를 주면 대신 거부합니다).",
+           "instead": "카드의 {card_kind} 대신 {kind}, 참고 사항 확인",
            "ok_predict": "결과: 문제 없음. `workbench predict {card} --input {file} --output scored.csv`로 예측하세요.",
            "bad": "결과: 이 파일을 쓰기 전에 고칠 문제가 {count}개 있습니다."},
 }
+# Notes that report a fact about the file rather than a decision about what it is used for.
+QUIET_NOTES = {"extra_columns", "duplicate_rows", "same_time", "other_sheets"}
 HOW_KO = {"map": "대응표(--map)", "name": "이름", "korean name": "한국어 이름",
           "name without case/spaces/unit": "이름 (대소문자·공백·단위 무시)",
           "Korean name without spaces/unit": "한국어 이름 (공백·단위 무시)"}
@@ -56,6 +64,7 @@ class CheckReport:
     inspection: Inspection | None = None
     errors: list[DataError] = field(default_factory=list)
     columns_in_file: int = 0
+    options_text: str = ""  # the flags that made this report (--split, --dayfirst, ...), repeated in the advice
 
     @property
     def ok(self) -> bool:
@@ -104,22 +113,30 @@ class CheckReport:
             if not self.for_predict:
                 verdict = (L["not_checked"] if "split" not in facts else
                            L["possible"] if facts["split"] == "ok" else L["not_possible"])
-                lines.append(L["split"].format(kind=card.split.kind, share=f"{card.split.test_size:.0%}", verdict=verdict))
+                kind = facts.get("split_kind", card.split.kind)
+                if kind != card.split.kind:
+                    kind = L["instead"].format(kind=messages.WORDS[kind][lang], card_kind=messages.WORDS[card.split.kind][lang])
+                lines.append(L["split"].format(kind=kind, share=f"{card.split.test_size:.0%}", verdict=verdict))
         if found and found.notes:
             lines += ["", L["notes"]] + [f"  - {messages.note(code, lang, **fields)}" for code, fields in found.notes]
         if self.errors:
             lines += ["", L["problems"].format(count=len(self.errors))] + [f"  {i}. {e}" for i, e in enumerate(self.errors, 1)]
             lines += ["", L["bad"].format(count=len(self.errors))]
+        elif self.for_predict:
+            lines += ["", L["ok_predict"].format(card=card.id, file=self.path)]
         else:
-            lines += ["", L["ok_predict" if self.for_predict else "ok"].format(card=card.id, file=self.path)]
+            decisions = [n for n in (found.notes if found else []) if n[0] not in QUIET_NOTES]
+            lines += ["", L["ok_notes" if decisions else "ok"].format(card=card.id, file=self.path, count=len(decisions),
+                                                                      options=self.options_text)]
         return "\n".join(lines)
 
 
 def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=None, lang: str | None = None,
-          for_predict: bool = False) -> CheckReport:
+          for_predict: bool = False, options: Options | dict | None = None) -> CheckReport:
     """Everything ``run`` (or ``predict``) would check, collected instead of stopping at the first."""
     path = Path(path)
-    report = CheckReport(card=card, path=path, for_predict=for_predict)
+    options = Options.of(options)
+    report = CheckReport(card=card, path=path, for_predict=for_predict, options_text=options_flags(options))
     try:
         frame = read_table(path, sheet=sheet, lang=lang)
         report.reading = frame.attrs.get("reading", {})
@@ -128,10 +145,19 @@ def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=No
     except DataError as exc:
         report.errors.append(exc)
         return report
-    report.inspection = inspect(frame, card, str(path), with_target=not for_predict)
+    report.inspection = inspect(frame, card, str(path), with_target=not for_predict, options=options)
     report.errors = [p.error(str(path), lang) for p in report.inspection.problems]
     sheets = report.reading.get("sheets") or []
     if len(sheets) > 1:
         report.inspection.notes.append(("other_sheets", {"sheet": report.reading["sheet"], "sheets": ", ".join(sheets)}))
     return report
 
+
+
+def options_flags(options: Options) -> str:
+    """The command-line flags that give ``options`` (to repeat them in advice the report prints)."""
+    flags = [f" --split {options.split}"] if options.split else []
+    flags += [" --strict"] if options.strict else []
+    flags += [f" --{'dayfirst' if options.dates == DAY_FIRST else 'monthfirst'}"] if options.dates else []
+    flags += [f' --na "{col}={value}"' for col, values in options.missing_values.items() for value in values]
+    return "".join(flags)

@@ -1,0 +1,565 @@
+"""Inspect a mapped frame against its card: the one place where ``check``, ``run`` and ``predict``
+decide what of a file is usable, and say every decision.
+
+A card says what a model CAN use; the file decides what it DOES use. Like pandera's lazy validation,
+everything is collected first, then a policy per kind of finding decides:
+
+- columns: only the target (to train), the key the split needs and columns marked ``required`` must be
+  there; any other card column the file lacks is a note and the model trains without it;
+- the split: a time split without the time column falls back to the card's ``split.fallback``;
+- values: text that does not parse, readings outside a column's physical range and declared sensor
+  codes become missing (the boosters handle missing) and are counted; a column that is mostly text,
+  or mostly out of range (another unit), stays an error, as do a file without the target or with one
+  class only;
+- rows: a repeated header (two exports pasted together) and totals or notes below the table are left
+  out.
+
+Every refusal is a ``Problem`` with a code from pipelines/messages.py, the column and a few row numbers
+as the spreadsheet shows them; every decision is a note. ``--strict`` (``Options.strict``) turns the
+tolerated findings back into refusals. ``validate`` raises the first problem as one paragraph;
+``inspect`` returns them all with the notes, the facts a report shows and the card as this file
+allows it (``Inspection.card``: fallback split, the signals present).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import messages
+from .cards import Card, TimeSpec
+from .errors import DataError
+from .mapping import Mapping, match
+from .parsing import (DAY_FIRST, MONTH_FIRST, MISSING_TEXT, WINDOW, class_labels, is_positive, labels,  # noqa: F401
+                      parse_dates, parse_numbers)
+from .reading import header_line
+
+log = logging.getLogger("pipelines.data")
+
+MIN_ROWS = 20  # below this no split into train, test and CV folds says anything
+MOSTLY = 0.5  # a column with more unreadable (or out-of-range) cells than this share is refused, not repaired
+SPLITS = ("time", "group", "stratified", "random")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The user's choices beyond the card (``--split``, ``--strict``, ``--dayfirst``/``--monthfirst``,
+    ``--na``). Plain data, so it travels into a notebook kernel as a papermill parameter."""
+
+    split: str | None = None
+    strict: bool = False
+    dates: str | None = None  # parsing.DAY_FIRST or MONTH_FIRST
+    missing_values: dict[str, list] = field(default_factory=dict)  # column -> codes read as missing
+
+    @classmethod
+    def of(cls, value: "Options | dict | None") -> "Options":
+        if isinstance(value, Options):
+            return value
+        return cls(**{k: v for k, v in (value or {}).items() if v not in (None, {}, False)})
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v not in (None, {}, False)}
+
+
+@dataclass
+class Problem:
+    code: str
+    column: str | None = None
+    rows: list[int] = field(default_factory=list)
+    fields: dict = field(default_factory=dict)
+
+    def error(self, source, lang: str | None = None) -> DataError:
+        return messages.error(self.code, source, column=self.column, row_numbers=self.rows, lang=lang, **self.fields)
+
+
+@dataclass
+class Inspection:
+    """What inspection found: the typed frame (None when there are problems), problems, notes (each a
+    message code and its fields), facts, the column mapping and the card as the file allows it."""
+
+    frame: pd.DataFrame | None
+    problems: list[Problem]
+    notes: list[tuple[str, dict]]
+    facts: dict
+    mapping: Mapping | None = None
+    card: Card | None = None
+
+    def raise_first(self, source, card: Card, lang: str | None = None) -> None:
+        if not self.problems:
+            return
+        err = self.problems[0].error(source, lang)
+        if len(self.problems) > 1:
+            more = messages.MORE[messages.lang_or_default(lang)].format(count=len(self.problems) - 1, card=card.id,
+                                                                         file=source)
+            err.args = (err.args[0] + more,)
+        raise err
+
+
+def validate(frame: pd.DataFrame, card: Card, source, with_target: bool = True, lang: str | None = None,
+             options: Options | dict | None = None, required: list[str] | None = None) -> pd.DataFrame:
+    """Keep the card's columns the file has, typed and sorted; raise DataError naming the column and
+    the fix otherwise. ``with_target=False`` inspects new data for prediction; ``required`` then
+    names the columns the trained model reads (instead of the card's required ones)."""
+    found = inspect(frame, card, source, with_target=with_target, options=options, required=required)
+    found.raise_first(source, card, lang)
+    for code, fields in found.notes:
+        log.info(messages.note(code, lang, **fields))
+    return found.frame
+
+
+def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, options: Options | dict | None = None,
+            required: list[str] | None = None) -> Inspection:
+    options = Options.of(options)
+    problems: list[Problem] = []
+    notes: list[tuple[str, dict]] = []
+    facts: dict = {"rows": len(frame)}
+    first_line = header_line(frame) + 1
+    rownum = lambda idx: [int(i) + first_line for i in list(idx[:3])]  # noqa: E731 - spreadsheet row numbers
+    mapping = frame.attrs.get("mapping") or match(frame.columns, card, None, source, with_target=with_target)
+    target = card.target.column
+    frame = _drop_repeated_headers(frame, notes, rownum)
+
+    # 1. columns: what must be there, what the model does without, and the split this file allows
+    usable = _usable_card(card, frame.columns, options, with_target, notes, problems)
+    if required is None:
+        required = [c.name for c in card.columns if c.required]
+        if options.strict:
+            required += [c for c in card.input_columns if c not in required]
+        needs = [usable.group.column] if usable.group and (usable.split.kind == "group" or card.task == "rul") else []
+        required += [c for c in needs if c not in required]
+    missing = [c for c in required if c not in frame.columns]
+    if with_target and target not in frame.columns:
+        missing.append(target)
+    if missing:
+        problems.append(Problem("missing_columns", missing[0], fields={
+            "count": len(missing), "listing": _missing_listing(card, missing, mapping)}))
+    if mapping.extras:
+        notes.append(("extra_columns", {"count": len(mapping.extras), "names": _names(mapping.extras)}))
+    absent = [c.name for c in card.columns if c.name not in frame.columns and c.name not in missing
+              and c.name not in card.exclude]
+    facts["absent"] = absent
+    if absent and with_target:
+        notes.append(("absent_columns", {"count": len(absent), "listing": _missing_listing(card, absent, mapping)}))
+
+    # 2. parse text into types, remembering the cells that do not parse
+    specs = [c for c in card.columns if c.name in frame.columns]
+    typed = pd.DataFrame(index=frame.index)
+    bad: dict[str, pd.Series] = {}
+    for col in specs:
+        if col.kind == "numeric":
+            typed[col.name], bad[col.name] = parse_numbers(frame[col.name], col.unit)
+        elif col.kind == "datetime":
+            typed[col.name], bad[col.name] = _dates(frame[col.name], col.name, options.dates or col.date_order,
+                                                    notes, problems, rownum)
+        else:
+            typed[col.name], merged = labels(frame[col.name])
+            for value, spellings in list(merged.items())[:3]:
+                notes.append(("labels_merged", {"column": col.name, "value": value,
+                                                "spellings": ", ".join(map(repr, spellings[:4]))}))
+    has_target = with_target and target in frame.columns
+    if has_target:
+        if card.task in ("binary", "multiclass", "anomaly"):
+            typed[target] = class_labels(frame[target])
+        else:
+            typed[target], bad[target] = parse_numbers(frame[target], card.target.unit)
+    typed = _unreadable_cells(frame, typed, bad, options, notes, problems, rownum)
+
+    # 3. values: sensor codes, physical ranges, columns left empty
+    typed = _sensor_codes(typed, card, options, notes)
+    typed = _ranges(typed, card, options, notes, problems, facts, rownum)
+    if with_target or options.strict:  # new rows to score keep an empty column: the model reads it as missing
+        typed = _empty_columns(typed, card, required, notes, problems, target)
+    if not any(p.code == "missing_columns" for p in problems):
+        _likely_sentinels(typed, card, notes)
+
+    # 4. what a schema cannot say: the target, the split, time order
+    facts["missing"] = {c: int(v) for c, v in typed.isna().sum().items()}
+    parsed = lambda col: col not in bad or not bad[col].any() or col in typed.columns  # noqa: E731
+    if has_target and parsed(target) and target in typed.columns:
+        unlabelled = int(typed[target].isna().sum())
+        if unlabelled:
+            notes.append(("unlabelled_rows", {"count": unlabelled}))
+        typed = typed[typed[target].notna()]
+        problems += _target_problems(typed, usable, facts)
+    time = usable.time.column if usable.time else None
+    if time and time in typed.columns and not any(p.code == "ambiguous_dates" for p in problems):
+        problems += _time_problems(typed, usable, rownum, notes, facts)
+    twice = typed.duplicated() if len(typed.columns) else pd.Series(False, index=typed.index)
+    duplicated = int(twice.sum())
+    if duplicated:
+        notes.append(("duplicate_rows", {"count": duplicated, "rows": _rows_text(rownum(typed.index[twice]))}))
+    facts["duplicates"] = duplicated
+    facts["split_kind"], facts["card_split_kind"] = usable.split.kind, card.split.kind
+    facts["notes"] = len(notes)
+    if problems:
+        return Inspection(None, problems, notes, facts, mapping, usable)
+
+    keep = [c.name for c in card.columns if c.name in typed.columns] + ([target] if has_target else [])
+    typed = typed[keep]
+    order = [c for c in (usable.group.column if usable.group else None, time) if c and c in typed.columns]
+    if order:
+        typed = typed.sort_values(order, kind="stable")
+    facts["rows_used"] = len(typed)
+    facts["columns"] = [c for c in keep if c != target]
+    return Inspection(typed.reset_index(drop=True), problems, notes, facts, mapping, usable)
+
+
+# --- the card as this file allows it -------------------------------------------------------------------
+
+def _usable_card(card: Card, columns, options: Options, with_target: bool, notes: list, problems: list) -> Card:
+    """The card with the split this file allows: a time split without its time column falls back to
+    ``split.fallback`` (a forecast keeps the file's row order), ``--split`` overrides; an anomaly card
+    watches the signals the file has."""
+    columns = set(columns)
+    kind = options.split or card.split.kind
+    if options.split and options.split != card.split.kind:
+        if (options.split == "group" and not card.group) or (options.split == "stratified" and not card.is_classifier):
+            problems.append(Problem("split_unavailable", None, fields={
+                "kind": options.split, "need": "group" if options.split == "group" else "classes"}))
+            kind = card.split.kind
+        elif with_target:
+            notes.append(("split_override", {"kind": options.split, "card_kind": card.split.kind}))
+    time = card.time
+    has_clock = bool(time and time.column and time.column in columns)
+    if time and time.column and not has_clock:
+        time = TimeSpec(column=None) if kind == "time" else None
+        if kind == "time" and not options.strict:
+            fallback = card.fallback_split if not options.split else "time"
+            if fallback == "time":
+                notes.append(("split_file_order", {"time_column": card.time.column}))
+            else:
+                notes.append(("split_fallback", {"time_column": card.time.column, "fallback": fallback,
+                                                 "share": f"{card.split.test_size:.0%}"}))
+                kind, time = fallback, None
+    group = card.group if card.group and card.group.column in columns else None
+    if card.group and not group and (kind == "group" or card.task == "rul"):
+        group = card.group  # required: reported as a missing column
+    anomaly = card.anomaly
+    if anomaly:
+        present = [s for s in anomaly.signals if s in columns]
+        if not present:
+            problems.append(Problem("no_signals", None, fields={"names": ", ".join(anomaly.signals)}))
+        anomaly = anomaly.model_copy(update={"signals": present or anomaly.signals})
+    return card.model_copy(update={"split": card.split.model_copy(update={"kind": kind}), "time": time,
+                                   "group": group, "anomaly": anomaly})
+
+
+# --- rows that are not data ----------------------------------------------------------------------------
+
+def _drop_repeated_headers(frame: pd.DataFrame, notes: list, rownum) -> pd.DataFrame:
+    """Two exports pasted together repeat the header in the middle: a row whose cells are the column
+    names is not data."""
+    if frame.empty or len(frame.columns) < 2:
+        return frame
+    names = pd.Series([str(c).strip() for c in frame.columns], index=frame.columns)
+    text = frame.select_dtypes(exclude="number")
+    if text.empty:
+        return frame
+    same = pd.DataFrame({c: text[c].astype("str").str.strip() == names[c] for c in text.columns})
+    header = same.sum(axis=1) >= max(2, len(frame.columns) // 2)
+    if not header.any():
+        return frame
+    notes.append(("header_repeated", {"count": int(header.sum()), "row": rownum(frame.index[header])[0]}))
+    return frame[~header]
+
+
+def _unreadable_cells(frame: pd.DataFrame, typed: pd.DataFrame, bad: dict[str, pd.Series], options: Options,
+                      notes: list, problems: list, rownum) -> pd.DataFrame:
+    """Cells that do not parse. When they all sit in the last rows they are a footer (totals, notes)
+    and those rows are left out; else a column that is mostly text is refused, and a few unreadable
+    cells become missing with a note (``--strict``: refused)."""
+    bad = {c: m for c, m in bad.items() if m.any()}
+    if not bad:
+        return typed
+    rows = sorted(set().union(*(m.index[m] for m in bad.values())))
+    tail = list(frame.index[-len(rows):]) if len(rows) <= 5 else []
+    if tail and rows == sorted(tail) and len(frame) > len(rows):
+        last = rows[0]
+        value = frame.loc[last].dropna().astype(str).iloc[0] if frame.loc[last].notna().any() else ""
+        fields = {"count": len(rows), "value": value, "row": rownum([last])[0]}
+        if options.strict:
+            problems.append(Problem("footer_rows", None, rownum(rows), fields))
+        else:
+            notes.append(("footer_dropped", fields))
+        return typed.drop(index=rows)
+    for col, mask in bad.items():
+        dates = pd.api.types.is_datetime64_any_dtype(typed[col])
+        filled = int((frame[col].notna() & (frame[col].astype("str").str.strip() != "")).sum())
+        fields = {"count": int(mask.sum()), "value": frame.loc[mask, col].iloc[0],
+                  "rows": _rows_text(rownum(mask.index[mask])), "share": f"{mask.sum() / max(filled, 1):.0%}"}
+        if options.strict or mask.sum() > MOSTLY * filled:
+            problems.append(Problem("bad_dates" if dates else "not_numbers", col, rownum(mask.index[mask]), fields))
+        else:
+            notes.append(("bad_dates_missing" if dates else "not_numbers_missing", {"column": col, **fields}))
+    return typed
+
+
+# --- dates -----------------------------------------------------------------------------------------------
+
+ORDER_FLAG = {DAY_FIRST: "--dayfirst", MONTH_FIRST: "--monthfirst"}
+
+
+def _dates(series: pd.Series, name: str, order: str | None, notes: list, problems: list, rownum):
+    """Timestamps of one column, with each decision parsing took said: the day/month order and why,
+    numbers read as dates, time zones, and dates outside the plausible window set missing."""
+    found = parse_dates(series, order)
+    present = found.values.dropna()
+    if found.ambiguous is not None:
+        problems.append(Problem("ambiguous_dates", name, fields={"value": found.ambiguous}))
+    elif found.order and found.order_reason in ("field", "steps"):
+        example = series[found.values.notna()].iloc[0] if len(present) else ""
+        notes.append(("date_order", {"column": name, "order": found.order, "why": found.order_reason,
+                                     "value": str(example), "reading": str(present.iloc[0].date()) if len(present) else "",
+                                     "flag": ORDER_FLAG[MONTH_FIRST if found.order == DAY_FIRST else DAY_FIRST]}))
+    if found.numeric:
+        notes.append(("date_numbers", {"column": name, "kind": found.numeric, "value": series.dropna().iloc[0],
+                                       "reading": str(present.iloc[0]) if len(present) else ""}))
+    if found.timezone:
+        notes.append(("date_zones_" + found.timezone, {"column": name}))
+    outside = found.outside if found.outside is not None else pd.Series(False, index=series.index)
+    if outside.any():
+        notes.append(("dates_outside", {"column": name, "count": int(outside.sum()),
+                                        "value": str(series[outside].iloc[0]), "rows": _rows_text(rownum(outside.index[outside])),
+                                        "first": WINDOW[0].year, "last": WINDOW[1].year}))
+    return found.values, found.bad
+
+
+# --- values ----------------------------------------------------------------------------------------------
+
+def _sensor_codes(typed: pd.DataFrame, card: Card, options: Options, notes: list) -> pd.DataFrame:
+    """Codes a sensor writes for 'no reading' (the card's ``missing_values`` and ``--na``) become missing."""
+    for col in card.columns:
+        codes = [*col.missing_values, *options.missing_values.get(col.name, [])]
+        if not codes or col.name not in typed.columns:
+            continue
+        values = typed[col.name]
+        if col.kind == "numeric":
+            wanted = [float(c) for c in codes if _is_number(c)]
+            hit = values.isin(wanted)
+        else:
+            hit = values.astype("str").isin([str(c) for c in codes])
+        if hit.any():
+            typed[col.name] = values.mask(hit)
+            notes.append(("sentinel_missing", {"column": col.name, "count": int(hit.sum()),
+                                               "codes": ", ".join(_number(c) if _is_number(c) else repr(c) for c in codes)}))
+    return typed
+
+
+def schema(card: Card, columns) -> pa.DataFrameSchema:
+    """The card's physical ranges as a pandera schema over typed columns (missing cells allowed)."""
+    spec = {}
+    for col in card.columns:
+        if col.name not in columns or col.kind != "numeric" or (col.min is None and col.max is None):
+            continue
+        check = (pa.Check.in_range(col.min, col.max) if col.min is not None and col.max is not None
+                 else pa.Check.ge(col.min) if col.min is not None else pa.Check.le(col.max))
+        spec[col.name] = pa.Column(float, checks=[check], nullable=True, required=False)
+    return pa.DataFrameSchema(spec, strict=False)
+
+
+def _ranges(typed: pd.DataFrame, card: Card, options: Options, notes: list, problems: list, facts: dict,
+            rownum) -> pd.DataFrame:
+    """Readings outside a column's physical range, collected by pandera (lazily, every column at once),
+    then the card's policy: missing (default), drop-row or error; ``--strict`` and a column that is
+    mostly out of range (a wrong unit, not faulty readings) are errors."""
+    facts["out_of_range"] = {}
+    try:
+        schema(card, typed.columns).validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return typed
+    set_missing, drop = {}, pd.Index([])
+    for col, group in cases.groupby("column", sort=False):
+        spec = card.column(col)
+        index = pd.Index(group["index"].dropna().astype(typed.index.dtype))
+        fields = {"count": len(index), "value": _number(group["failure_case"].iloc[0]), "unit": spec.unit or "",
+                  "range": _range_text(spec), "rows": _rows_text(rownum(index))}
+        policy = "error" if options.strict else card.out_of_range_policy(col)
+        if policy == "error" or len(index) > MOSTLY * typed[col].notna().sum():
+            problems.append(Problem("out_of_range", col, rownum(index), fields))
+        elif policy == "drop-row":
+            drop = drop.union(index)
+            notes.append(("out_of_range_dropped", {"column": col, **fields}))
+        else:
+            typed.loc[index, col] = np.nan
+            set_missing[col] = fields
+        facts["out_of_range"][col] = len(index)
+    if set_missing:
+        def listing(lang: str) -> str:
+            shape = RANGE_ITEM[lang]
+            return "; ".join(shape.format(column=c, **{**f, "row": f["rows"].split(",")[0]}).replace("  ", " ")
+                             for c, f in set_missing.items())
+        notes.append(("out_of_range_missing", {"count": sum(f["count"] for f in set_missing.values()),
+                                               "columns": len(set_missing), "listing": listing}))
+    return typed.drop(index=drop) if len(drop) else typed
+
+
+RANGE_ITEM = {"en": "{column} {count} (range {range} {unit}, e.g. {value} in row {row})",
+              "ko": "{column} {count}개 (범위 {range} {unit}, 예: {row}행의 {value})"}
+
+
+def _empty_columns(typed: pd.DataFrame, card: Card, required: list[str], notes: list, problems: list,
+                   target: str) -> pd.DataFrame:
+    """A column with no value left in any row: refused when required, else the model does without it."""
+    for col in [c for c in typed.columns if c != target and typed[c].isna().all()]:
+        if col in required:
+            problems.append(Problem("all_missing", col))
+        else:
+            notes.append(("empty_column", {"column": col}))
+            typed = typed.drop(columns=col)
+    return typed
+
+
+SENTINEL_CODES = {-99999.0, -9999.0, -999.0, 999.0, 9999.0, 99999.0, 65535.0, 32767.0, -32768.0}
+
+
+def _likely_sentinels(typed: pd.DataFrame, card: Card, notes: list) -> None:
+    """A value repeated in many rows at a column's extreme, far from every other reading (a sensor that
+    writes 0 or 1449 when it has nothing), is said, not changed: the plant knows whether it is real."""
+    for col in card.columns:
+        if col.kind != "numeric" or col.name not in typed.columns or col.missing_values:
+            continue
+        present = typed[col.name].dropna()
+        if len(present) < 50:
+            continue
+        for value in {float(present.max()), float(present.min())}:
+            count = int((present == value).sum())
+            rest = present[present != value]
+            if count < max(5, 0.01 * len(present)) or len(rest) < 10:
+                continue
+            low, high = float(rest.quantile(0.01)), float(rest.quantile(0.99))
+            gap = value - high if value > high else low - value
+            if value in SENTINEL_CODES or gap > 3 * max(high - low, 1e-9):
+                notes.append(("likely_sentinel", {"column": col.name, "value": _number(value), "count": count,
+                                                  "share": f"{count / len(present):.1%}", "low": _number(low),
+                                                  "high": _number(high)}))
+
+
+# --- target and split ------------------------------------------------------------------------------
+
+def _target_problems(typed: pd.DataFrame, card: Card, facts: dict) -> list[Problem]:
+    target = card.target.column
+    y = typed[target]
+    if y.empty:
+        return [Problem("no_target", target)]
+    if card.task in ("binary", "multiclass", "anomaly"):
+        counts = y.value_counts()
+        facts["classes"] = {str(k): int(v) for k, v in counts.items()}
+        if len(counts) < 2:
+            return [Problem("one_class", target, fields={"label": counts.index[0], "count": int(counts.iloc[0])})]
+        if card.task in ("binary", "anomaly"):
+            labels = ", ".join(map(repr, counts.index[:6].tolist()))
+            if len(counts) > 2:
+                return [Problem("too_many_classes", target, fields={"count": len(counts), "labels": labels})]
+            if not is_positive(y, card.target.positive).any():
+                return [Problem("positive_missing", target, fields={"positive": card.target.positive, "labels": labels})]
+    minimum = max(MIN_ROWS, 2 * card.split.folds + 2)
+    if len(y) < minimum:
+        return [Problem("too_few_rows", target, fields={"count": len(y), "minimum": minimum, "folds": card.split.folds})]
+    blocker = split_blocker(typed, card)
+    facts["split"] = blocker[0] if blocker else "ok"
+    return [Problem(blocker[0], None, fields=blocker[1])] if blocker else []
+
+
+def split_blocker(typed: pd.DataFrame, card: Card) -> tuple[str, dict] | None:
+    """Why the card's split cannot be made on these rows (a message code and its fields), or None."""
+    y = typed[card.target.column]
+    kind = card.split.kind
+    if kind == "stratified":
+        counts = y.value_counts()
+        if counts.min() < 3:
+            return "split_class_too_small", {"label": counts.idxmin(), "count": int(counts.min())}
+    if kind == "group":
+        groups = typed[card.group.column].nunique()
+        if groups < 3:
+            return "split_few_groups", {"count": groups, "group_column": card.group.column}
+    if kind == "time" and card.task in ("binary", "anomaly") and card.time and card.time.column in typed.columns:
+        order = typed.sort_values(card.time.column, kind="stable")
+        positive = is_positive(order[card.target.column], card.target.positive).to_numpy()
+        cut = int(round(len(order) * (1 - card.split.test_size)))
+        start = order[card.time.column].iloc[cut]
+        fields = {"share": f"{card.split.test_size:.0%}", "start": start, "positive": card.target.positive}
+        if not positive[cut:].any():
+            return "split_no_positive_in_test", fields
+        if card.task == "binary" and not positive[:cut].any():
+            return "split_no_positive_in_train", fields
+    return None
+
+
+def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: dict) -> list[Problem]:
+    """A forecast reads rows as a series: repeated or backward time stamps are errors there; other
+    cards are sorted by time, with a note."""
+    col = card.time.column
+    times = typed[col]
+    keys = [typed[card.group.column]] if card.group and card.group.column in typed.columns else []
+    facts["time"] = {"first": str(times.min()), "last": str(times.max())}
+    clock = [c for c in (col, card.time.within) if c and c in typed.columns]
+    dup = typed.duplicated(subset=[c for c in (card.group.column if keys else None, *clock) if c], keep=False) & times.notna()
+    # Rank (date, hour, ...) tuples so dates, order numbers and split clocks compare the same way.
+    codes = (pd.factorize(typed[col], sort=True)[0] if len(clock) == 1  # one column: 10x faster than a MultiIndex
+             else pd.MultiIndex.from_frame(typed[clock]).factorize(sort=True)[0])
+    rank = pd.Series(codes, index=typed.index, dtype=float)
+    rank[times.isna()] = np.nan
+    backwards = (rank.groupby(keys[0]).diff() if keys else rank.diff()) < 0
+    facts["time"].update(duplicates=int(dup.sum()), out_of_order=int(backwards.sum()))
+    if card.task != "forecast":
+        if backwards.any():
+            notes.append(("sorted_by_time", {"count": int(backwards.sum()), "column": col}))
+        if dup.any():
+            notes.append(("same_time", {"count": int(dup.sum()), "column": col}))
+        return []
+    if dup.any():
+        first = dup.idxmax()
+        return [Problem("duplicate_times", col, rownum(dup.index[dup]), {"count": int(dup.sum()), "value": times[first]})]
+    if backwards.any():
+        at = backwards.idxmax()
+        prev = typed.index[typed.index.get_loc(at) - 1]
+        return [Problem("time_order", col, rownum([at]), {
+            "row": rownum([at])[0], "value": times[at], "prev_row": rownum([prev])[0], "prev_value": times[prev],
+            "time_column": col})]
+    return []
+
+
+# --- wording helpers -------------------------------------------------------------------------------
+
+def _missing_listing(card: Card, missing: list[str], mapping: Mapping):
+    """The missing columns with their Korean names and the closest user columns, worded per language."""
+    def listing(lang: str) -> str:
+        parts = []
+        for name in missing[:6]:
+            ko = card.target.ko if name == card.target.column else card.column(name).ko
+            close = mapping.suggestions.get(name) or []
+            parts.append(name + (f" / {ko}" if ko else "")
+                         + (f" ({messages.CLOSEST[lang]}: {', '.join(close)})" if close else ""))
+        return "; ".join(parts) + ("; ..." if len(missing) > 6 else "")
+    return listing
+
+
+def _names(names: list[str], limit: int = 8) -> str:
+    return ", ".join(names[:limit]) + (f" ... (+{len(names) - limit})" if len(names) > limit else "")
+
+
+def _rows_text(rows: list[int]) -> str:
+    return ", ".join(str(r) for r in rows)
+
+
+def _number(value) -> str:
+    value = float(value)
+    return f"{value:g}"
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _range_text(spec) -> str:
+    return f"[{_number(spec.min) if spec.min is not None else ''}, {_number(spec.max) if spec.max is not None else ''}]"
