@@ -142,7 +142,9 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     absent = [c.name for c in card.columns if c.name not in frame.columns and c.name not in missing
               and c.name not in card.exclude]
     facts["absent"] = absent
-    if absent and with_target:
+    if with_target and card.task != "forecast" and not any(c in frame.columns for c in usable.feature_columns):
+        problems.append(Problem("no_features", None, fields={"names": _names(usable.feature_columns, 6)}))
+    elif absent and with_target:
         notes.append(("absent_columns", {"count": len(absent), "listing": _missing_listing(card, absent, mapping)}))
 
     # 2. parse text into types, remembering the cells that do not parse

@@ -187,6 +187,12 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "ko": ("이 카드에는 --split {kind} 를 쓸 수 없습니다 ({need} 필요).",
                "time, random 또는 카드의 분할을 고르세요. group 은 그룹 열이 있는 카드, stratified 는 분류 카드에서만 됩니다."),
     },
+    "no_features": {
+        "en": ("none of the card's input columns is in the file, so there is nothing to learn from.",
+               "export the machine's readings with the result ({names}), or map your names onto them with --map."),
+        "ko": ("카드의 입력 열이 파일에 하나도 없어 배울 것이 없습니다.",
+               "결과와 함께 설비의 측정값({names})을 내보내거나 --map 으로 이름을 대응시키세요."),
+    },
     "no_signals": {
         "en": ("none of the signals this anomaly model watches is in the file ({names}).",
                "export at least one of those columns, or map your names onto them with --map."),

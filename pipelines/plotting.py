@@ -1,6 +1,12 @@
-"""Korean in plots: KAMP column names and the cards' Korean labels are Hangul, which matplotlib's
-default font lacks (every glyph a box, and a warning each). Register a CJK font the system has and put
-it behind the default one; where none is installed, say once how to get one instead of warning per glyph."""
+"""Plots in notebooks: Korean text, and panels for columns a file may lack.
+
+Korean: KAMP column names and the cards' Korean labels are Hangul, which matplotlib's default font lacks
+(every glyph a box, and a warning each). Register a CJK font the system has and put it behind the
+default one; where none is installed, say once how to get one instead of warning per glyph.
+
+Panels: a plant file often lacks some of a card's columns; ``panel`` lets a notebook draw what the file
+allows and say in the empty panel which columns were missing, instead of failing.
+"""
 
 from __future__ import annotations
 
@@ -40,3 +46,15 @@ def korean_fonts() -> str | None:
     plt.rcParams["font.sans-serif"] = [family, *[f for f in plt.rcParams["font.sans-serif"] if f != family]]
     plt.rcParams["axes.unicode_minus"] = False  # CJK fonts lack the Unicode minus sign
     return family
+
+
+def panel(ax, frame, *columns: str) -> bool:
+    """True when ``frame`` has every one of ``columns`` (draw on ``ax``); else ``ax`` says which are not
+    in the file, and False."""
+    absent = [c for c in columns if c not in frame.columns]
+    if not absent:
+        return True
+    ax.text(0.5, 0.5, "not in this file:\n" + ", ".join(absent), ha="center", va="center", transform=ax.transAxes,
+            color="grey", wrap=True)
+    ax.set_xticks([]), ax.set_yticks([])
+    return False

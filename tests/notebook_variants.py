@@ -1,8 +1,11 @@
-"""Run one card's notebook again and again in one kernel, each time on a variant of its reference data
-(a column removed, say): the kernel's imports are paid once, not per variant.
+"""Run cards' notebooks again and again in one kernel, each time on a variant of the card's reference data
+(columns removed, say): the kernel's imports are paid once per test worker, not once per variant.
 
-Each variant is the notebook as ``workbench run`` executes it (every cell, the parameters set as papermill
-would set them), with a small budget and ``WORKBENCH_REGISTER=0`` (logged and compared, never registered).
+A full variant is the notebook as ``workbench run`` executes it (every cell, the parameters set as
+papermill would set them), with one trial and ``WORKBENCH_REGISTER=0`` (logged and compared, never
+registered). An explore-only variant runs the cells before tuning (loading, exploration, the feature
+function, which is then applied to every row) and stops there: what a card's own code does with the
+columns it names. The namespace is reset between cards, so no card leans on another's variables.
 """
 
 from __future__ import annotations
@@ -18,48 +21,70 @@ from nbclient.exceptions import CellExecutionError
 
 from pipelines import runner
 
+FEATURES_ON_ALL_ROWS = "if 'make_features' in globals():\n    make_features(data.frame.copy())"
+CLEANUP = "import matplotlib.pyplot as _plt; _plt.close('all')\nimport mlflow as _mlflow; _mlflow.end_run()"
+
 
 def _parameters(values: dict) -> str:
     return "\n".join(f"{name} = {value!r}" for name, value in values.items())
 
 
-def run_variants(card_id: str, variants: dict[str, pd.DataFrame], folder: Path, uri: str, n_trials: int = 1,
-                 timeout_s: float = 600) -> dict[str, str | None]:
-    """Execute the card's notebook once per variant; return, per variant name, None when every cell
-    ran or the failing cell's error (name, value and the cell's first line)."""
-    path = runner.notebook_path(card_id)
-    nb = nbformat.read(path, as_version=4)
-    cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-             and "parameters" not in c.get("metadata", {}).get("tags", [])]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "WORKBENCH_REGISTER": "0", "MPLBACKEND": "Agg",
-           "WORKBENCH_PROGRESS_FILE": ""}
-    client = NotebookClient(nb, kernel_name="python3", timeout=timeout_s, allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent)}})
-    outcome: dict[str, str | None] = {}
-    with client.setup_kernel(env=env):
+class KernelSession:
+    """One kernel for many notebook runs; ``close`` shuts it down."""
+
+    def __init__(self, uri: str, timeout_s: float = 600):
+        self.uri = uri
+        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "WORKBENCH_REGISTER": "0", "MPLBACKEND": "Agg",
+               "WORKBENCH_PROGRESS_FILE": ""}
+        self.client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", timeout=timeout_s,
+                                     allow_errors=False)
+        self.client.km = self.client.create_kernel_manager()
+        self.client.start_new_kernel(env=env, cwd=str(runner.notebook_path("x").parent))
+        self.client.start_new_kernel_client()
+
+    def close(self) -> None:
+        self.client._cleanup_kernel()
+
+    def _execute(self, source: str, index: int = 0) -> None:
+        self.client.execute_cell(nbformat.v4.new_code_cell(source), index)
+
+    def run(self, card_id: str, variants: dict[str, pd.DataFrame], folder: Path, n_trials: int = 1,
+            explore_only: set[str] = frozenset()) -> dict[str, str | None]:
+        """Execute the card's notebook once per variant; per variant name, None when it ran, or the
+        failing cell's error (index, first line, exception name and value)."""
+        nb = nbformat.read(runner.notebook_path(card_id), as_version=4)
+        self.client.nb = nb
+        cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                 and "parameters" not in c.get("metadata", {}).get("tags", [])]
+        self._execute("%reset -f")
+        outcome: dict[str, str | None] = {}
         for name, frame in variants.items():
-            data_file = folder / f"{name}.parquet"
+            data_file = folder / f"{card_id}-{name}.parquet"
             frame.to_parquet(data_file, index=False)
-            out = folder / name
+            out = folder / f"{card_id}-{name}"
             out.mkdir(parents=True, exist_ok=True)
-            params = nbformat.v4.new_code_cell(_parameters({
+            params = _parameters({
                 "data_path": str(data_file), "column_map": None, "data_options": None, "n_trials": n_trials,
-                "timeout_s": None, "device": "cpu", "seed": 42, "tracking_uri": uri, "output_dir": str(out),
-                "mlflow_run_id": None}))
-            cleanup = nbformat.v4.new_code_cell("import matplotlib.pyplot as _plt; _plt.close('all')\n"
-                                                "import mlflow as _mlflow; _mlflow.end_run()")
-            outcome[name], index, cell = None, 0, params
+                "timeout_s": None, "device": "cpu", "seed": 42, "tracking_uri": self.uri, "output_dir": str(out),
+                "mlflow_run_id": None})
+            outcome[name], index, source = None, 0, params
             try:
-                client.execute_cell(params, 0)
+                self._execute(params)
                 for index, cell in cells:
-                    client.execute_cell(cell, index)
-                    cell.outputs = []  # memory stays flat over many variants
+                    source = cell.source
+                    if name in explore_only and "wb.tune(" in source:
+                        source = FEATURES_ON_ALL_ROWS
+                        self._execute(source, index)
+                        break
+                    self._execute(source, index)
             except CellExecutionError as exc:
-                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                outcome[name] = f"cell {index} ({first[:60]}): {exc.ename}: {str(exc.evalue)[:300]}"
-            client.execute_cell(cleanup, 0)
-            if outcome[name] is None and not (out / "metrics.json").exists():
-                outcome[name] = "the notebook ran but wrote no metrics.json"
-            elif outcome[name] is None:
-                json.loads((out / "metrics.json").read_text())
-    return outcome
+                first = source.strip().splitlines()[0] if source.strip() else ""
+                outcome[name] = f"cell {index} ({first[:70]}): {exc.ename}: {str(exc.evalue)[:400]}"
+            self._execute(CLEANUP)
+            if outcome[name] is None and name not in explore_only:
+                summary = out / "metrics.json"
+                if not summary.exists():
+                    outcome[name] = "the notebook ran but wrote no metrics.json"
+                else:
+                    json.loads(summary.read_text())
+        return outcome

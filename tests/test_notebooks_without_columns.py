@@ -1,0 +1,66 @@
+"""Every card's notebook works with the columns a file has: each optional column of the reference data
+removed in turn (the card's own exploration and feature code, up to tuning), and the notebook run end
+to end twice, with every other optional column removed (tuning, evaluation, logging), so every column is
+absent from one full run. The reference data is thinned to 2,000 rows drawn in their order. A card may read a
+column; it must never need one the card does not mark required.
+
+One kernel per test worker runs every notebook (tests/notebook_variants.py): the imports are paid once.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import numpy as np
+
+from pipelines import cards, data
+
+from notebook_variants import KernelSession
+
+CARDS = cards.list_ids()
+# Notebooks not yet reworked to read only the columns a file has (issue 11, in progress): this set only shrinks.
+PENDING = set(CARDS) - {"heat-treatment-hardness"}
+ROWS = 2000  # a crash test, not a quality test: rows drawn evenly (in their order) keep each run short
+
+
+def _fewer_rows(frame):
+    if len(frame) <= ROWS:
+        return frame
+    keep = np.sort(np.random.default_rng(0).choice(len(frame), ROWS, replace=False))
+    return frame.iloc[keep].reset_index(drop=True)
+
+
+def optional_columns(card: cards.Card, columns) -> list[str]:
+    """Card columns of the reference data a file may lack: all but the required, the leaking ones
+    (never read anyway) and the unit a group split or a RUL card needs."""
+    needed = {c.name for c in card.columns if c.required} | set(card.exclude)
+    if card.group and (card.split.kind == "group" or card.task == "rul"):
+        needed.add(card.group.column)
+    return [c.name for c in card.columns if c.name in columns and c.name not in needed]
+
+
+@pytest.fixture(scope="session")
+def kernel(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("variants")
+    session = KernelSession(f"sqlite:///{folder / 'mlflow.db'}")
+    yield session, folder
+    session.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card_id", [
+    pytest.param(c, marks=[pytest.mark.xdist_group(f"variants-{i % 2}"),
+                           *([pytest.mark.xfail(reason="notebook not yet reworked for absent columns")] if c in PENDING else [])])
+    for i, c in enumerate(CARDS)])
+def test_notebook_runs_with_each_optional_column_absent(card_id, kernel):
+    session, folder = kernel
+    card = cards.load_card(card_id)
+    frame = _fewer_rows(data.load(card).frame)
+    optional = optional_columns(card, frame.columns)
+    assert optional, f"{card_id}: every column is required, so no plant file can lack one: mark only what must be there"
+    variants = {f"without-{c}": frame.drop(columns=[c]) for c in optional}
+    halves = {"without-even-columns": optional[0::2], "without-odd-columns": optional[1::2]}
+    variants |= {name: frame.drop(columns=cols) for name, cols in halves.items() if cols}
+    outcome = session.run(card_id, variants, folder, explore_only={n for n in variants if n not in halves})
+    failed = {name: why for name, why in outcome.items() if why}
+    assert not failed, f"{card_id}: " + "; ".join(f"{name}: {why}" for name, why in failed.items())
