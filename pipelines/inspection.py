@@ -421,8 +421,9 @@ SENTINEL_CODES = {-99999.0, -9999.0, -999.0, 999.0, 9999.0, 99999.0, 65535.0, 32
 
 
 def _likely_sentinels(typed: pd.DataFrame, card: Card, notes: list) -> None:
-    """A value repeated in many rows at a column's extreme, far from every other reading (a sensor that
-    writes 0 or 1449 when it has nothing), is said, not changed: the plant knows whether it is real."""
+    """A value repeated in many rows at a column's extreme, apart from the other readings (far from them,
+    or repeated far more often than any of them: a sensor that writes 0 or 1449 when it has nothing), is
+    said, not changed: the plant knows whether it is real."""
     for col in card.columns:
         if col.kind != "numeric" or col.name not in typed.columns or col.missing_values:
             continue
@@ -436,7 +437,9 @@ def _likely_sentinels(typed: pd.DataFrame, card: Card, notes: list) -> None:
                 continue
             low, high = float(rest.quantile(0.01)), float(rest.quantile(0.99))
             gap = value - high if value > high else low - value
-            if value in SENTINEL_CODES or gap > 3 * max(high - low, 1e-9):
+            spread = max(high - low, 1e-9)
+            repeated = count >= 2 * int(rest.value_counts().iloc[0])  # far more often than any real reading
+            if gap > 0 and (value in SENTINEL_CODES or gap > 3 * spread or (repeated and gap > 0.1 * spread)):
                 notes.append(("likely_sentinel", {"column": col.name, "value": _number(value), "count": count,
                                                   "share": f"{count / len(present):.1%}", "low": _number(low),
                                                   "high": _number(high)}))

@@ -131,8 +131,9 @@ def _read_text(path: Path, lang, raw: bytes | None = None) -> tuple[pd.DataFrame
 
 
 def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
-    """Text and the encoding it was in: a BOM decides; else UTF-8 if it decodes; else the encoding
-    charset-normalizer finds among the ones Korean and Western exports use."""
+    """Text and the encoding it was in: a BOM decides; else UTF-8 if it decodes; else CP949 if it is valid
+    EUC-KR with Hangul in it; else the encoding charset-normalizer finds among the ones Korean and Western
+    exports use."""
     if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise error("binary", source, lang=lang, suffix=Path(str(source)).suffix)
     if raw.startswith(codecs.BOM_UTF8):
@@ -144,6 +145,11 @@ def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
         return raw.decode("utf-16"), "utf-16"
     try:
         return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:  # text that is valid EUC-KR and holds Hangul is Korean, however few its Korean words ('합계' below ASCII rows)
+        if HANGUL.search(raw.decode("euc_kr")):
+            return raw.decode("cp949"), "cp949"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes

@@ -1,0 +1,224 @@
+"""A corpus of real-world quirks of plant files, each a small file made here from rows that pass: what
+`workbench check` reports about it, and that `workbench run` either trains with the right notes (and
+logs the decisions to MLflow) or stops with the one-paragraph error naming the file, the column and the
+fix, leaving no run behind. tests/data/bad holds the refusals; this is what a plant file usually is.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from pipelines import cards, data
+from pipelines.cli import app
+
+HEAT = "heat-treatment-hardness"
+ROWS = 300
+
+
+def _reference(card_id: str, rows: int = ROWS) -> pd.DataFrame:
+    """The card's validated reference rows, thinned evenly (time order kept), dates as text."""
+    frame = data.load(cards.load_card(card_id)).frame
+    frame = frame.iloc[np.unique(np.linspace(0, len(frame) - 1, rows).round().astype(int))].reset_index(drop=True)
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = frame[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return frame
+
+
+def csv(frame: pd.DataFrame, encoding: str = "utf-8") -> bytes:
+    return frame.to_csv(index=False).encode(encoding)
+
+
+def heat(change: Callable[[pd.DataFrame], pd.DataFrame | None], encoding: str = "utf-8") -> Callable[[], bytes]:
+    def build() -> bytes:
+        frame = _reference(HEAT).astype(object)
+        changed = change(frame)
+        return csv(frame if changed is None else changed, encoding)
+    return build
+
+
+def _stamps(fmt) -> Callable[[pd.DataFrame], None]:
+    def change(frame):
+        stamps = pd.to_datetime(frame["Batch_Time"])
+        frame["Batch_Time"] = [fmt(i, s) for i, s in enumerate(stamps)]
+    return change
+
+
+def _set(column: str, rows, value) -> Callable[[pd.DataFrame], None]:
+    def change(frame):
+        frame.loc[rows, column] = value
+    return change
+
+
+@dataclass
+class Quirk:
+    id: str
+    build: Callable[[], bytes]
+    says: list[str]  # phrases both `check` and `run` print (the notes, or the refusal)
+    refused: bool = False
+    card: str = HEAT
+    args: list[str] = field(default_factory=list)
+    tags: dict = field(default_factory=dict)  # MLflow tags the trained run carries
+    metrics: dict = field(default_factory=dict)  # and metrics
+    never: list[str] = field(default_factory=list)  # phrases `check` must not print
+    report: list[str] = field(default_factory=list)  # phrases only `check`'s report prints
+    suffix: str = ".csv"
+
+
+def _korean(frame: pd.DataFrame, card_id: str) -> pd.DataFrame:
+    card = cards.load_card(card_id)
+    names = {c.name: c.ko for c in card.columns if c.ko} | {card.target.column: card.target.ko}
+    return frame.rename(columns=names)
+
+
+def _two_exports_pasted(frame: pd.DataFrame) -> bytes:
+    half = len(frame) // 2
+    return csv(frame.iloc[:half]) + csv(frame.iloc[half:])
+
+
+def _shuffled_ambiguous(frame: pd.DataFrame) -> pd.DataFrame:
+    stamps = pd.Timestamp("2024-01-01 06:00") + pd.to_timedelta(np.arange(len(frame)) % 12 * 31, unit="D")
+    frame["Batch_Time"] = stamps.strftime("%d/%m/%Y %H:%M")
+    return frame.sample(frac=1, random_state=3)
+
+
+QUIRKS = [
+    Quirk("optional_feature_absent", heat(lambda f: f.drop(columns=["Molybdenum_pct"])),
+          ["trained without 1 card column(s) not in the file: Molybdenum_pct"],
+          tags={"data.absent_columns": "Molybdenum_pct", "split.kind": "time"}),
+    Quirk("no_time_column", heat(lambda f: f.drop(columns=["Batch_Time"])),
+          ["no Batch_Time in the file, so no split by time: split random"], report=["Split (random instead of the card's time"],
+          tags={"split.kind": "random", "split.fallback": "random", "split.card_kind": "time"}),
+    Quirk("split_chosen_by_flag", heat(lambda f: None), ["split random as asked with --split"], args=["--split", "random"],
+          tags={"split.kind": "random"}),
+    Quirk("dropouts_written_as_zero", heat(_set("Austenitize_Temp_C", range(0, 300, 30), 0)),
+          ["10 value(s) in 1 column(s) outside the physical range read as missing: Austenitize_Temp_C 10 (range [700, 1000] degC"],
+          metrics={"data.out_of_range.Austenitize_Temp_C": 10}),
+    Quirk("outliers", heat(_set("Section_Thickness_mm", [5, 50, 150], 9999)),
+          ["Section_Thickness_mm 3 (range [1, 200] mm, e.g. 9999 in row 7)"],
+          metrics={"data.out_of_range.Section_Thickness_mm": 3}),
+    Quirk("sentinel_declared", heat(_set("Quenchant_Temp_C", range(0, 300, 10), 99)),
+          ["Quenchant_Temp_C: 30 reading(s) of the 'no value' code 99 read as missing"],
+          args=["--na", "Quenchant_Temp_C=99"]),
+    Quirk("sentinel_suspected", heat(_set("Quenchant_Temp_C", range(0, 300, 10), 99)),
+          ["Quenchant_Temp_C: 99 appears in 30 rows (10.0%)", "--na \"Quenchant_Temp_C=99\""]),
+    Quirk("month_first_mixed_styles", heat(_stamps(lambda i, s: s.strftime("%m-%d-%Y %H:%M") if i % 2
+                                                   else f"{s.month}/{s.day}/{s.year} {s:%H:%M}")),
+          ["Batch_Time: dates read month-first (a first or second number above 12 settles it)"]),
+    Quirk("day_first", heat(_stamps(lambda i, s: s.strftime("%d/%m/%Y %H:%M"))),
+          ["Batch_Time: dates read day-first (a first or second number above 12 settles it)", "pass --monthfirst"]),
+    Quirk("day_month_undecidable", heat(_shuffled_ambiguous), ["say which with --dayfirst or --monthfirst"], refused=True),
+    Quirk("day_month_answered", heat(_shuffled_ambiguous), [], report=["Result:"], args=["--dayfirst"]),
+    Quirk("excel_serial_dates", heat(_stamps(lambda i, s: (s - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1))),
+          ["Batch_Time: numbers read as dates (Excel serial days)"]),
+    Quirk("unix_seconds", heat(_stamps(lambda i, s: int(s.timestamp()))), ["numbers read as dates (Unix seconds)"]),
+    Quirk("time_zone_suffix", heat(_stamps(lambda i, s: s.strftime("%Y-%m-%dT%H:%M:%S+09:00"))),
+          ["Batch_Time: the time-zone suffix is dropped"]),
+    Quirk("placeholder_dates", heat(_set("Batch_Time", [10, 20], "9999-12-31")),
+          ["Batch_Time: 2 date(s) outside 1900-2200 read as missing (e.g. '9999-12-31' in row(s) 12, 22"]),
+    Quirk("trailing_spaces_in_categories", heat(lambda f: f.assign(Furnace_ID=[v + " " if i % 3 else v
+                                                                           for i, v in enumerate(f["Furnace_ID"])])),
+          ["Furnace_ID: ", "read as one value 'F1'"]),
+    Quirk("full_width_digits", heat(lambda f: f.assign(Carbon_pct=[str(v).translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))
+                                                               for v in f["Carbon_pct"]])),
+          [], report=["Result: OK"], never=["Carbon_pct 1", "not numbers"]),
+    Quirk("korean_units_and_thousands", heat(lambda f: f.assign(Austenitize_Temp_C=[f"{float(v):,.0f} ℃" for v in f["Austenitize_Temp_C"]],
+                                                              Soak_Time_min=[f"{float(v):g}분" if v == v else "" for v in f["Soak_Time_min"]])),
+          [], report=["Result: OK"], never=["Austenitize_Temp_C 1", "not numbers"]),
+    Quirk("totals_row_at_the_end", heat(lambda f: pd.concat([f, pd.DataFrame([{"Batch_Time": "합계", "Carbon_pct": 123.4}])]),
+                                        encoding="cp949"),
+          ["the last 1 row(s) are not data (e.g. '합계' in row 302"]),
+    Quirk("blank_rows", lambda: csv(_reference(HEAT)).replace(b"\n", b"\n,,,,,,,,,,,,,,\n", 40), [],
+          report=["Read: csv", "300 rows"]),
+    Quirk("header_repeated_mid_file", lambda: _two_exports_pasted(_reference(HEAT)),
+          ["1 row(s) repeat the header (e.g. row 152"]),
+    Quirk("missing_markers", heat(lambda f: f.assign(Carbon_pct=["#N/A" if i % 50 == 0 else "-" if i % 50 == 1 else
+                                                               "NULL" if i % 50 == 2 else v for i, v in enumerate(f["Carbon_pct"])])),
+          [], report=["Missing values: Carbon_pct 18 (6.0%)"]),
+    Quirk("a_few_text_cells", heat(_set("Temper_Time_h", [4, 40], "측정불가")),
+          ["Temper_Time_h: 2 cell(s) that are not numbers read as missing (e.g. '측정불가' in row(s) 6, 42)"]),
+    Quirk("empty_column", heat(_set("Quench_Delay_s", slice(None), None)), ["Quench_Delay_s is empty in every row: trained without it"]),
+    Quirk("korean_cp949_headers", lambda: csv(_korean(_reference(HEAT), HEAT), "cp949"), [], report=["Result: OK"]),
+    # --- what no model can learn from, or a file that is not what it says ------------------------------------
+    Quirk("numeric_column_of_text", heat(lambda f: f.assign(Carbon_pct=[f"{v} ppm" for v in f["Carbon_pct"]])),
+          ["column 'Carbon_pct': 300 value(s) (100% of the filled cells) are not numbers"], refused=True),
+    Quirk("no_target", heat(lambda f: f.drop(columns=["Hardness_HRC"])),
+          ["1 required column(s) missing: Hardness_HRC"], refused=True),
+    Quirk("one_class_only", lambda: csv(_reference("injection-molding-quality").assign(PassOrFail="Y")),
+          ["one class only"], refused=True, card="injection-molding-quality"),
+    Quirk("bom_with_cp949_text", lambda: codecs.BOM_UTF8 + csv(_korean(_reference(HEAT), HEAT), "cp949"),
+          ["wrong encoding declared"], refused=True),
+    Quirk("wrong_unit_column", heat(lambda f: f.assign(Austenitize_Temp_C=[float(v) * 1.8 + 32 for v in f["Austenitize_Temp_C"]])),
+          ["outside the allowed range [700, 1000] degC", "check the unit of the column"], refused=True),
+    Quirk("strict_refuses_an_absent_column", heat(lambda f: f.drop(columns=["Molybdenum_pct"])),
+          ["required column(s) missing: Molybdenum_pct"], refused=True, args=["--strict"]),
+    Quirk("only_the_target", heat(lambda f: f[["Hardness_HRC"]]), ["nothing to learn from"], refused=True),
+]
+
+
+def _write(quirk: Quirk, folder: Path) -> Path:
+    path = folder / f"{quirk.id}{quirk.suffix}"
+    path.write_bytes(quirk.build())
+    return path
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})
+
+
+def test_the_corpus_covers_the_quirks_of_plant_files():
+    assert len(QUIRKS) >= 25 and len({q.id for q in QUIRKS}) == len(QUIRKS)
+    assert sum(q.refused for q in QUIRKS) >= 6 and sum(not q.refused for q in QUIRKS) >= 20
+
+
+@pytest.mark.parametrize("quirk", QUIRKS, ids=lambda q: q.id)
+def test_check_reports_the_quirk(quirk, tmp_path):
+    path = _write(quirk, tmp_path)
+    result = _invoke("check", quirk.card, "--data", str(path), *quirk.args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert (result.exit_code == 2) == quirk.refused, result.output[-3000:]
+    for phrase in [*quirk.says, *quirk.report]:
+        assert phrase in result.output, f"{phrase!r} not in:\n{result.output[-3000:]}"
+    for phrase in quirk.never:
+        assert phrase not in result.output, f"{phrase!r} in:\n{result.output[-3000:]}"
+    if quirk.refused:
+        assert str(path) in result.output and "Fix:" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quirk", QUIRKS, ids=lambda q: q.id)
+def test_run_trains_with_the_notes_or_stops_cleanly(quirk, store, tmp_path):
+    path = _write(quirk, tmp_path)
+    result = _invoke("run", quirk.card, "--data", str(path), "--trials", "1", "--quiet", *quirk.args)
+    client = MlflowClient()
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    if quirk.refused:
+        assert result.exit_code == 2 and not runs, result.output[-3000:]
+        assert str(path) in result.output and "Traceback" not in result.output
+        for phrase in quirk.says:
+            assert phrase in result.output
+        return
+    assert result.exit_code == 0, result.output[-3000:]
+    [run] = runs
+    assert run.info.status == "FINISHED"
+    notes = quirk.says
+    for phrase in notes:
+        assert phrase in result.output, f"{phrase!r} not printed by run:\n{result.output[-3000:]}"
+    for key, value in quirk.tags.items():
+        assert run.data.tags.get(key) == value, (key, run.data.tags.get(key))
+    for key, value in quirk.metrics.items():
+        assert run.data.metrics.get(key) == value, (key, run.data.metrics.get(key))
+    if notes:
+        logged = json.loads(Path(client.download_artifacts(run.info.run_id, "data/notes.json", str(tmp_path))).read_text())
+        assert any(phrase in line for phrase in notes for line in logged["text"]["en"])
+        assert notes[0].split(":")[0] in run.data.tags["mlflow.note.content"]
