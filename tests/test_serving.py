@@ -112,6 +112,7 @@ def test_models_schema_and_health_describe_what_is_served(server, store):
     schema = httpx.get(f"{url}/models/{CARD}/schema", timeout=30).json()
     assert [c["name"] for c in schema["columns"]] == [c.name for c in card.columns if c.name not in card.exclude]
     kinds = {c["name"]: c["type"] for c in schema["columns"]}
+    assert all(c["required"] for c in schema["columns"])  # trained on every card column: every one is required
     assert kinds["Batch_Time"] == "datetime" and kinds["Furnace_ID"] == "string" and kinds["Carbon_pct"] == "double"
     assert httpx.get(f"{url}/health", timeout=30).json()["status"] == "ok"
     unknown = httpx.get(f"{url}/models/no-such-card/schema", timeout=30)
@@ -120,8 +121,9 @@ def test_models_schema_and_health_describe_what_is_served(server, store):
     assert untrained.status_code == 404 and "workbench run turbofan-rul" in untrained.json()["message"]
 
 
-def _malformed(records: list[dict], card) -> list[tuple[str, bytes, str, int | None, str | None]]:
-    """(what, body, content type, expected status or None for any 4xx, column the message must name)."""
+def _malformed(records: list[dict], card, specs) -> list[tuple[str, bytes, str, int | None, str | None]]:
+    """(what, body, content type, expected status or None for any 4xx, column the message must name);
+    ``specs`` are the served model's columns (those it was trained with are required)."""
     good = json.dumps({"dataframe_records": records[:3]})
     cases = []
 
@@ -157,8 +159,8 @@ def _malformed(records: list[dict], card) -> list[tuple[str, bytes, str, int | N
     bad_labels = [("list", ["a"]), ("object", {"v": 1})]
     bad_dates = [("text", "not a date"), ("number", 12345), ("boolean", True), ("list", ["2024-01-01"]),
                  ("impossible date", "2024-13-45 25:00:00")]
-    for col in card.columns:
-        if col.name in card.exclude:
+    for col in specs:
+        if col.name in card.exclude or col.name == card.target.column:
             continue
         if col.required:
             dropped = [{k: v for k, v in r.items() if k != col.name} for r in records[:3]]
@@ -183,9 +185,10 @@ def _malformed(records: list[dict], card) -> list[tuple[str, bytes, str, int | N
 
 
 def test_hundreds_of_malformed_requests_get_4xx_naming_the_column_and_never_5xx(server, store, rows, monkeypatch):
-    url, _ = server
+    url, champions = server
     _, records = rows
-    cases = _malformed(records, store["card"])
+    cases = _malformed(records, store["card"], champions.models[CARD].specs)
+    assert sum(what.startswith("missing ") for what, *_ in cases) == 14  # the model reads every card column
     assert len(cases) >= 200
     failures = []
     with httpx.Client(timeout=60) as client:
