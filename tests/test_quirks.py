@@ -222,3 +222,69 @@ def test_run_trains_with_the_notes_or_stops_cleanly(quirk, store, tmp_path):
         logged = json.loads(Path(client.download_artifacts(run.info.run_id, "data/notes.json", str(tmp_path))).read_text())
         assert any(phrase in line for phrase in notes for line in logged["text"]["en"])
         assert notes[0].split(":")[0] in run.data.tags["mlflow.note.content"]
+
+
+# --- the two files this work was measured against --------------------------------------------------------
+
+def _die_casting_export(folder: Path) -> tuple[Path, list[str]]:
+    """A die-casting export as a plant writes it: no time column and no molten_volume, sensor dropouts as
+    0, a few biscuit outliers, a mold temperature that writes 1449 for 'no reading', a Korean note column,
+    Korean headers (two of them the plant's own words), CP949."""
+    card = cards.load_card("die-casting-quality")
+    frame = _reference("die-casting-quality", rows=2000).drop(columns=["registration_time", "molten_volume"])
+    frame = frame.astype({"molten_temp": float, "biscuit_thickness": float, "upper_mold_temp1": float})
+    frame.loc[::20, "molten_temp"] = 0.0
+    frame.loc[5::200, "biscuit_thickness"] = 420.0
+    frame.loc[7::10, "upper_mold_temp1"] = 1449.0
+    names = {c.name: c.ko for c in card.columns if c.ko} | {card.target.column: card.target.ko}
+    names |= {"cast_pressure": "주조압력값", "physical_strength": "형체력(실측)"}
+    frame = frame.rename(columns=names)
+    frame["비고"] = ["금형 교체 후 첫 샷" if i % 97 == 0 else "" for i in range(len(frame))]
+    path = folder / "다이캐스팅_11월.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("cp949"))
+    return path, ["--map", "주조압력값=cast_pressure", "--map", "형체력(실측)=physical_strength"]
+
+
+@pytest.mark.slow
+def test_a_real_shaped_die_casting_export_checks_with_notes_and_trains(store, tmp_path):
+    path, mapping = _die_casting_export(tmp_path)
+    checked = _invoke("check", "die-casting-quality", "--data", str(path), *mapping)
+    assert checked.exit_code == 0, checked.output[-3000:]
+    for phrase in ("trained without 2 card column(s) not in the file: registration_time / 등록 시각; molten_volume",
+                   "no registration_time in the file, so no split by time: split stratified",
+                   "molten_temp 100 (range [", "biscuit_thickness 10 (range [", "upper_mold_temp1",
+                   "주조압력값", "Split (stratified (classes in proportion) instead of the card's time",
+                   "1 column(s) of the file are not used by the card and are ignored: 비고"):
+        assert phrase in checked.output, f"{phrase!r} not in\n{checked.output[-3000:]}"
+    result = _invoke("run", "die-casting-quality", "--data", str(path), "--trials", "1", "--quiet", *mapping)
+    assert result.exit_code == 0, result.output[-3000:]
+    [run] = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("die-casting-quality").experiment_id])
+    assert run.data.tags["split.fallback"] == "stratified" and run.data.tags["data.absent_columns"] == \
+        "registration_time, molten_volume"
+    assert run.data.metrics["data.out_of_range.molten_temp"] == 100
+    assert "no registration_time in the file" in run.data.tags["mlflow.note.content"]
+    assert "split: stratified" in result.output
+
+
+@pytest.mark.slow
+def test_new_card_from_a_month_first_mixed_date_file_trains_with_a_time_split(store, catalog_copy, tmp_path):
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2015-01-01", periods=90, freq="D").repeat(5)
+    workers = rng.integers(8, 60, len(days)).astype(float)
+    overtime = rng.integers(0, 7000, len(days)).astype(float)
+    frame = pd.DataFrame({
+        "date": [d.strftime("%m-%d-%Y") if i % 3 else f"{d.month}/{d.day}/{d.year}" for i, d in enumerate(days)],
+        "team": rng.integers(1, 6, len(days)), "smv": rng.uniform(3, 50, len(days)).round(2),
+        "over_time": overtime, "no_of_workers": workers,
+        "actual_productivity": (0.5 + 0.004 * workers - 0.00002 * overtime + rng.normal(0, 0.05, len(days))).round(4)})
+    path = tmp_path / "productivity.csv"
+    frame.to_csv(path, index=False)
+    made = _invoke("new", "garment-productivity", "--data", str(path), "--target", "actual_productivity",
+                   "--time", "date")
+    assert made.exit_code == 0, made.output
+    card = cards.load_card("garment-productivity")
+    assert card.split.kind == "time" and card.column("date").date_order == "month-first"
+    result = _invoke("run", "garment-productivity", "--trials", "1", "--quiet")
+    assert result.exit_code == 0, result.output[-3000:]
+    [run] = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("garment-productivity").experiment_id])
+    assert run.data.tags["split.kind"] == "time" and run.info.status == "FINISHED"
