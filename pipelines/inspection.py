@@ -421,9 +421,10 @@ SENTINEL_CODES = {-99999.0, -9999.0, -999.0, 999.0, 9999.0, 99999.0, 65535.0, 32
 
 
 def _likely_sentinels(typed: pd.DataFrame, card: Card, notes: list) -> None:
-    """A value repeated in many rows at a column's extreme, apart from the other readings (far from them,
-    or repeated far more often than any of them: a sensor that writes 0 or 1449 when it has nothing), is
-    said, not changed: the plant knows whether it is real."""
+    """A value repeated in many rows (but not most) beyond the end of a continuous reading's range,
+    apart from the other readings (far from them, or repeated far more often than any of them: a sensor
+    that writes 0 or 1449 when it has nothing), is said, not changed: the plant knows whether it is real.
+    Flags, set points and counters (few distinct values) are never suspected."""
     for col in card.columns:
         if col.kind != "numeric" or col.name not in typed.columns or col.missing_values:
             continue
@@ -433,13 +434,13 @@ def _likely_sentinels(typed: pd.DataFrame, card: Card, notes: list) -> None:
         for value in {float(present.max()), float(present.min())}:
             count = int((present == value).sum())
             rest = present[present != value]
-            if count < max(5, 0.01 * len(present)) or len(rest) < 10:
+            if not max(5, 0.01 * len(present)) <= count <= 0.5 * len(present) or rest.nunique() < 20:
                 continue
             low, high = float(rest.quantile(0.01)), float(rest.quantile(0.99))
-            gap = value - high if value > high else low - value
             spread = max(high - low, 1e-9)
+            gap = value - float(rest.max()) if value > high else float(rest.min()) - value
             repeated = count >= 2 * int(rest.value_counts().iloc[0])  # far more often than any real reading
-            if gap > 0 and (value in SENTINEL_CODES or gap > 3 * spread or (repeated and gap > 0.1 * spread)):
+            if gap > 0.1 * spread and (value in SENTINEL_CODES or gap > 3 * spread or repeated):
                 notes.append(("likely_sentinel", {"column": col.name, "value": _number(value), "count": count,
                                                   "share": f"{count / len(present):.1%}", "low": _number(low),
                                                   "high": _number(high)}))
