@@ -501,8 +501,9 @@ def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: 
     """A forecast reads rows as a series: repeated or backward time stamps are errors there; other
     cards are sorted by time, with a note."""
     col = card.time.column
-    times = typed[col]
     keys = [typed[card.group.column]] if card.group and card.group.column in typed.columns else []
+    typed[col] = _midnight_ends_the_day(typed[col], keys, notes, rownum, col)
+    times = typed[col]
     facts["time"] = {"first": str(times.min()), "last": str(times.max())}
     clock = [c for c in (col, card.time.within) if c and c in typed.columns]
     dup = typed.duplicated(subset=[c for c in (card.group.column if keys else None, *clock) if c], keep=False) & times.notna()
@@ -529,6 +530,29 @@ def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: 
             "row": rownum([at])[0], "value": times[at], "prev_row": rownum([prev])[0], "prev_value": times[prev],
             "time_column": col})]
     return []
+
+
+def _midnight_ends_the_day(times: pd.Series, keys: list, notes: list, rownum, col: str) -> pd.Series:
+    """Meters that stamp each interval with its end write the last one of a day as '01/01 00:00' after
+    '01/01 23:45': when every step back in time is such a midnight, and the next day's midnight puts it
+    in order, it is read so (with a note)."""
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        return times
+    previous = times.groupby(keys[0]).shift(1) if keys else times.shift(1)
+    back = (times < previous).to_numpy()
+    if not back.any():
+        return times
+    midnight = (times == times.dt.normalize()).to_numpy()
+    if (back & ~midnight).any():
+        return times
+    moved = times.mask(back, times + pd.Timedelta(days=1))
+    following = moved.groupby(keys[0]).shift(-1) if keys else moved.shift(-1)
+    if ((moved <= previous) | (moved > following.fillna(moved)))[back].any():
+        return times
+    first = times.index[back][0]
+    notes.append(("midnight_next_day", {"count": int(back.sum()), "column": col, "row": rownum([first])[0],
+                                        "value": str(times[first]), "prev_value": str(previous[first])}))
+    return moved
 
 
 # --- wording helpers -------------------------------------------------------------------------------

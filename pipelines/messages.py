@@ -326,6 +326,10 @@ NOTES: dict[str, dict[str, str]] = {
                        "ko": "마지막 {count}개 행은 데이터가 아니어서 뺍니다 (예: {row}행의 {value!r}, 표 아래 합계나 메모)."},
     "header_repeated": {"en": "{count} row(s) repeat the header (e.g. row {row}: two exports pasted together?): left out.",
                         "ko": "머리글을 되풀이한 {count}개 행을 뺍니다 (예: {row}행; 두 파일을 이어 붙였나요?)."},
+    "midnight_next_day": {"en": "{column}: {count} row(s) stamped 00:00 with the day that is ending (e.g. row {row}: {value} after "
+                                  "{prev_value}) read as midnight of the next day.",
+                            "ko": "{column}: 끝나는 날의 날짜로 00:00이 적힌 {count}개 행(예: {row}행, {prev_value} 다음의 {value})을 "
+                                  "다음 날 자정으로 읽습니다."},
     "unlabelled_rows": {"en": "{count} row(s) without a target value are left out of training.",
                         "ko": "목표 값이 없는 {count}개 행은 학습에서 뺍니다."},
     "duplicate_rows": {"en": "{count} row(s) repeat an earlier row exactly (e.g. row(s) {rows}).",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,8 @@ from typer.testing import CliRunner
 
 from pipelines import cards, data
 from pipelines.cli import app
+
+from conftest import needs_public
 
 HEAT = "heat-treatment-hardness"
 ROWS = 300
@@ -295,3 +298,16 @@ def test_clean_reference_data_raises_no_suspicion_of_sentinel_codes():
     cries wolf on every card would teach people to ignore it."""
     suspected = {c.id: [f for code, f in data.load(c).notes if code == "likely_sentinel"] for c in cards.list_cards()}
     assert not {k: v for k, v in suspected.items() if v}
+
+
+@needs_public("steel_energy")
+def test_new_reads_the_steel_energy_files_own_day_first_stamps(catalog_copy):
+    path = Path(os.environ["WORKBENCH_DATA_DIR"]) / "steel_energy" / "Steel_industry_data.csv"
+    made = _invoke("new", "steel-energy-own-file", "--data", str(path), "--target", "Usage_kWh", "--time", "date",
+                   "--task", "forecast")
+    assert made.exit_code == 0, made.output
+    card = cards.load_card("steel-energy-own-file")
+    assert card.column("date").date_order == "day-first" and card.split.kind == "time"
+    loaded = data.load(card)  # the meter stamps each day's last interval '01/01/2018 00:00': the next midnight
+    assert loaded.frame["date"].is_monotonic_increasing and loaded.frame["date"].max() == pd.Timestamp("2019-01-01 00:00")
+    assert any("365 row(s) stamped 00:00 with the day that is ending" in n for n in loaded.notes_text("en"))
