@@ -76,6 +76,9 @@ class StandardModel:
                 X[col] = pd.Categorical(values, categories=self.categories[col])
             elif not pd.api.types.is_numeric_dtype(X[col]):
                 X[col] = pd.to_numeric(X[col], errors="coerce")
+        numbers = X.select_dtypes("number").columns
+        if len(numbers):  # a ratio over a zero reading: missing, not infinite (XGBoost refuses inf)
+            X[numbers] = X[numbers].replace([np.inf, -np.inf], np.nan)
         X.columns = safe_names(names)
         return X
 
@@ -105,6 +108,7 @@ class StandardModel:
                 if not pd.api.types.is_numeric_dtype(values):
                     values = pd.to_numeric(values, errors="coerce")
                 X[:, j] = values.to_numpy(dtype=float, na_value=np.nan)
+        X[np.isinf(X)] = np.nan  # as in design: a ratio over a zero reading is missing
         return X
 
     # --- prediction ------------------------------------------------------------------------------

@@ -47,3 +47,12 @@ def test_matrix_equals_the_training_design_for_every_column_kind(rows):
     assert np.isnan(got[:, names.index("absent")]).all()
     unseen = frame["grade"].isin(["new"]).to_numpy() | frame["grade"].isna().to_numpy()
     assert np.isnan(got[unseen, 0]).all() and not np.isnan(got[~unseen, 0]).any()
+
+
+def test_an_infinite_feature_is_missing_in_the_design_and_the_matrix():
+    """A ratio over a zero reading (efficiency with the motor off) is missing to the boosters: XGBoost
+    refuses infinite input, and the fast path must read what training read."""
+    frame = pd.DataFrame({"ratio": [1.0, np.inf, -np.inf, 2.0], "other": [1, 2, 3, 4]})
+    model = _model(["ratio", "other"], {})
+    assert np.isnan(model.design(frame)["ratio"].to_numpy()[1:3]).all()
+    np.testing.assert_array_equal(model.matrix(frame), _design_as_numbers(model, frame))
