@@ -189,7 +189,8 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
         problems += _target_problems(typed, usable, facts)
     time = usable.time.column if usable.time else None
     if time and time in typed.columns and not any(p.code == "ambiguous_dates" for p in problems):
-        problems += _time_problems(typed, usable, rownum, notes, facts)
+        lost_group = card.group.column if card.group and card.group.column not in typed.columns else None
+        problems += _time_problems(typed, usable, rownum, notes, facts, lost_group)
     twice = typed.duplicated() if len(typed.columns) else pd.Series(False, index=typed.index)
     duplicated = int(twice.sum())
     if duplicated:
@@ -497,9 +498,12 @@ def split_blocker(typed: pd.DataFrame, card: Card) -> tuple[str, dict] | None:
     return None
 
 
-def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: dict) -> list[Problem]:
-    """A forecast reads rows as a series: repeated or backward time stamps are errors there; other
-    cards are sorted by time, with a note."""
+def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: dict,
+                   lost_group: str | None = None) -> list[Problem]:
+    """A forecast reads rows as a series: repeated or backward time stamps are errors there (when the
+    card's group column, ``lost_group``, is not in the file, repeats mean several series mixed); other
+    cards are sorted by time, with a note. Without the finer clock (``time.within``, the hour of a
+    date) the rows of one date keep the file's order."""
     col = card.time.column
     keys = [typed[card.group.column]] if card.group and card.group.column in typed.columns else []
     typed[col] = _midnight_ends_the_day(typed[col], keys, notes, rownum, col)
@@ -507,6 +511,9 @@ def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: 
     facts["time"] = {"first": str(times.min()), "last": str(times.max())}
     clock = [c for c in (col, card.time.within) if c and c in typed.columns]
     dup = typed.duplicated(subset=[c for c in (card.group.column if keys else None, *clock) if c], keep=False) & times.notna()
+    if card.time.within and card.time.within not in typed.columns:
+        notes.append(("within_file_order", {"column": col, "within": card.time.within}))
+        dup[:] = False
     # Rank (date, hour, ...) tuples so dates, order numbers and split clocks compare the same way.
     codes = (pd.factorize(typed[col], sort=True)[0] if len(clock) == 1  # one column: 10x faster than a MultiIndex
              else pd.MultiIndex.from_frame(typed[clock]).factorize(sort=True)[0])
@@ -520,6 +527,10 @@ def _time_problems(typed: pd.DataFrame, card: Card, rownum, notes: list, facts: 
         if dup.any():
             notes.append(("same_time", {"count": int(dup.sum()), "column": col}))
         return []
+    if dup.any() and lost_group:
+        first = dup.idxmax()
+        return [Problem("series_mixed", lost_group, rownum(dup.index[dup]), {
+            "count": int(dup.sum()), "value": times[first], "time_column": col, "group_column": lost_group})]
     if dup.any():
         first = dup.idxmax()
         return [Problem("duplicate_times", col, rownum(dup.index[dup]), {"count": int(dup.sum()), "value": times[first]})]

@@ -264,6 +264,14 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "ko": ("같은 시각이 {count}번 반복됩니다 (예: {rows}행의 {value}). 시계열은 한 시각에 한 행이어야 합니다.",
                "반복된 행을 지우세요. 자정이나 시간 변경 시각이 두 번 기록되지 않았는지 확인하세요."),
     },
+    "series_mixed": {
+        "en": ("{count} rows share their {time_column} with another row (e.g. {value} in row(s) {rows}): the file holds "
+               "several series, which the card tells apart by {group_column}, and that column is not in the file.",
+               "add the {group_column} column (or map yours onto it with --map), or keep the rows of one series only."),
+        "ko": ("{count}개 행이 다른 행과 같은 {time_column} 값을 가집니다 (예: {rows}행의 {value}). 파일에 여러 시계열이 "
+               "섞여 있는데, 카드가 이를 구분하는 {group_column} 열이 파일에 없습니다.",
+               "{group_column} 열을 넣거나(--map 으로 대응 가능) 한 시계열의 행만 남기세요."),
+    },
     "time_order": {
         "en": ("the rows are not in time order: row {row} ({value}) comes after row {prev_row} ({prev_value}); "
                "a forecast reads the series in order.",
@@ -330,6 +338,8 @@ NOTES: dict[str, dict[str, str]] = {
                                   "{prev_value}) read as midnight of the next day.",
                             "ko": "{column}: 끝나는 날의 날짜로 00:00이 적힌 {count}개 행(예: {row}행, {prev_value} 다음의 {value})을 "
                                   "다음 날 자정으로 읽습니다."},
+    "within_file_order": {"en": "no {within} in the file: the rows of one {column} are taken in the file's order.",
+                          "ko": "파일에 {within} 열이 없어 같은 {column} 안의 행은 파일 순서대로 봅니다."},
     "unlabelled_rows": {"en": "{count} row(s) without a target value are left out of training.",
                         "ko": "목표 값이 없는 {count}개 행은 학습에서 뺍니다."},
     "duplicate_rows": {"en": "{count} row(s) repeat an earlier row exactly (e.g. row(s) {rows}).",

@@ -40,10 +40,10 @@ def _fewer_rows(frame, card):
 
 def optional_columns(card: cards.Card, columns) -> list[str]:
     """Card columns of the reference data a file may lack: all but the required, the leaking ones
-    (never read anyway) and the unit a group split or a RUL card needs."""
+    (never read anyway) and the unit a group split, a RUL card or a forecast of several series needs."""
     needed = {c.name for c in card.columns if c.required} | set(card.exclude)
-    if card.group and (card.split.kind == "group" or card.task == "rul"):
-        needed.add(card.group.column)
+    if card.group and (card.split.kind == "group" or card.task in ("rul", "forecast")):
+        needed.add(card.group.column)  # a forecast's reference data holds several series: refused without it
     return [c.name for c in card.columns if c.name in columns and c.name not in needed]
 
 

@@ -89,6 +89,11 @@ def _two_exports_pasted(frame: pd.DataFrame) -> bytes:
     return csv(frame.iloc[:half]) + csv(frame.iloc[half:])
 
 
+def _one_part(frame: pd.DataFrame) -> pd.DataFrame:
+    first = frame["Part Number"].iloc[0]
+    return frame[frame["Part Number"] == first].drop(columns=["Part Number"])
+
+
 def _shuffled_ambiguous(frame: pd.DataFrame) -> pd.DataFrame:
     stamps = pd.Timestamp("2024-01-01 06:00") + pd.to_timedelta(np.arange(len(frame)) % 12 * 31, unit="D")
     frame["Batch_Time"] = stamps.strftime("%d/%m/%Y %H:%M")
@@ -152,7 +157,15 @@ QUIRKS = [
           ["Temper_Time_h: 2 cell(s) that are not numbers read as missing (e.g. '측정불가' in row(s) 6, 42)"]),
     Quirk("empty_column", heat(_set("Quench_Delay_s", slice(None), None)), ["Quench_Delay_s is empty in every row: trained without it"]),
     Quirk("korean_cp949_headers", lambda: csv(_korean(_reference(HEAT), HEAT), "cp949"), [], report=["Result: OK"]),
+    Quirk("one_series_without_its_part_number", lambda: csv(_one_part(_reference("demand-forecast", rows=4000))),
+          ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
+    Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
+          ["no 시간 in the file: the rows of one 날짜 are taken in the file's order"], card="factory-peak-demand"),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
+    Quirk("several_series_without_their_part_number",
+          lambda: csv(_reference("demand-forecast", rows=4000).drop(columns=["Part Number"])),
+          ["the file holds several series, which the card tells apart by Part Number"], refused=True,
+          card="demand-forecast"),
     Quirk("numeric_column_of_text", heat(lambda f: f.assign(Carbon_pct=[f"{v} ppm" for v in f["Carbon_pct"]])),
           ["column 'Carbon_pct': 300 value(s) (100% of the filled cells) are not numbers"], refused=True),
     Quirk("no_target", heat(lambda f: f.drop(columns=["Hardness_HRC"])),
