@@ -2,9 +2,11 @@
 
 Each candidate is scored on a sample of real operating conditions from the data (the settings
 replaced, everything else as it was), so a recommendation holds across the plant's usual conditions
-rather than for one lucky row. The search stays inside the card's bounds; every recommendation says
-how far it lies from settings actually run, and one outside what the data has seen is flagged,
-because the model has no evidence there.
+rather than for one lucky row. Only the settings the data holds and the model reads are searched (a
+plant file may lack some). The search stays near the settings actually run (their range widened by
+a tenth of its span) and inside the card's physical limits, which are a sensor's, not an operating
+window; every recommendation says how far it lies from settings actually run, and one outside what the
+data has seen is flagged, because the model has no evidence there.
 """
 
 from __future__ import annotations
@@ -57,22 +59,31 @@ def _goal(card: Card) -> tuple[str, str, int]:
     raise WorkbenchError(f"{card.id}: settings optimisation needs a binary or regression card, not {card.task}.")
 
 
-def _space(card: Card, frame: pd.DataFrame, fixed: dict[str, float]) -> dict[str, tuple[float, float]]:
+MARGIN = 0.1  # the search reaches this share of the observed span beyond the settings run
+
+
+def _space(card: Card, frame: pd.DataFrame, fixed: dict[str, float], reads: list[str]) -> dict[str, tuple[float, float]]:
+    """The box searched: each setting the data holds and the model ``reads``, not fixed."""
     if not card.settings:
         raise WorkbenchError(f"{card.id} lists no controllable `settings` on its card, so there is nothing to optimise.")
     unknown = set(fixed) - set(card.input_columns)
     if unknown:
         raise WorkbenchError(f"--fix {', '.join(sorted(unknown))}: not input columns of {card.id} "
                              f"(settings: {', '.join(card.settings)}).")
+    usable = [s for s in card.settings if s in frame.columns and s in reads and frame[s].notna().any()]
+    if not usable:
+        raise WorkbenchError(f"{card.id}: none of the card's settings ({', '.join(card.settings)}) is in the data "
+                             "the model was trained on, so there is nothing to optimise.")
     space = {}
-    for name in card.settings:
+    for name in usable:
         if name in fixed:
             continue
         col = card.column(name)
         seen = frame[name].dropna()
-        lo = col.min if col.min is not None else float(seen.min())
-        hi = col.max if col.max is not None else float(seen.max())
-        space[name] = (float(lo), float(hi))
+        span = float(seen.max() - seen.min())
+        lo, hi = float(seen.min()) - MARGIN * span, float(seen.max()) + MARGIN * span
+        lo, hi = max(lo, col.min) if col.min is not None else lo, min(hi, col.max) if col.max is not None else hi
+        space[name] = (lo, max(hi, lo))
     return space
 
 
@@ -82,7 +93,6 @@ def recommend(card: Card, data: data_module.Dataset, top: int = 5, n_trials: int
     fixed = fixed or {}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     frame = data.frame if data.test is None else pd.concat([data.frame, data.test], ignore_index=True)
-    space = _space(card, frame, fixed)
     output, goal, sign = _goal(card)
     tracking.configure()
     if model_uri:  # a notebook recommends from the model it just trained, champion or not
@@ -95,6 +105,7 @@ def recommend(card: Card, data: data_module.Dataset, top: int = 5, n_trials: int
         raise WorkbenchError(f"No registered model {card.id}@{alias}: run `workbench run {card.id}` first.")
     if mv is not None:
         model = registry.load_model(card.id, alias=alias)
+    space = _space(card, frame, fixed, model.input_columns)
 
     context = frame.tail(CONTEXT_ROWS).reset_index(drop=True)  # recent operating conditions, in order
     for name, value in fixed.items():
@@ -104,7 +115,7 @@ def recommend(card: Card, data: data_module.Dataset, top: int = 5, n_trials: int
         rows = context.assign(**settings)
         return float(model.predict(rows)[output].mean())
 
-    seen = frame[card.settings].dropna()
+    seen = frame[list(space)].dropna()
     scale = seen.std().replace(0, 1.0)
     median = seen.median()
     median_predicted = predicted({k: median[k] for k in space})

@@ -73,3 +73,20 @@ def test_a_notebook_recommends_from_its_own_model_without_a_champion(store):
     found = recommend(card, data, top=2, n_trials=25, seed=0, model_uri=model_uri)
     assert found.model_version is None and "this run's model" in found.summary()
     assert found.table["predicted"].iloc[0] <= found.median_predicted
+
+
+def test_a_model_trained_without_a_setting_searches_the_others_near_the_settings_run(store):
+    """A plant file may lack a setting: the search covers what the model reads, and stays near what was
+    run (the card's range is a sensor's limit, not an operating window)."""
+    card = wb.load_card(CARD)
+    data = wb.load_data(card)
+    data.frame = data.frame.drop(columns=["cast_pressure"])
+    wb.start_run(card, data)
+    result = wb.tune(card, data, n_trials=1, seed=0)
+    model_uri = wb.log_result(result, wb.evaluate(result, plots=False))
+    found = recommend(card, data, top=2, n_trials=20, seed=0, model_uri=model_uri)
+    assert "cast_pressure" not in found.table and "molten_temp" in found.table
+    for name in ("molten_temp", "high_section_speed"):
+        seen = data.frame[name].dropna()
+        margin = 0.1 * (seen.max() - seen.min())
+        assert found.table[name].between(seen.min() - margin, seen.max() + margin).all(), name
