@@ -35,12 +35,15 @@ class Recommendations:
     median_settings: pd.Series
     median_predicted: float
     model_version: int | None  # None: the model of the run that asked (a notebook's own)
+    not_searched: tuple[str, ...] = ()  # card settings the data lacks or the model does not read
 
     def summary(self) -> str:
         best = self.table.iloc[0]
         which = f"v{self.model_version}" if self.model_version else "this run's model"
         out = [f"{self.card.id} {which}: {self.goal}",
                f"data's median settings: {self.median_predicted:.4g}; best recommendation: {best['predicted']:.4g}"]
+        if self.not_searched:
+            out.append(f"not searched (not in the data the model was trained on): {', '.join(self.not_searched)}")
         far = self.table[~self.table["inside_data"]]
         if len(far):
             out.append(f"warning: {len(far)} of {len(self.table)} recommendations lie outside the settings seen in "
@@ -144,5 +147,7 @@ def recommend(card: Card, data: data_module.Dataset, top: int = 5, n_trials: int
         if len(picked) == top:
             break
     table = pd.DataFrame(picked).drop(columns="_vector")
+    not_searched = tuple(s for s in card.settings if s not in space and s not in fixed)
     return Recommendations(card=card, goal=goal, table=table, median_settings=median,
-                           median_predicted=median_predicted, model_version=int(mv.version) if mv is not None else None)
+                           median_predicted=median_predicted, model_version=int(mv.version) if mv is not None else None,
+                           not_searched=not_searched)

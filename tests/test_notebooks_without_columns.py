@@ -18,8 +18,6 @@ from pipelines import cards, data
 from notebook_variants import KernelSession
 
 CARDS = cards.list_ids()
-# Notebooks not yet reworked to read only the columns a file has (issue 11, in progress): this set only shrinks.
-PENDING = set(CARDS) - {"heat-treatment-hardness"}
 ROWS = 2000  # a crash test, not a quality test: rows drawn evenly (in their order) keep each run short
 
 
@@ -56,10 +54,8 @@ def kernel(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("card_id", [
-    pytest.param(c, marks=[pytest.mark.xdist_group(f"variants-{i % 2}"),
-                           *([pytest.mark.xfail(reason="notebook not yet reworked for absent columns")] if c in PENDING else [])])
-    for i, c in enumerate(CARDS)])
+@pytest.mark.parametrize("card_id", [pytest.param(c, marks=pytest.mark.xdist_group(f"variants-{i % 2}"))
+                                     for i, c in enumerate(CARDS)])
 def test_notebook_runs_with_each_optional_column_absent(card_id, kernel):
     session, folder = kernel
     card = cards.load_card(card_id)

@@ -86,6 +86,7 @@ def test_a_model_trained_without_a_setting_searches_the_others_near_the_settings
     model_uri = wb.log_result(result, wb.evaluate(result, plots=False))
     found = recommend(card, data, top=2, n_trials=20, seed=0, model_uri=model_uri)
     assert "cast_pressure" not in found.table and "molten_temp" in found.table
+    assert found.not_searched == ("cast_pressure",) and "not searched" in found.summary()
     for name in ("molten_temp", "high_section_speed"):
         seen = data.frame[name].dropna()
         margin = 0.1 * (seen.max() - seen.min())
