@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import messages, simulate, sources
 from .cards import Card
-from .inspection import Options, inspect, validate  # noqa: F401 - the public names of this module
+from .inspection import Options, accepted, inspect, validate  # noqa: F401 - the public names of this module
 from .mapping import map_columns, parse_map  # noqa: F401
 from .reading import read_table  # noqa: F401
 

@@ -87,6 +87,7 @@ class Inspection:
     facts: dict
     mapping: Mapping | None = None
     card: Card | None = None
+    input_rows: np.ndarray | None = None  # each kept row's index in the frame as read (before sorting)
 
     def raise_first(self, source, card: Card, lang: str | None = None) -> None:
         if not self.problems:
@@ -104,11 +105,17 @@ def validate(frame: pd.DataFrame, card: Card, source, with_target: bool = True, 
     """Keep the card's columns the file has, typed and sorted; raise DataError naming the column and
     the fix otherwise. ``with_target=False`` inspects new data for prediction; ``required`` then
     names the columns the trained model reads (instead of the card's required ones)."""
+    return accepted(frame, card, source, with_target, lang, options, required).frame
+
+
+def accepted(frame: pd.DataFrame, card: Card, source, with_target: bool = True, lang: str | None = None,
+             options: Options | dict | None = None, required: list[str] | None = None) -> Inspection:
+    """``validate``'s inspection (for callers that need more than the frame, e.g. each row's input row)."""
     found = inspect(frame, card, source, with_target=with_target, options=options, required=required)
     found.raise_first(source, card, lang)
     for code, fields in found.notes:
         log.info(messages.note(code, lang, **fields))
-    return found.frame
+    return found
 
 
 def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, options: Options | dict | None = None,
@@ -205,10 +212,19 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     typed = typed[keep]
     order = [c for c in (usable.group.column if usable.group else None, time) if c and c in typed.columns]
     if order:
-        typed = typed.sort_values(order, kind="stable")
+        typed = typed.sort_values(order, kind="stable", key=_as_numbers_where_all_are)
     facts["rows_used"] = len(typed)
     facts["columns"] = [c for c in keep if c != target]
-    return Inspection(typed.reset_index(drop=True), problems, notes, facts, mapping, usable)
+    return Inspection(typed.reset_index(drop=True), problems, notes, facts, mapping, usable,
+                      input_rows=typed.index.to_numpy())
+
+
+def _as_numbers_where_all_are(column: pd.Series) -> pd.Series:
+    """Sort key: ids written as numbers (engine 1, 2, 10) sort as numbers, not as text (1, 10, 2)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    numbers = pd.to_numeric(column, errors="coerce")
+    return numbers if numbers.notna().sum() == column.notna().sum() else column
 
 
 # --- the card as this file allows it -------------------------------------------------------------------

@@ -76,13 +76,13 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     try:
         with _Writer(partial, parquet=output_path.suffix.lower() in PARQUET) as writer:
             for frame, done in itertools.chain([first], chunks):
+                inputs = frame.drop(columns="input_row")
                 if history and previous is not None:
-                    scored = model.predict(pd.concat([previous, frame], ignore_index=True)).iloc[len(previous):]
+                    scored = model.predict(pd.concat([previous, inputs], ignore_index=True)).iloc[len(previous):]
                 else:
-                    scored = model.predict(frame)
-                previous = frame.tail(HISTORY_ROWS) if history else None
+                    scored = model.predict(inputs)
+                previous = inputs.tail(HISTORY_ROWS) if history else None
                 out = frame.copy()
-                out.insert(0, "input_row", range(rows + 1, rows + len(frame) + 1))
                 out["model_id"] = card.id
                 out["model_version"] = int(mv.version)
                 for col in scored.columns:
@@ -112,9 +112,13 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
 
 def _prepare(raw: pd.DataFrame, card, column_map, source, lang: str | None, options=None) -> pd.DataFrame:
     mapped = data.map_columns(raw, card, column_map, source, lang=lang, with_target=False)
-    frame = data.validate(mapped, card, source, with_target=False, lang=lang, options=options)
+    found = data.accepted(mapped, card, source, with_target=False, lang=lang, options=options)
+    frame = found.frame
+    # the row's number in the file, kept through dropped footers and sorting by time or group
+    frame.insert(0, "input_row", found.input_rows + 1)  # chunks carry the file's row positions as their index
     if card.task == "forecast" and card.target.column in mapped:  # a forecast reads the target's history
-        frame[card.target.column] = pd.to_numeric(mapped[card.target.column], errors="coerce").to_numpy()
+        history = pd.to_numeric(mapped[card.target.column], errors="coerce")
+        frame[card.target.column] = history.loc[found.input_rows].to_numpy()  # in the frame's (sorted) order
     return frame
 
 
@@ -150,8 +154,10 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
             except Exception as exc:  # noqa: BLE001 - the same message a whole-file read gives
                 raise reading.error("unreadable", path, lang=lang, kind="Parquet", detail=reading._short(exc)) from None
             for batch in parquet.iter_batches(batch_size=rows):
+                chunk = batch.to_pandas()
+                chunk.index = pd.RangeIndex(done, done + len(chunk))  # the file's row positions, as CSV chunks have
                 done += batch.num_rows
-                yield batch.to_pandas(), done
+                yield chunk, done
         elif suffix not in TEXT:  # Excel and what is not a table file: read whole (and refused) as for training
             frame = data.read_table(path, sheet=sheet, lang=lang)
             for start in range(0, len(frame), rows):

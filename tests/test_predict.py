@@ -129,3 +129,17 @@ def test_bad_rows_fail_clearly_and_leave_no_output(store, tmp_path):
     frame.head(0).to_csv(empty, index=False)
     with pytest.raises(DataError, match="no data rows"):
         predict_file(CARD, empty, tmp_path / "o.csv")
+
+
+def test_input_row_names_the_file_row_of_a_shuffled_file(store, tmp_path):
+    """The model sorts rows by time; each output row still points at its own row of the file."""
+    frame = store["frame"].sample(frac=1.0, random_state=3).reset_index(drop=True)
+    source = tmp_path / "shuffled.csv"
+    frame.to_csv(source, index=False)
+    predict_file(CARD, source, tmp_path / "scored.csv", version=store["plain"], chunk_rows=150)
+    out = pd.read_csv(tmp_path / "scored.csv", encoding="utf-8-sig")
+    assert sorted(out["input_row"]) == list(range(1, len(frame) + 1))
+    assert not out["input_row"].is_monotonic_increasing  # the rows were sorted: the test asks something
+    back = frame.iloc[out["input_row"].to_numpy() - 1]
+    np.testing.assert_allclose(out["Carbon_pct"].to_numpy(), back["Carbon_pct"].to_numpy())
+    np.testing.assert_array_equal(out["Furnace_ID"].astype(str).to_numpy(), back["Furnace_ID"].astype(str).to_numpy())

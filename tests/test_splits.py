@@ -118,3 +118,17 @@ def test_grouped_classifier_split_keeps_units_whole_and_every_class_on_both_side
         assert set(inner[label].iloc[va]) == {"yes", "no"}
     other, _ = splits.train_test(card, frame, seed + 10)
     assert set(frame["No"].iloc[other]) != set(frame["No"].iloc[train])  # the seed matters
+
+
+def test_engine_numbers_sort_as_numbers_not_as_text():
+    """Engines 1, 2, ..., 10 sort in that order (text order would put 10 before 2), each keeping its cycles."""
+    card = cards.load_card("turbofan-rul")
+    frame, _ = data.reference(card)[:2]
+    frame = frame.assign(unit=frame["unit"].astype(int).astype(str))
+    engines = frame["unit"].unique()
+    np.random.default_rng(1).shuffle(engines)
+    frame = pd.concat([frame[frame["unit"] == u] for u in engines])  # engines in a random order
+    ordered = data.validate(frame, card, "shuffled engines")
+    units = pd.to_numeric(ordered["unit"])
+    assert units.is_monotonic_increasing and units.nunique() >= 11
+    assert ordered.groupby("unit", sort=False)["cycle"].apply(lambda c: c.is_monotonic_increasing).all()
