@@ -80,6 +80,9 @@ class Split(_Strict):
     # When a file lacks the time column a time split needs: stratified for classifiers, random otherwise
     # (a forecast keeps the file's row order as time).
     fallback: Literal["random", "stratified"] | None = None
+    # A time split's test period must hold this many events (positives of a binary or anomaly card), or it
+    # reaches further back (to half the rows at most) and says so: AP on a handful of defects means nothing.
+    min_test_events: int = Field(10, ge=1)
 
 
 class MetricSpec(_Strict):

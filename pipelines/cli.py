@@ -158,6 +158,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
         monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
         na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
+        no_refit: bool = typer.Option(False, "--no-refit", help="register the model fitted on the internal "
+                                      "train part only (default: refit on every row after the test)"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it).
     The model trains on the card columns your file has; every decision (absent columns, fallback split,
@@ -172,22 +174,34 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     try:
         outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
                            device=device, seed=seed, column_map=_parse_map(map_, lang), output_dir=output_dir,
-                           progress=not quiet, sheet=sheet, lang=lang, options=options)
+                           progress=not quiet, sheet=sheet, lang=lang, options=options, refit=not no_refit)
     except WorkbenchError as exc:
         _fail(exc)
     s = outcome.summary
     d = outcome.decision
     console.print(f"[bold]{card_id}[/] finished in {outcome.seconds:.0f} s on {s.get('device', '?')}")
-    table = Table("metric", "model (test)", "baseline")
+    table = Table("metric", "model (test)", "90 % interval", "baseline")
+    intervals, untrusted = s.get("intervals", {}), s.get("untrusted", {})
     for name, value in s.get("metrics", {}).items():
         base = s.get("baseline", {}).get(name.replace("test_", "baseline_"))
-        table.add_row(name, f"{value:.4f}", "" if base is None else f"{base:.4f}")
+        lo, hi = intervals.get(name, (None, None))
+        table.add_row(name + (" (!)" if name in untrusted else ""), f"{value:.4f}",
+                      "" if lo is None else f"{lo:.4f} to {hi:.4f}", "" if base is None else f"{base:.4f}")
     console.print(table)
+    counts = s.get("counts", {})
+    if counts:
+        console.print("test: " + ", ".join(f"{v} {k.removeprefix('test_')}" for k, v in counts.items()))
+    for name, why in untrusted.items():
+        console.print(f"[yellow](!) {name} cannot be trusted:[/] {escape(why)}")
     if s.get("split") and s["split"] != cards.load_card(card_id).split.kind:
         console.print(f"split: {s['split']} (the card's split was not possible on this file; see the notes above)")
     if data is None and s.get("data_notes"):
         for line in s["data_notes"]:
             console.print(f"[dim]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    rows = s.get("rows") or {}
+    if rows.get("registered_model") and rows["registered_model"] > rows.get("train", 0):
+        console.print(f"tested on {rows['test']} rows with the model fitted on {rows['train']}; "
+                      f"the registered model is refit on all {rows['registered_model']} rows (--no-refit: not)")
     if d:
         state = "[green]champion[/]" if d["promoted"] else "[yellow]challenger[/]"
         console.print(f"registered model {card_id} version {d['version']}: {state} ({d['reason']})")

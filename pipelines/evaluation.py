@@ -32,6 +32,14 @@ class Report:
     predictions: pd.DataFrame
     figures: dict[str, plt.Figure] = field(default_factory=dict)
     data_notes: list[str] = field(default_factory=list)  # what the file decided: absent columns, split, values set missing
+    counts: dict[str, int] = field(default_factory=dict)  # test_rows, and test_positives for binary/anomaly cards
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # test_<metric>: bootstrap 90 % interval
+    untrusted: dict[str, str] = field(default_factory=dict)  # test_<metric>: why it cannot be trusted
+
+    @property
+    def trusted(self) -> bool:
+        """Can the primary metric decide a promotion?"""
+        return f"test_{self.primary}" not in self.untrusted
 
     @property
     def primary(self) -> str:
@@ -52,9 +60,13 @@ class Report:
 
     def summary(self) -> str:
         verdict = "passes" if self.passed else "does NOT pass"
-        text = (f"{self.card.id}: test {self.primary} = {self.value:.4f} (baseline "
-                f"{self.baseline.get(f'baseline_{self.primary}', float('nan')):.4f}); {verdict} the acceptance "
-                f"threshold {self.card.metric.accept}")
+        lo, hi = self.intervals.get(f"test_{self.primary}", (float("nan"), float("nan")))
+        counted = ", ".join(f"{v} {k.removeprefix('test_').replace('_', ' ')}" for k, v in self.counts.items())
+        text = (f"{self.card.id}: test {self.primary} = {self.value:.4f} (90 % interval {lo:.4f} to {hi:.4f}; "
+                f"{counted}; baseline {self.baseline.get(f'baseline_{self.primary}', float('nan')):.4f}); "
+                f"{verdict} the acceptance threshold {self.card.metric.accept}")
+        for name, why in self.untrusted.items():
+            text += f"\n{name} cannot be trusted: {why}"
         if self.data_notes:
             text += "\nWhat the data decided:\n" + "\n".join(f"  - {n}" for n in self.data_notes)
         return text
@@ -131,8 +143,20 @@ def evaluate(result: TuneResult, plots: bool = True) -> Report:
     predictions = pd.DataFrame({"y_true": y, "prediction": label})
     if card.task != "multiclass":
         predictions["score"] = s
+    counts = {"test_rows": int(len(y))}
+    if card.task in ("binary", "anomaly"):
+        counts["test_positives"] = int(np.sum(y == 1))
+    intervals, untrusted = {}, {}
+    for name, metric in metrics.for_task(card.task).items():
+        if f"test_{name}" not in values:
+            continue
+        intervals[f"test_{name}"] = metrics.interval(metric, y, s if metric.needs in ("score", "value") else label,
+                                                     seed=result.seed)
+        why = metrics.untrusted(card.task, name, y)
+        if why:
+            untrusted[f"test_{name}"] = why
     report = Report(card=card, metrics=values, baseline=baseline(card, result), predictions=predictions,
-                    data_notes=result.data.notes_text())
+                    data_notes=result.data.notes_text(), counts=counts, intervals=intervals, untrusted=untrusted)
     if plots:
         report.figures = figures(result, report)
     return report

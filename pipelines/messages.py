@@ -292,6 +292,10 @@ NOTES: dict[str, dict[str, str]] = {
                        "ko": "파일에 없는 카드 열 {count}개 없이 학습합니다: {listing}."},
     "empty_column": {"en": "{column} is empty in every row: trained without it.",
                      "ko": "{column} 열은 모든 행이 비어 있어 이 열 없이 학습합니다."},
+    "test_extended": {"en": "the latest {card_share} of the rows held only {found} row(s) with {event}, too few to judge "
+                            "the model by: the test period reaches back to the latest {share} ({count} such rows).",
+                      "ko": "최근 {card_share} 행에는 {event} 인 행이 {found}개뿐이라 모델을 판단하기에 너무 적습니다: "
+                            "시험 기간을 최근 {share} 까지 넓혔습니다 (해당 행 {count}개)."},
     "split_fallback": {"en": "no {time_column} in the file, so no split by time: split {fallback} instead (test {share}); "
                              "add the time column for a test on the latest rows, or choose with --split.",
                        "ko": "파일에 {time_column} 열이 없어 시간 분할 대신 {fallback} 분할을 씁니다 (시험 {share}). "

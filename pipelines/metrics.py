@@ -68,6 +68,46 @@ TASK_METRICS: dict[str, dict[str, Metric]] = {
 }
 
 
+MIN_POSITIVES = 10  # a ranking or alarm metric on fewer positives than this says little
+RESAMPLES = 200
+_NEEDS_POSITIVES = {"average_precision", "roc_auc", "f1", "precision", "recall"}
+
+
+def untrusted(task: str, name: str, y: np.ndarray) -> str | None:
+    """Why ``name`` on test truths ``y`` cannot be trusted (None when it can): r2 of a constant target,
+    a ranking or alarm metric on fewer than ``MIN_POSITIVES`` positives, too few rows for any figure."""
+    y = np.asarray(y)
+    if len(y) < MIN_POSITIVES:
+        return f"only {len(y)} test rows"
+    if task in ("binary", "anomaly") and name in _NEEDS_POSITIVES:
+        positives = int(np.sum(y == 1))
+        if positives < MIN_POSITIVES:
+            return f"only {positives} positive test rows (at least {MIN_POSITIVES} needed)"
+    if name in ("r2", "mape") and task not in ("binary", "multiclass", "anomaly"):
+        if np.nanstd(y.astype(float)) == 0:
+            return "the test target is constant"
+    return None
+
+
+def interval(metric: Metric, y: np.ndarray, p: np.ndarray, level: float = 0.9, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric`` over the test rows. Resamples where the metric is
+    undefined (no positive drawn) are left out, which ``scipy.stats.bootstrap`` cannot do."""
+    rng = np.random.default_rng(seed)
+    n, values = len(y), []
+    with np.errstate(all="ignore"):
+        for _ in range(RESAMPLES):
+            pick = rng.integers(0, n, n)
+            try:
+                values.append(metric.fn(y[pick], p[pick]))
+            except ValueError:  # e.g. ROC AUC of a resample with one class
+                continue
+    values = np.asarray([v for v in values if np.isfinite(v)])
+    if not len(values):
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
 def for_task(task: str) -> dict[str, Metric]:
     return TASK_METRICS[task]
 

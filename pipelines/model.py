@@ -54,6 +54,7 @@ class StandardModel:
     threshold: float | None = None
     residual_scale: dict[str, float] = field(default_factory=dict)  # anomaly: std of normal residuals
     signal_features: dict[str, list[str]] = field(default_factory=dict)  # anomaly: inputs per signal
+    rows_fit: int = 0  # rows the boosters were fitted on (all supplied rows once refit)
 
     # --- design matrix ---------------------------------------------------------------------------
     def featurize(self, raw: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from . import metrics, settings
+from . import metrics, settings, tracking
 from .evaluation import Report, score
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -59,6 +59,9 @@ def decide(result, report: Report) -> tuple[bool, str, int | None, float | None]
     primary = f"test_{card.metric.primary}"
     if not report.passed:
         return False, f"{primary} {report.value:.4f} misses the acceptance threshold {card.metric.accept}", None, None
+    if not report.trusted:  # a figure from a handful of rows promotes nothing; a person may, by hand
+        return False, (f"{primary} {report.value:.4f} cannot be trusted ({report.untrusted[primary]}): kept as "
+                       f"challenger; `workbench promote {card.id} VERSION` makes it champion by hand"), None, None
     ok, reason, version, value = compare_with_champion(result, report)
     return ok, reason if version is not None else "first version to pass the acceptance threshold", version, value
 
@@ -72,7 +75,9 @@ def compare_with_champion(result, report: Report) -> tuple[bool, str, int | None
     if current is None:
         return True, "no champion yet", None, None
     try:
-        champion_value = score(card, load_model(card.id, version=int(current.version)), result.test)[primary]
+        # the champion as it was tested (before its refit on every row, which may include these rows)
+        tested = tracking.load_holdout_model(current.run_id) or load_model(card.id, version=int(current.version))
+        champion_value = score(card, tested, result.test)[primary]
         basis = "re-scored on the same test rows"
     except Exception as exc:  # an old champion that cannot read today's data: fall back to its record
         recorded = MlflowClient().get_run(current.run_id).data.metrics.get(primary)
@@ -114,9 +119,12 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,
+                   "intervals": report.intervals, "counts": report.counts, "untrusted": report.untrusted,
                    "baseline": report.baseline, "cv": result.cv, "decision": asdict(decision), "device": result.device,
                    "tuning_seconds": result.seconds, "trials": len(result.study.trials),
-                   "data_notes": report.data_notes, "split": result.card.split.kind}
+                   "data_notes": report.data_notes, "split": result.card.split.kind,
+                   "rows": {"train": result.model.rows_fit, "test": int(result.test.scored.sum()),
+                            "registered_model": result.registered_rows}}
         (Path(output_dir) / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
     return decision
 

@@ -68,11 +68,13 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
              device: str = "auto", seed: int = 42, column_map: dict | None = None, tracking_uri: str | None = None,
              output_dir: str | Path | None = None, progress: bool = True, register: bool = True,
              tags: dict | None = None, sheet: str | int | None = None, lang: str | None = None,
-             cell_timeout_s: float | None = None, options: data.Options | dict | None = None) -> RunOutcome:
+             cell_timeout_s: float | None = None, options: data.Options | dict | None = None,
+             refit: bool = True) -> RunOutcome:
     """Execute the card's notebook in a new MLflow run. ``register=False`` (validation) logs and
     compares with the champion but registers nothing; ``tags`` are added to the run;
     ``cell_timeout_s`` stops a cell that hangs (a failure like any other); ``options`` are the
-    user's data choices (split, strict, date order, sensor codes), passed on to the notebook."""
+    user's data choices (split, strict, date order, sensor codes), passed on to the notebook;
+    ``refit=False`` registers the model fitted on the internal train part instead of on every row."""
     import mlflow
     import papermill as pm
     from mlflow.tracking import MlflowClient
@@ -108,6 +110,7 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     os.environ["WORKBENCH_PROGRESS_FILE"] = str(progress_file)  # the kernel inherits it
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ["WORKBENCH_REGISTER"] = "1" if register else "0"  # read by registry.register in the kernel
+    os.environ["WORKBENCH_REFIT"] = "1" if refit else "0"  # read by tracking.log_result in the kernel
     failure: list[BaseException] = []
 
     def execute():

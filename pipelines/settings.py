@@ -78,6 +78,12 @@ def registering() -> bool:
     return os.environ.get("WORKBENCH_REGISTER", "1") != "0"
 
 
+def refitting() -> bool:
+    """False when ``workbench run --no-refit`` set ``WORKBENCH_REFIT=0`` for the kernel: the registered
+    model is then the one fitted on the internal train part only (the behaviour before refitting)."""
+    return os.environ.get("WORKBENCH_REFIT", "1") != "0"
+
+
 def language() -> str:
     """Language of messages for people: ``WORKBENCH_LANG`` (ko|en), else the locale (ko_KR -> ko), else en."""
     explicit = os.environ.get("WORKBENCH_LANG", "").strip().lower()

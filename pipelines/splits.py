@@ -46,6 +46,24 @@ def _stratified_groups(groups: np.ndarray, labels: np.ndarray, k: int, seed: int
     return np.array([fold_of[g] for g in groups])
 
 
+MOST_TEST = 0.5  # a test period that needs more than half the rows to hold enough events stays as the card says
+
+
+def test_share_for_events(card: Card, frame: pd.DataFrame, events: np.ndarray) -> float:
+    """The share of the latest rows a time split tests on: the card's, or as much more (in steps of 5 %,
+    at most ``MOST_TEST``) as it takes to hold ``split.min_test_events`` of ``events`` (1 = an event)."""
+    share = card.split.test_size
+    if card.split.kind != "time":
+        return share
+    order = _time_order(card, frame)
+    latest = np.cumsum(np.asarray(events, dtype=float)[order][::-1])  # events among the last k rows
+    for candidate in np.arange(share, MOST_TEST + 1e-9, 0.05):
+        rows = len(frame) - int(round(len(frame) * (1 - candidate)))
+        if rows and latest[rows - 1] >= card.split.min_test_events:
+            return round(float(candidate), 2)
+    return share
+
+
 def train_test(card: Card, frame: pd.DataFrame, seed: int) -> Indices:
     """Positions of training and test rows in ``frame``."""
     n = len(frame)

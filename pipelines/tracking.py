@@ -11,6 +11,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import cloudpickle
 import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
@@ -132,8 +133,16 @@ def _requirements() -> list[str]:
     return [f"{n}=={importlib.metadata.version(n)}" for n in names]
 
 
+HOLDOUT_MODEL = "holdout_model/model.pkl"  # the model the test rows scored, before the refit on every row
+
+
 def log_result(result, report) -> str:
-    """Log params, metrics, plots, trials and the model into the active run; return the model URI."""
+    """Log params, metrics, plots, trials and the model into the active run; return the model URI.
+    The logged model is refit on every supplied row (``settings.refitting()``); the model the test rows
+    scored is kept beside it, so a later champion comparison re-scores what was tested, not a model
+    that has seen those rows."""
+    from .tuning import refit
+
     card = result.card
     mlflow.set_tag("device", result.device)
     mlflow.log_params({"seed": result.seed, "n_trials_total": len(result.study.trials),
@@ -141,7 +150,15 @@ def log_result(result, report) -> str:
                        **{f"best.{k}": v for k, v in result.params.items()}})
     if result.model.threshold is not None:
         mlflow.log_param("threshold", round(result.model.threshold, 6))
-    mlflow.log_metrics({**report.metrics, **report.baseline, **result.cv, "tuning_seconds": result.seconds})
+    mlflow.log_metrics({**report.metrics, **report.baseline, **result.cv, **report.counts,
+                        "tuning_seconds": result.seconds})
+    # each test figure's 90 % bootstrap interval, and the ones too thin to trust, beside it
+    mlflow.log_metrics({f"{k}.ci90_{end}": v for k, (lo, hi) in report.intervals.items()
+                        for end, v in (("low", lo), ("high", hi)) if v == v})
+    if report.untrusted:
+        mlflow.set_tag("test.untrusted", "; ".join(f"{k}: {why}" for k, why in report.untrusted.items())[:4000])
+    if result.card.split.kind == "time":
+        mlflow.set_tag("split.test_share", f"{result.card.split.test_size:g}")
     # The columns this model reads and the features it built from them: predict and serve require these.
     mlflow.log_param("features.count", len(result.model.feature_names))
     mlflow.log_dict({"input_columns": result.model.input_columns, "feature_names": result.model.feature_names},
@@ -153,10 +170,30 @@ def log_result(result, report) -> str:
         trials.to_csv(Path(tmp) / "trials.csv", index=False)
         report.predictions.head(5000).to_csv(Path(tmp) / "test_predictions.csv", index=False)
         mlflow.log_artifacts(tmp, artifact_path="tables")
-    example = result.test.frame()[result.model.input_columns].head(5)
+    final = result.model
+    if settings.refitting():
+        final = refit(result)
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(Path(tmp) / "model.pkl", "wb") as fh:
+                cloudpickle.dump(result.model, fh)
+            mlflow.log_artifact(str(Path(tmp) / "model.pkl"), artifact_path=str(Path(HOLDOUT_MODEL).parent))
+    result.registered_rows = final.rows_fit
+    mlflow.set_tag("model.refit", "all_rows" if final is not result.model else "train_part")
+    mlflow.log_params({"model.rows_fit": final.rows_fit, "model.rows_test_fit": result.model.rows_fit})
+    example = result.test.frame()[final.input_columns].head(5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        signature = infer_signature(example, result.model.predict(example))
-        info = mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=PyfuncModel(result.model), signature=signature,
+        signature = infer_signature(example, final.predict(example))
+        info = mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=PyfuncModel(final), signature=signature,
                                        input_example=example, pip_requirements=_requirements())
     return info.model_uri
+
+
+def load_holdout_model(run_id: str):
+    """The model a run's test rows scored (before its refit), or None for a run that did not refit."""
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=HOLDOUT_MODEL)
+    except Exception:  # noqa: BLE001 - an older run, or one registered with --no-refit
+        return None
+    with open(path, "rb") as fh:
+        return cloudpickle.load(fh)

@@ -109,13 +109,49 @@ class TuneResult:
     new_trials: int
     seconds: float
     params: dict = field(default_factory=dict)
+    cv_rounds: float | dict = 0.0  # boosting rounds early stopping found, averaged over the CV folds
+    registered_rows: int | None = None  # rows the logged model was fitted on (set by tracking.log_result)
 
 
 def _last_per_group(frame: pd.DataFrame, column: str) -> np.ndarray:
     return (frame[column] != frame[column].shift(-1)).to_numpy()
 
 
-def _test_set(card: Card, data: Dataset, y_full: pd.Series, test_rows: np.ndarray | None) -> TestSet:
+def _enough_test_events(card: Card, data: Dataset, full: pd.DataFrame, y_full: pd.Series) -> Card:
+    """The card, its time split's test period reaching further back when the latest rows hold too few
+    positives (a note says so)."""
+    if card.split.kind != "time" or card.task not in ("binary", "anomaly"):
+        return card
+    events = y_full.fillna(0).to_numpy()
+    share = splits.test_share_for_events(card, full, events)
+    if share == card.split.test_size:
+        return card
+    extended = card.model_copy(update={"split": card.split.model_copy(update={"test_size": share})})
+    _, before = splits.train_test(card, full, 0)
+    _, after = splits.train_test(extended, full, 0)
+    data.notes.append(("test_extended", {"card_share": f"{card.split.test_size:.0%}", "share": f"{share:.0%}",
+                                         "found": int(events[before].sum()), "count": int(events[after].sum()),
+                                         "event": f"{card.target.column} = {card.target.positive}"}))
+    return extended
+
+
+TRUNCATIONS = 5  # cut points per test engine
+FIRST_CUT = 0.2  # NASA's test records stop between a fifth of an engine's life and its end
+
+
+def _truncation_points(groups: pd.Series, seed: int) -> np.ndarray:
+    """RUL test rows as NASA's protocol makes them: each test engine's record cut at random points of
+    its life (never only at its end, where the true RUL is 0 and any model looks good). The scored row
+    is the last one before the cut; the features there see only the history before it."""
+    rng = np.random.default_rng(seed)
+    scored = np.zeros(len(groups), dtype=bool)
+    for rows in pd.Series(np.arange(len(groups))).groupby(groups.to_numpy(), sort=False).indices.values():
+        first = min(int(np.ceil(FIRST_CUT * len(rows))), len(rows) - 1)
+        scored[rng.choice(rows[first:], size=min(TRUNCATIONS, len(rows) - first), replace=False)] = True
+    return scored
+
+
+def _test_set(card: Card, data: Dataset, y_full: pd.Series, test_rows: np.ndarray | None, seed: int = 0) -> TestSet:
     if data.test is not None:
         raw = data.test
         y = target_values(card, raw).to_numpy()
@@ -126,14 +162,21 @@ def _test_set(card: Card, data: Dataset, y_full: pd.Series, test_rows: np.ndarra
     y = y[rows]
     scored = np.ones(len(rows), dtype=bool)
     if card.task == "rul":
-        scored = _last_per_group(raw.iloc[rows], card.group.column)
+        groups = raw[card.group.column].iloc[rows].reset_index(drop=True)
+        # a fixed test file is already cut (each engine's last row is its cut); run-to-failure rows are not
+        scored = _last_per_group(raw.iloc[rows], card.group.column) if data.test is not None \
+            else _truncation_points(groups, seed)
     return TestSet(raw=raw, rows=rows, y=y, scored=scored)
 
 
 # --- the study ---------------------------------------------------------------------------------------
 
 def _objective_kind(card: Card) -> str:
-    return {"binary": "binary", "multiclass": "multiclass"}.get(card.task, "regression")
+    return _objective_kind_of(card.task)
+
+
+def _objective_kind_of(task: str) -> str:
+    return {"binary": "binary", "multiclass": "multiclass"}.get(task, "regression")
 
 
 def _cv_score(card: Card, y_true: np.ndarray, pred: np.ndarray, classes: list) -> float:
@@ -220,6 +263,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     full = features(data.frame.copy()) if features else data.frame.copy()
     y_full = target_values(card, full)
     if data.test is None:
+        card = _enough_test_events(card, data, full, y_full)
         train_rows, test_rows = splits.train_test(card, full, seed)
     else:
         train_rows, test_rows = np.arange(len(full)), None
@@ -347,23 +391,17 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     cv = {f"cv_{'normalised_rmse' if signals else card.metric.primary}": float(np.mean(values))}
 
     # Final fit on every training row, rounds from CV (a little more for the extra data).
+    cv_rounds = ({s: float(np.mean([r[s] for r in rounds])) for s in signals} if signals
+                 else float(np.mean(rounds)))
+    fit_final(model, train, y, cv_rounds, params, device=device, seed=seed)
+    model.rows_fit = len(train)
     if signals:
         normal = np.flatnonzero(y == 0)
         for s in signals:
-            names = model.signal_features[s]
-            keep = normal[train[s].iloc[normal].notna().to_numpy()]
-            n_rounds = max(10, int(np.mean([r[s] for r in rounds]) * 1.1))
-            model.boosters[s], _ = boosters.fit(kind, "regression", params, model.design(train.iloc[keep], names),
-                                                train[s].iloc[keep].to_numpy(), device=device, seed=seed,
-                                                rounds=n_rounds)
             model.residual_scale[s] = float(np.nanstd(residuals[s][normal])) or 1.0
         z = np.column_stack([residuals[s] / model.residual_scale[s] for s in signals])
         with np.errstate(all="ignore"):
             oof = np.sqrt(np.nanmean(z ** 2, axis=1))
-    else:
-        n_rounds = max(10, int(np.mean(rounds) * 1.1))
-        model.boosters["target"], _ = boosters.fit(kind, objective_kind, params, model.design(train), y,
-                                                   n_classes=n_classes, device=device, seed=seed, rounds=n_rounds)
     if card.task in ("binary", "anomaly"):
         model.threshold = choose_threshold(y, oof)
         covered = ~np.isnan(oof)
@@ -374,11 +412,61 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                 y[covered], oof[covered] if metrics.get(card.task, card.metric.primary).needs == "score"
                 else (oof[covered] >= model.threshold).astype(int))
 
-    test = _test_set(card, data, y_full, test_rows)
+    test = _test_set(card, data, y_full, test_rows, seed)
     return TuneResult(card=card, model=model, study=study, device=device, seed=seed, cv=cv, y_train=y, oof=oof,
                       test=test, train_raw=data.frame.iloc[train_rows].reset_index(drop=True), data=data,
                       new_trials=len(study.trials) - before,
-                      seconds=time.perf_counter() - start, params={"model": kind, **params})
+                      seconds=time.perf_counter() - start, params={"model": kind, **params},
+                      cv_rounds=cv_rounds)
+
+
+ROUNDS_MORE = 1.1  # the final fit sees more rows than a CV fold: a little more boosting than early stopping found
+
+
+def fit_final(model: StandardModel, frame: pd.DataFrame, y: np.ndarray, cv_rounds, params: dict,
+              device: str, seed: int, more: float = ROUNDS_MORE) -> None:
+    """Fit ``model``'s boosters on every row of ``frame`` (featurized) with the rounds CV found, times
+    ``more``; an anomaly model fits one regressor per signal on its normal rows."""
+    signals = list(model.signal_features)
+    if not signals:
+        n_classes = len(model.classes) if model.task == "multiclass" else 0
+        model.boosters["target"], _ = boosters.fit(model.kind, _objective_kind_of(model.task), params,
+                                                   model.design(frame), y, n_classes=n_classes, device=device,
+                                                   seed=seed, rounds=max(10, int(cv_rounds * more)))
+        return
+    normal = np.flatnonzero(y == 0)
+    for s in signals:
+        keep = normal[frame[s].iloc[normal].notna().to_numpy()]
+        model.boosters[s], _ = boosters.fit(model.kind, "regression", params,
+                                            model.design(frame.iloc[keep], model.signal_features[s]),
+                                            frame[s].iloc[keep].to_numpy(), device=device, seed=seed,
+                                            rounds=max(10, int(cv_rounds[s] * more)))
+
+
+def refit(result: TuneResult) -> StandardModel:
+    """The chosen configuration fitted again on every supplied row (train and test): the model to
+    register, once the test rows have given their one honest score to ``result.model``. Rounds grow
+    with the square root of the extra rows (early stopping found them on a CV fold's rows)."""
+    import copy
+
+    card, held = result.card, result.model
+    parts = [result.data.frame] + ([result.data.test] if result.data.test is not None else [])
+    frames = [held.features(p.copy()) if held.features else p.copy() for p in parts]  # history per part
+    y_all = pd.concat([target_values(card, f) for f in frames], ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    if card.task == "rul" and card.target.clip is not None:
+        y_all = y_all.clip(upper=card.target.clip)
+    if card.task == "multiclass":
+        y_all = y_all.map({c: i for i, c in enumerate(held.classes)})  # a class training never saw: left out
+    keep = y_all.notna().to_numpy()
+    frame, y = frame[keep].reset_index(drop=True), y_all[keep].to_numpy(dtype=float)
+    model = copy.copy(held)
+    model.boosters = {}
+    more = ROUNDS_MORE * float(np.sqrt(len(frame) / max(len(result.y_train), 1)))
+    fit_final(model, frame, y, result.cv_rounds, {k: v for k, v in result.params.items() if k != "model"},
+              device=result.device, seed=result.seed, more=more)
+    model.rows_fit = len(frame)
+    return model
 
 
 def choose_threshold(y: np.ndarray, scores: np.ndarray) -> float:

@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 import pipelines as wb
-from pipelines import cards, registry, runner, settings, tuning
+from pipelines import cards, registry, runner, settings, tracking, tuning
 from pipelines.cli import app
 from pipelines.errors import NotebookError
 
@@ -89,6 +89,71 @@ def test_worse_second_run_does_not_replace_the_champion(store, catalog_copy, tmp
     client = MlflowClient()
     assert int(client.get_model_version_by_alias(card.id, "champion").version) == 1
     assert int(client.get_model_version_by_alias(card.id, "challenger").version) == 2
+
+
+def test_registered_model_is_refit_on_every_row_and_the_champion_is_compared_as_tested(store, catalog_copy,
+                                                                                      monkeypatch):
+    """The registered model has seen the test rows too; the champion comparison re-scores the model the
+    test rows scored, so a rerun on the same data meets exactly the champion's recorded test value
+    (the refit champion, which has seen those rows, would flatter itself)."""
+    _small(catalog_copy, rows=1500, accept=50.0)
+    card = cards.load_card("heat-treatment-hardness")
+    data = wb.load_data(card)
+
+    def train():
+        run = wb.start_run(card, data)
+        result = wb.tune(card, data, n_trials=2, seed=0)
+        report = wb.evaluate(result, plots=False)
+        decision = wb.register(result, report, wb.log_result(result, report))
+        mlflow.end_run()
+        return run.info.run_id, result, report, decision
+
+    run_id, result, report, first = train()
+    tags, params = MlflowClient().get_run(run_id).data.tags, MlflowClient().get_run(run_id).data.params
+    assert tags["model.refit"] == "all_rows" and int(params["model.rows_fit"]) == data.rows
+    assert int(params["model.rows_test_fit"]) == len(result.y_train) < data.rows
+    registered = registry.load_model(card.id, version=first.version)
+    tested = tracking.load_holdout_model(run_id)
+    assert registered.rows_fit == data.rows and tested.rows_fit == len(result.y_train)
+    rows = result.test.frame()
+    truth = result.test.y
+    error = lambda m: float(np.sqrt(np.mean((m.predict(rows)["prediction"].to_numpy() - truth) ** 2)))  # noqa: E731
+    assert error(tested) == pytest.approx(report.metrics["test_rmse"], rel=1e-9)
+    assert error(registered) < error(tested)  # it has seen them: why the comparison must not use it
+
+    _, _, again, second = train()
+    assert second.champion_value == pytest.approx(report.metrics["test_rmse"], rel=1e-9)
+    assert second.promoted and "not worse than champion v1" in second.reason
+
+    monkeypatch.setenv("WORKBENCH_REFIT", "0")
+    run_id, result, report, _ = train()
+    assert MlflowClient().get_run(run_id).data.tags["model.refit"] == "train_part"
+    assert tracking.load_holdout_model(run_id) is None
+    assert registry.load_model(card.id, version=3).rows_fit == len(result.y_train)
+
+
+def test_a_test_metric_on_a_handful_of_defects_cannot_promote_a_champion(store, tmp_path):
+    """Seven defects in the test split: average precision on them is reported with its interval and
+    counts, flagged as untrustworthy, and the version stays challenger even with no champion yet."""
+    card = cards.load_card("injection-molding-quality")
+    frame = wb.load_data(card).frame
+    bad = frame["PassOrFail"] == card.target.positive
+    few = pd.concat([frame[~bad].head(400), frame[bad].head(28)]).sample(frac=1, random_state=0)
+    path = tmp_path / "few_defects.csv"
+    few.to_csv(path, index=False)
+    data = wb.load_data(card, path, options={"split": "stratified"})
+    wb.start_run(card, data)
+    result = wb.tune(card, data, n_trials=1, seed=0)
+    report = wb.evaluate(result, plots=False)
+    decision = wb.register(result, report, wb.log_result(result, report))
+    mlflow.end_run()
+    assert report.counts["test_positives"] == 7 and report.counts["test_rows"] == len(result.test.y)
+    assert "test_average_precision" in report.untrusted and "positive" in report.untrusted["test_average_precision"]
+    lo, hi = report.intervals["test_average_precision"]
+    assert lo <= report.value <= hi
+    assert decision.version == 1 and not decision.promoted and "cannot be trusted" in decision.reason
+    assert registry.version_by_alias(card.id, "champion") is None
+    assert "test_accuracy" not in report.untrusted  # accuracy counts every row, not the defects
 
 
 def test_shuffled_target_scores_at_chance(store, catalog_copy):

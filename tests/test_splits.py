@@ -125,10 +125,57 @@ def test_engine_numbers_sort_as_numbers_not_as_text():
     card = cards.load_card("turbofan-rul")
     frame, _ = data.reference(card)[:2]
     frame = frame.assign(unit=frame["unit"].astype(int).astype(str))
-    engines = frame["unit"].unique()
+    engines = frame["unit"].unique().tolist()
     np.random.default_rng(1).shuffle(engines)
     frame = pd.concat([frame[frame["unit"] == u] for u in engines])  # engines in a random order
     ordered = data.validate(frame, card, "shuffled engines")
     units = pd.to_numeric(ordered["unit"])
     assert units.is_monotonic_increasing and units.nunique() >= 11
     assert ordered.groupby("unit", sort=False)["cycle"].apply(lambda c: c.is_monotonic_increasing).all()
+
+
+def test_a_test_period_without_enough_defects_reaches_back_and_says_so(molding):
+    """The latest quarter of the shots holds 3 defects: the test period extends until it holds the card's
+    minimum (10), a note says so, and the test metric is computed on those defects."""
+    from pipelines import tuning
+
+    card, frame = molding
+    frame = frame.sort_values("TimeStamp", kind="stable").reset_index(drop=True)
+    bad = (frame["PassOrFail"] == card.target.positive).to_numpy()
+    latest = np.arange(len(frame)) >= int(len(frame) * 0.7)
+    keep_bad = np.flatnonzero(bad & latest)[:3]
+    ok_label = frame.loc[~bad, "PassOrFail"].iloc[0]
+    frame.loc[np.flatnonzero(bad & latest), "PassOrFail"] = ok_label
+    frame.loc[keep_bad, "PassOrFail"] = card.target.positive
+    dataset = data.Dataset(frame=frame, test=None, source="few late defects", sha256="few-late", card=card)
+    share = splits.test_share_for_events(card, frame, (frame["PassOrFail"] == card.target.positive).to_numpy())
+    assert 0.3 < share <= splits.MOST_TEST
+    result = tuning.tune(card, dataset, n_trials=1, seed=0, storage="sqlite://")
+    assert result.card.split.test_size == share
+    assert int(result.test.y.sum()) >= card.split.min_test_events
+    codes = [code for code, _ in dataset.notes]
+    assert "test_extended" in codes
+    assert "reaches back to the latest" in dataset.notes_text()[codes.index("test_extended")]
+
+
+def test_rul_test_engines_are_cut_at_random_points_of_their_life(tmp_path, monkeypatch):
+    """Run-to-failure rows never score only the failure cycle (true RUL 0): each test engine is cut at
+    up to five points after the first fifth of its life, as NASA's test files are."""
+    from pipelines import evaluation, tuning
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))  # the simulator, not C-MAPSS's cut test file
+    card = cards.load_card("turbofan-rul")
+    reference = data.load(card)
+    # a plant's own file: engines run to failure, no test file cut by someone else
+    dataset = data.Dataset(frame=reference.frame, test=None, source="run to failure", sha256="rtf", card=card)
+    result = tuning.tune(card, dataset, n_trials=1, seed=0, storage="sqlite://")
+    test = result.test
+    scored = test.frame()[test.scored]
+    per_engine = scored.groupby("unit").size()
+    assert per_engine.max() <= tuning.TRUNCATIONS and per_engine.min() >= 1
+    truth = test.y[test.scored]
+    assert (truth == 0).mean() < 0.1 and np.median(truth) > 20
+    report = evaluation.evaluate(result, plots=False)
+    assert report.counts["test_rows"] == int(test.scored.sum())
+    lo, hi = report.intervals["test_rmse"]
+    assert lo <= report.metrics["test_rmse"] <= hi and hi > lo
