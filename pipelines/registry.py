@@ -59,11 +59,28 @@ def decide(result, report: Report) -> tuple[bool, str, int | None, float | None]
     primary = f"test_{card.metric.primary}"
     if not report.passed:
         return False, f"{primary} {report.value:.4f} misses the acceptance threshold {card.metric.accept}", None, None
-    if not report.trusted:  # a figure from a handful of rows promotes nothing; a person may, by hand
-        return False, (f"{primary} {report.value:.4f} cannot be trusted ({report.untrusted[primary]}): kept as "
-                       f"challenger; `workbench promote {card.id} VERSION` makes it champion by hand"), None, None
+    if not report.trusted:  # a figure from a handful of rows never decides alone
+        return _untrusted_decision(result, report)
     ok, reason, version, value = compare_with_champion(result, report)
     return ok, reason if version is not None else "first version to pass the acceptance threshold", version, value
+
+
+def _untrusted_decision(result, report: Report) -> tuple[bool, str, int | None, float | None]:
+    """The primary test metric is too thin to trust: a first version may still become champion when its
+    cross-validation figure (many more rows) passes the threshold too; against a champion it never
+    decides, and a person may promote by hand."""
+    card = result.card
+    primary = f"test_{card.metric.primary}"
+    why = f"{primary} {report.value:.4f} cannot be trusted ({report.untrusted[primary]})"
+    current = version_by_alias(card.id, CHAMPION)
+    cv = result.cv.get(f"cv_{card.metric.primary}")
+    by_hand = f"`workbench promote {card.id} VERSION` makes it champion by hand"
+    if current is not None:
+        return False, f"{why}: kept as challenger beside champion v{current.version}; {by_hand}", int(current.version), None
+    if cv is not None and metrics.better(card.task, card.metric.primary, cv, card.metric.accept):
+        return True, (f"first version: {why}, but cv_{card.metric.primary} {cv:.4f} also passes the acceptance "
+                      f"threshold {card.metric.accept}"), None, None
+    return False, f"{why}, and cross-validation does not confirm it: kept as challenger; {by_hand}", None, None
 
 
 def compare_with_champion(result, report: Report) -> tuple[bool, str, int | None, float | None]:
