@@ -119,16 +119,21 @@ def project(card, train_file: Path, test_file: Path, test: pd.DataFrame, budget:
     run = [WORKBENCH, "run", card.id, "--data", str(train_file), "--timeout",
            str(budget), "--trials", "100000", "--quiet", "--output-dir", str(work / "run"),
            *([] if refit else ["--no-refit"])]
-    subprocess.run(run, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _command(run, env)
     seconds = time.perf_counter() - start
     out = work / "scored.csv"
-    subprocess.run([WORKBENCH, "predict", card.id, str(test_file), "--output", str(out)],
-                   check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _command([WORKBENCH, "predict", card.id, "--input", str(test_file), "--output", str(out)], env)
     scored = pd.read_csv(out, encoding="utf-8-sig").set_index("input_row").sort_index()
     y, rows = truth_and_rows(card, test)
     found = scored.reindex(rows + 1)  # input_row counts the file's rows from 1
     probability = found["probability"].to_numpy() if "probability" in found else None
     return score(card, y, found["prediction"].to_numpy(), probability), seconds
+
+
+def _command(args: list[str], env: dict) -> None:
+    done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args[:3])} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
 def _raw_matrix(card, frame: pd.DataFrame) -> pd.DataFrame:

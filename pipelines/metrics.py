@@ -89,6 +89,12 @@ def untrusted(task: str, name: str, y: np.ndarray) -> str | None:
     return None
 
 
+def defined(task: str, name: str, y: np.ndarray) -> bool:
+    """False where ``name`` has no value on truths ``y``: a ranking or alarm metric on rows of one class
+    (a time fold without a single defect scores AP 0, which says nothing about the model)."""
+    return not (task in ("binary", "anomaly") and name in _NEEDS_POSITIVES and len(np.unique(y)) < 2)
+
+
 def interval(metric: Metric, y: np.ndarray, p: np.ndarray, level: float = 0.9, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of ``metric`` over the test rows. Resamples where the metric is
     undefined (no positive drawn) are left out, which ``scipy.stats.bootstrap`` cannot do."""

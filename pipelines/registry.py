@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
+import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -77,10 +78,20 @@ def _untrusted_decision(result, report: Report) -> tuple[bool, str, int | None, 
     by_hand = f"`workbench promote {card.id} VERSION` makes it champion by hand"
     if current is not None:
         return False, f"{why}: kept as challenger beside champion v{current.version}; {by_hand}", int(current.version), None
-    if cv is not None and metrics.better(card.task, card.metric.primary, cv, card.metric.accept):
+    cv_doubt = _cv_untrusted(result)
+    if cv is not None and cv_doubt is None and metrics.better(card.task, card.metric.primary, cv, card.metric.accept):
         return True, (f"first version: {why}, but cv_{card.metric.primary} {cv:.4f} also passes the acceptance "
                       f"threshold {card.metric.accept}"), None, None
-    return False, f"{why}, and cross-validation does not confirm it: kept as challenger; {by_hand}", None, None
+    because = f" (cross-validation: {cv_doubt})" if cv_doubt else ""
+    return False, f"{why}, and cross-validation does not confirm it{because}: kept as challenger; {by_hand}", None, None
+
+
+def _cv_untrusted(result) -> str | None:
+    """Why the cross-validation figure cannot stand in for the test figure either (None when it can):
+    the out-of-fold rows that were scored hold too few positives, for instance."""
+    covered = ~np.isnan(result.oof) if np.ndim(result.oof) == 1 else ~np.isnan(result.oof).any(axis=1)
+    why = metrics.untrusted(result.card.task, result.card.metric.primary, np.asarray(result.y_train)[covered])
+    return why.replace("test rows", "validation rows") if why else None
 
 
 def compare_with_champion(result, report: Report) -> tuple[bool, str, int | None, float | None]:

@@ -182,11 +182,19 @@ def _objective_kind_of(task: str) -> str:
 def _cv_score(card: Card, y_true: np.ndarray, pred: np.ndarray, classes: list) -> float:
     """The primary metric on one validation fold (anomaly: signal-normalised RMSE, unsupervised)."""
     metric = metrics.get(card.task, card.metric.primary)
+    if not metrics.defined(card.task, card.metric.primary, y_true):
+        return float("nan")  # left out of the fold average
     if card.task == "binary":
         return metric.fn(y_true, pred if metric.needs == "score" else (pred >= 0.5).astype(int))
     if card.task == "multiclass":
         return metric.fn(y_true, pred.argmax(axis=1))
     return metric.fn(y_true, pred)
+
+
+def _fold_average(values: list[float]) -> float:
+    """The mean over the folds where the metric is defined (NaN when it is defined on none)."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _study_direction(card: Card) -> str:
@@ -345,11 +353,13 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
             pred, used = fit_predict(kind, params, tr, va)
             values.append(fold_value(pred, va))
             rounds.append(used)
-            trial.report(float(np.mean(values)), step)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
+            if np.isfinite(_fold_average(values)):
+                trial.report(_fold_average(values), step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
         trial.set_user_attr("rounds", rounds)
-        return float(np.mean(values))
+        average = _fold_average(values)
+        return average if np.isfinite(average) else 0.0  # no fold held a positive: every trial ties
 
     name = study_name(card, data, feature_names)
     study = optuna.create_study(study_name=name, storage=open_storage(storage),
@@ -388,7 +398,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                 residuals[s][va] = train[s].iloc[va].to_numpy() - p
         else:
             oof[va] = pred
-    cv = {f"cv_{'normalised_rmse' if signals else card.metric.primary}": float(np.mean(values))}
+    cv = {f"cv_{'normalised_rmse' if signals else card.metric.primary}": _fold_average(values)}
 
     # Final fit on every training row, rounds from CV (a little more for the extra data).
     cv_rounds = ({s: float(np.mean([r[s] for r in rounds])) for s in signals} if signals
