@@ -250,24 +250,34 @@ def serve(card_id: Optional[str] = typer.Argument(None, help="card id (or --all)
           version: Optional[int] = typer.Option(None, "--version", help="registered model version (one model)"),
           host: str = typer.Option("127.0.0.1", "--host", help="loopback by default; 0.0.0.0 opens it to the network"),
           port: Optional[int] = typer.Option(None, "--port", help="default 5001 for one model, 8000 for --all"),
-          poll: float = typer.Option(60.0, "--poll", help="--all: re-read champions from the registry every N s (0: only POST /reload)"),
-          threads: int = typer.Option(1, "--threads", min=1, help="booster threads per request")):
-    """Serve a registered model with MLflow's scoring server, or (--all) every champion from one process."""
+          poll: float = typer.Option(60.0, "--poll", help="re-read the registry every N s for newly promoted "
+                                     "models (0: only POST /reload)"),
+          threads: int = typer.Option(1, "--threads", min=1, help="booster threads per request"),
+          workers: int = typer.Option(2, "--workers", min=1, help="requests worked on at once (the rest wait)"),
+          timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds of work one request may take (503)"),
+          allow_host: Optional[list[str]] = typer.Option(None, "--allow-host", help="a Host name clients use beside "
+                                                         "127.0.0.1/localhost, e.g. the PC's name (repeatable; * any)"),
+          cors_origin: Optional[list[str]] = typer.Option(None, "--cors-origin", help="a web origin allowed to call "
+                                                          "it from a browser, e.g. http://dashboard:3000 (repeatable)")):
+    """Serve a registered model, or (--all) every champion, from one process: requests checked against the
+    card, Host names and (with WORKBENCH_SERVE_TOKEN set) a bearer token checked on every request."""
     from . import serving
+    from .serve_checks import Limits
 
     if all_ == (card_id is not None):
         raise typer.BadParameter("give a card id, or --all (not both)")
+    port = port or (8000 if all_ else 5001)
+    options = dict(host=host, port=port, poll_s=poll, threads=threads, workers=workers,
+                   limits=Limits(seconds=timeout), allow_hosts=allow_host, cors_origins=cors_origin)
     try:
         if all_:
-            console.print(f"serving every champion on http://{host}:{port or 8000}  "
+            console.print(f"serving every champion on http://{host}:{port}  "
                           f"(GET /models, POST /models/ID/invocations, POST /reload); Ctrl-C stops it")
-            serving.serve_all(host=host, port=port or 8000, poll_s=poll, threads=threads)
+            serving.serve_all(**options)
         else:
-            console.print(f"MLflow scoring server for {card_id}"
-                          f"{'/' + str(version) if version else '@' + alias} on http://{host}:{port or 5001}"
-                          f"/invocations; Ctrl-C stops it")
-            raise typer.Exit(serving.serve_one(card_id, alias=alias, version=version, host=host, port=port or 5001,
-                                               threads=threads))
+            console.print(f"serving {card_id}{'/' + str(version) if version else '@' + alias} on "
+                          f"http://{host}:{port}/invocations; Ctrl-C stops it")
+            serving.serve_one(card_id, alias=alias, version=version, **options)
     except WorkbenchError as exc:
         _fail(exc)
 

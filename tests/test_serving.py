@@ -1,7 +1,8 @@
 """Serving through real servers on free loopback ports and real HTTP: every champion from one process
-(uvicorn in a thread, and the `workbench serve --all` command), one champion through MLflow's own
-scoring server; predictions equal `pyfunc.load_model(...).predict`; hundreds of malformed requests
-answered 4xx, never 5xx; a promoted champion served after reload; concurrent clients all answered."""
+(uvicorn in a thread, and the `workbench serve --all` command), one registered model (`workbench serve
+ID`, the same app restricted to it); predictions equal `pyfunc.load_model(...).predict`; hundreds of
+malformed requests answered 4xx, never 5xx; a promoted champion served after reload; concurrent clients
+all answered. Hostile clients: tests/test_serving_hostile.py."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 import pipelines as wb
-from pipelines import data, serving
+from pipelines import data, serving, settings
 from pipelines.cli import app as cli
 from serving_support import CARD, free_port, promote, server_thread, temporary_store, train, wait_for
 
@@ -184,7 +185,7 @@ def _malformed(records: list[dict], card, specs) -> list[tuple[str, bytes, str, 
     return cases
 
 
-def test_hundreds_of_malformed_requests_get_4xx_naming_the_column_and_never_5xx(server, store, rows, monkeypatch):
+def test_hundreds_of_malformed_requests_get_4xx_naming_the_column_and_never_5xx(server, store, rows):
     url, champions = server
     _, records = rows
     cases = _malformed(records, store["card"], champions.models[CARD].specs)
@@ -213,13 +214,17 @@ def test_hundreds_of_malformed_requests_get_4xx_naming_the_column_and_never_5xx(
             if answer.status_code >= 500 or answer.status_code not in (200, 400, 422):
                 failures.append((f"mutated {bytes(mutated)[:80]!r}", answer.status_code, answer.text[:200]))
     assert not failures, f"{len(failures)} of {len(cases) + 60} answered wrongly, e.g. {failures[:5]}"
-    # limits: a body or a row count over the server's limits is refused before it costs anything
-    monkeypatch.setattr(serving, "MAX_ROWS", 5)
-    monkeypatch.setattr(serving, "MAX_BODY_BYTES", 20_000)
-    assert _post(url, {"dataframe_records": records[:6]}).status_code == 413
-    padded = json.dumps({"dataframe_records": records[:2]}) + " " * 30_000
-    assert _post(url, padded).status_code == 413
     assert httpx.get(f"{url}/health", timeout=30).status_code == 200  # still serving after all that
+    # limits: a body, a row count or rows x columns over the server's limits is refused before it costs anything
+    small = serving.Limits(rows=5, body_bytes=20_000, columns=20, cells=60)
+    with server_thread(serving.create_app(champions, limits=small)) as limited:
+        assert _post(limited, {"dataframe_records": records[:6]}).status_code == 413
+        padded = json.dumps({"dataframe_records": records[:2]}) + " " * 30_000
+        assert _post(limited, padded).status_code == 413
+        wide = _post(limited, {"dataframe_records": [{**records[0], **{f"x{k}": 1 for k in range(7)}}]})
+        assert wide.status_code == 413 and "at most 20" in wide.json()["message"]
+        cells = _post(limited, {"dataframe_records": records[:5]})  # 5 rows x 14 columns > 60 values
+        assert cells.status_code == 413 and "60 values" in cells.json()["message"]
 
 
 def test_concurrent_clients_are_all_answered_correctly(server, store, rows):
@@ -263,7 +268,7 @@ def test_a_promoted_champion_is_served_after_reload_and_by_polling(store, rows):
             assert promoted.exit_code == 0, promoted.output
             assert f"v{v2} is champion (before: v{v1})" in promoted.output
             assert _post(url, {"dataframe_records": records}).json()["model"]["version"] == v1  # not yet
-            reloaded = httpx.post(f"{url}/reload", timeout=120).json()  # loads models: slow on a busy machine
+            reloaded = httpx.post(f"{url}/reload", json={}, timeout=120).json()  # loads models: slow on a busy machine
             assert reloaded["loaded"] == [f"{CARD} v{v2}"] and not reloaded["errors"]
             got = _post(url, {"dataframe_records": records}).json()
             assert got["model"]["version"] == v2
@@ -300,7 +305,7 @@ def test_cli_models_lists_versions_and_aliases_and_promote_refuses_unknown_versi
 
 
 def _start(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(serving.settings.REPO_ROOT),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(settings.REPO_ROOT),
                                                                     os.environ.get("PYTHONPATH", "")] if p)}
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -331,7 +336,7 @@ def test_workbench_serve_all_command_serves_the_champion(store, rows):
 
 
 @pytest.mark.slow
-def test_workbench_serve_one_model_is_mlflows_scoring_server(store, rows):
+def test_workbench_serve_one_model_serves_that_version_with_the_checks_of_serve_all(store, rows):
     frame, records = rows
     port = free_port()
     proc = _start(["serve", CARD, "--version", str(store["v2"]), "--port", str(port)])
@@ -341,10 +346,20 @@ def test_workbench_serve_one_model_is_mlflows_scoring_server(store, rows):
         body = {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in records]}}
         answer = httpx.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=60)
         assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == {"id": CARD, "version": store["v2"]}
         np.testing.assert_allclose([p["prediction"] for p in answer.json()["predictions"]],
                                    _pyfunc(store["v2"], frame)["prediction"].to_numpy(), rtol=1e-12)
         assert httpx.post(f"http://127.0.0.1:{port}/invocations", content="{", timeout=30,
                           headers={"content-type": "application/json"}).status_code == 400
+        # the same refusal, word for word, as the all-in-one server gives
+        bad = {"dataframe_records": [{**records[0], "Carbon_pct": -999999}]}
+        one = httpx.post(f"http://127.0.0.1:{port}/invocations", json=bad, timeout=30)
+        with server_thread(serving.create_app(serving.Champions.load())) as url:
+            every = _post(url, bad)
+        assert one.status_code == every.status_code == 422 and one.json() == every.json()
+        assert "Carbon_pct" in one.json()["message"]
+        other = httpx.get(f"http://127.0.0.1:{port}/models/turbofan-rul/schema", timeout=30)
+        assert other.status_code == 404 and "serves heat-treatment-hardness only" in other.json()["message"]
     finally:
         _stop(proc)
     refused = CliRunner().invoke(cli, ["serve", CARD, "--alias", "no-such-alias"])
