@@ -32,8 +32,9 @@ _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 @dataclass(frozen=True)
 class Limits:
-    """What one request may cost: its body, rows, columns and rows x columns; seconds of work, and
-    how long it may wait for a free worker before it is told to come back (503 and Retry-After)."""
+    """What one request may cost: its body, rows, columns and rows x columns; seconds of work, how long
+    it may wait for a free worker before it is told to come back (503 and Retry-After), and how long
+    its body may take to arrive (408: a client trickling bytes holds no worker, but not forever)."""
 
     body_bytes: int = 32 * 1024 * 1024
     rows: int = 100_000
@@ -41,13 +42,15 @@ class Limits:
     cells: int = 4_000_000
     seconds: float = 60.0
     queue_seconds: float = 10.0
+    body_seconds: float = 30.0
 
 
 class RequestError(Exception):
     """A request the caller must fix (or retry): HTTP status, message, the column when there is one."""
 
     CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "RESOURCE_DOES_NOT_EXIST", 413: "REQUEST_TOO_LARGE",
-             415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID_PARAMETER_VALUE", 503: "TEMPORARILY_UNAVAILABLE"}
+             408: "REQUEST_TIMEOUT", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID_PARAMETER_VALUE",
+             503: "TEMPORARILY_UNAVAILABLE"}
 
     def __init__(self, status: int, message: str, column: str | None = None, retry_after: int | None = None):
         super().__init__(message)

@@ -343,9 +343,9 @@ async def _body(request, limits: Limits) -> bytes:
         return b"".join(chunks)
 
     try:
-        return await asyncio.wait_for(read(), limits.seconds)
+        return await asyncio.wait_for(read(), limits.body_seconds)
     except (TimeoutError, asyncio.TimeoutError):
-        raise RequestError(408, f"The body did not arrive within {limits.seconds:g} s.") from None
+        raise RequestError(408, f"The body did not arrive within {limits.body_seconds:g} s.") from None
 
 
 async def _poll(champions: Champions, every: float) -> None:
