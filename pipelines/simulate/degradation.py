@@ -22,7 +22,7 @@ Shape of the params (only ``sensors`` and ``target`` are required)::
 
     unit: {column: unit, prefix: "VP-", count: 12}      # count: horizon layout (rul: from rows/life)
     index: {column: run_days, per_row: 1, start: 1}     # counter within a life (cycles, hours, ...)
-    time: {column: timestamp, start: "2024-01-01", step_min: 30, repair_h: [4, 48]}
+    time: {column: timestamp, start: "2024-01-01", step_min: 30, repair_h: [4, 48]}   # rul: units one after another
     life: {min: 90, shape: 2.5, scale: 60, max: 420}    # rows per life: min + gamma(shape, scale)
     health: {w0: [0, 0.1], onset: [0.2, 0.6], k: [1, 4], jump: [0, 0]}   # ranges drawn per life
     conditions:                                          # operating conditions, in order
@@ -41,6 +41,7 @@ Shape of the params (only ``sensors`` and ``target`` are required)::
       kind: rul | horizon
       column: RUL                    # rul: remaining life in ``per_row`` units (rows * per_row)
       per_row: 1
+      cap: 48                        # rul, optional: the test fleet's RUL recorded as at most this
       horizon: 48                    # horizon: rows ahead that count as "fails soon"
       labels: {healthy: 0, failing: 1}
     test: {share: 0.4, cut: [5, 150], min_rows: 31}     # rul: truncated test fleet (rows)
@@ -240,16 +241,37 @@ def _rul(r: np.random.Generator, rows: int, params: dict) -> tuple[pd.DataFrame,
     test_spec = params.get("test", {})
     n_test = max(1, int(round(test_spec.get("share", 0.4) * n_train)))
     skeleton, life = _fleet(r, params, [1] * n_train, 0)
-    train = _build(r, params, skeleton, life, n_train, 0, None)
+    train = _build(r, params, skeleton, life, n_train, 0, _rig_clock(params, skeleton, 0))
     skeleton, life = _fleet(r, params, [1] * n_test, n_train)
-    full = _build(r, params, skeleton, life, n_test, n_train, None)
+    full = _build(r, params, skeleton, life, n_test, n_train, _rig_clock(params, skeleton, n_train))
     # Cut each test unit short at a random point before its failure (and not too early in its life).
     lo, hi = test_spec.get("cut", [5, 150])
     rul_at_cut = np.round(r.uniform(lo, hi, n_test))[skeleton["unit_idx"].to_numpy() - n_train]
     cut = np.maximum(skeleton["life"].to_numpy() - rul_at_cut, test_spec.get("min_rows", 31))
     test = full[skeleton["age"].to_numpy() <= cut].reset_index(drop=True)
+    if "cap" in params["target"]:
+        # test truth as the plant records it where a run's end is unknown beyond the cap (IMS bearings
+        # still running when the rig stopped count as "at least cap"); training RUL stays whole (the
+        # card's target.clip caps it for training)
+        column = params["target"].get("column", "RUL")
+        test[column] = np.minimum(test[column], params["target"]["cap"])
     miss = params.get("missing")
     return _missing(train, r, miss), _missing(test, r, miss)
+
+
+def _rig_clock(params: dict, skeleton: pd.DataFrame, first_unit: int) -> pd.DatetimeIndex | None:
+    """rul layout with ``time``: the units run one after another on one rig, a row every ``step_min``,
+    ``repair_h`` (the first value) between one unit's failure and the next one's start."""
+    spec = params.get("time")
+    if not spec:
+        return None
+    step = spec.get("step_min", 60) * 60.0
+    pause = _range(spec, "repair_h", 24)[0] * 3600
+    life = skeleton.groupby("unit_idx", sort=False)["life"].first()
+    begins = pd.Series(np.cumsum(np.r_[0.0, (life.to_numpy()[:-1] * step + pause)]), index=life.index)
+    offset = first_unit * (life.mean() * step + pause)  # the test fleet runs after the training fleet
+    seconds = offset + begins.loc[skeleton["unit_idx"]].to_numpy() + (skeleton["age"].to_numpy() - 1) * step
+    return pd.Timestamp(spec.get("start", "2024-01-01 00:00")) + pd.to_timedelta(np.round(seconds), unit="s")
 
 
 def _horizon(r: np.random.Generator, rows: int, params: dict) -> pd.DataFrame:
