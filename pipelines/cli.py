@@ -56,6 +56,17 @@ def _show_notes() -> None:
         logger.addHandler(_NoteHandler())
 
 
+@app.callback()
+def _startup(ctx: typer.Context) -> None:
+    # Runs that a killed process left RUNNING are marked FAILED first (pipelines/stale_runs.py).
+    from .stale_runs import recover_quietly
+
+    for dead in recover_quietly(ctx.invoked_subcommand):
+        trials = f"; {dead.trials_failed} running trial(s) marked FAIL" if dead.trials_failed else ""
+        err.print(f"[dim]note:[/] MLflow run {dead.run_id} ({escape(dead.card_id)}) was left RUNNING by a process "
+                  f"that is gone (killed?): marked FAILED{trials}", highlight=False, soft_wrap=True)
+
+
 MAP_HELP = "YOUR_COLUMN=CARD_COLUMN, or a YAML file of such pairs (repeatable)"
 SPLIT_HELP = "time | group | stratified | random: split this way instead of as the card says"
 STRICT_HELP = "refuse instead of tolerating: absent card columns, values outside the ranges, unreadable cells, footers"

@@ -17,7 +17,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from . import settings
+from . import settings, stale_runs
 from .cards import Card, card_path
 from .data import Dataset
 from .model import StandardModel
@@ -67,7 +67,8 @@ def create_run(card: Card, tracking_uri: str | None = None, tags: dict | None = 
     configure(tracking_uri)
     run = MlflowClient().create_run(experiment_id(card.id), run_name=f"{card.id}",
                                     tags={"card.id": card.id, "card.version": str(card.version),
-                                          "git.sha": git_sha(), **(tags or {})})
+                                          "git.sha": git_sha(), stale_runs.TAG: stale_runs.process_tag(),
+                                          **(tags or {})})
     return run.info.run_id
 
 
@@ -82,7 +83,9 @@ def start_run(card: Card, data: Dataset, run_id: str | None = None, tracking_uri
     else:
         run = mlflow.start_run(experiment_id=experiment_id(card.id), run_name=card.id)
     mlflow.set_tags({"card.id": card.id, "card.version": str(card.version), "data.sha256": data.sha256,
-                     "data.source": data.source, "git.sha": git_sha()})
+                     "data.source": data.source, "git.sha": git_sha(),
+                     # who works on the run, so that a killed process's run is found (pipelines/stale_runs.py)
+                     (stale_runs.KERNEL_TAG if run_id else stale_runs.TAG): stale_runs.process_tag()})
     mlflow.log_params({"data.rows": data.rows})
     log_data_decisions(card, data)
     path = card_path(card.id)
