@@ -196,9 +196,30 @@ def _bar(path: Path, progress: bool):
 
 # --- writing in chunks -------------------------------------------------------------------------------
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def defused(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM``)
+    prefixed with an apostrophe, which Excel and LibreOffice show as plain text (CSV injection). Only
+    text columns change (category columns are written as their text); numbers stay numbers."""
+    out = frame.copy(deep=False)
+    for col in frame.columns:
+        values = frame[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("str")  # CSV holds text anyway; every chunk the same type
+        elif not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+            continue
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START), na_action="ignore")
+        risky = risky.fillna(False).astype(bool)
+        out[col] = values.mask(risky, "'" + values.astype("str")) if risky.any() else values
+    return out
+
+
 class _Writer:
-    """Appends chunks to one CSV (UTF-8 with BOM, so Excel shows Korean) or Parquet file (a row group per
-    chunk); every chunk is cast to the first chunk's column types."""
+    """Appends chunks to one CSV (UTF-8 with BOM, so Excel shows Korean; text that would run as a formula
+    defused) or Parquet file (a row group per chunk); every chunk is cast to the first chunk's column
+    types."""
 
     def __init__(self, path: Path, parquet: bool):
         self.path, self.parquet = path, parquet
@@ -210,7 +231,7 @@ class _Writer:
     def write(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(frame if self.parquet else defused(frame), preserve_index=False)
         if self.writer is None:
             self.schema = table.schema
             if self.parquet:

@@ -143,3 +143,54 @@ def test_input_row_names_the_file_row_of_a_shuffled_file(store, tmp_path):
     back = frame.iloc[out["input_row"].to_numpy() - 1]
     np.testing.assert_allclose(out["Carbon_pct"].to_numpy(), back["Carbon_pct"].to_numpy())
     np.testing.assert_array_equal(out["Furnace_ID"].astype(str).to_numpy(), back["Furnace_ID"].astype(str).to_numpy())
+
+
+def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused_in_csv_only(store, tmp_path):
+    frame = store["frame"].head(40).copy()
+    formulas = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1"]
+    frame["Furnace_ID"] = frame["Furnace_ID"].astype(object)
+    frame.loc[:4, "Furnace_ID"] = formulas
+    source = tmp_path / "batches.parquet"
+    frame.to_parquet(source, index=False)
+    predict_file(CARD, source, tmp_path / "scored.csv", version=store["plain"], chunk_rows=16)
+    predict_file(CARD, source, tmp_path / "scored.parquet", version=store["plain"], chunk_rows=16)
+    as_text = pd.read_csv(tmp_path / "scored.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(as_text["Furnace_ID"][:5]) == ["'" + f.strip() for f in formulas]  # labels are read stripped
+    assert not as_text["Furnace_ID"][5:].str.startswith("'").any()  # plain labels untouched
+    assert as_text["Carbon_pct"].astype(float).lt(0).sum() == 0 and as_text["prediction"].astype(float).notna().all()
+    assert list(pd.read_parquet(tmp_path / "scored.parquet")["Furnace_ID"][:5]) == [f.strip() for f in formulas]
+
+
+def test_a_predict_killed_with_sigkill_leaves_no_half_written_output(store, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipelines import settings
+
+    big = pd.concat([store["frame"]] * 150, ignore_index=True)  # 180,000 rows, scored 1,000 at a time
+    source, out = tmp_path / "big.csv", tmp_path / "scored.csv"
+    big.to_csv(source, index=False)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(settings.REPO_ROOT),
+                                                                    os.environ.get("PYTHONPATH", "")] if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "predict", CARD, "--input", str(source),
+                             "--output", str(out), "--version", str(store["plain"]), "--chunk-rows", "1000",
+                             "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = tmp_path / ".scored.csv.partial"
+    try:
+        deadline = time.time() + 240
+        while not (partial.exists() and partial.stat().st_size > 100_000):
+            assert proc.poll() is None and time.time() < deadline, "predict ended before it could be killed"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not out.exists()  # only the hidden partial file, never a half file under the name asked for
+    written = predict_file(CARD, tmp_path / "big.csv", out, version=store["plain"], chunk_rows=50_000)
+    assert written.rows == len(big) and len(pd.read_csv(out, encoding="utf-8-sig")) == len(big)
+    assert not partial.exists()
