@@ -196,3 +196,66 @@ def cnc_experiments(folder: Path, labels: str, pattern: str, experiments: list[i
     if phases:
         frame = frame[frame["Machining_Process"].astype(str).str.startswith(phases)].reset_index(drop=True)
     return frame, None
+
+
+@loader
+def renamed_csv(folder: Path, file: str, columns: dict[str, str], na_values: list[str] | None = None,
+                scale: dict[str, float] | None = None) -> Loaded:
+    """A CSV whose published headers carry units and punctuation (``C (%wt)``, ``Tempering time (s)``):
+    the columns named in ``columns`` under the card's names (the rest dropped), each in ``scale``
+    multiplied into the card's unit (seconds -> hours: 1/3600)."""
+    frame = pd.read_csv(folder / file, encoding="utf-8-sig", na_values=na_values or [])
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise DataError(folder / file, f"columns {absent} are not in the file (another version of the dataset?)")
+    frame = frame[list(columns)].rename(columns=columns)
+    for column, factor in (scale or {}).items():
+        frame[column] = frame[column] * factor
+    return frame, None
+
+
+@loader
+def ims_bearings(folder: Path, tests: dict[str, dict], cap_h: float, test_run: str, cut_every_h: float,
+                 first_cut: float = 0.2, drop_tail: int = 0) -> Loaded:
+    """NASA/IMS bearing run-to-failure tests (10-minute mean |acceleration| per bearing) as one row per
+    bearing and snapshot, with the remaining useful life in hours capped at ``cap_h``.
+
+    Each test ran until one or two bearings failed; the others were still healthy when the rig stopped,
+    so their life is only known to exceed the time left in the test (censored). With the cap that is
+    enough: where more than ``cap_h`` hours remained the capped RUL is ``cap_h`` whatever happened next;
+    their last ``cap_h`` hours are unknown and left out. ``tests`` names per test its file, the failed
+    bearings and each bearing's accelerometer column (test 1's second accelerometer per bearing is not
+    read: the other tests have none, and a fixed test set must hold the columns training had).
+
+    ``test_run`` is held out whole, as the fixed test set (leave one test out: its rig, its day, its
+    bearings never seen in training), cut as NASA cuts C-MAPSS test engines: every ``cut_every_h``
+    hours after ``first_cut`` of each bearing's known life one copy of the bearing's record up to that
+    point (``bearing_id`` = bearing @ hour), its last row scored against the capped RUL there."""
+    parts, test_parts = [], []
+    for name, spec in tests.items():
+        raw = pd.read_csv(folder / spec["file"], index_col=0)
+        stamp = pd.to_datetime(raw["Datetime"], format="%Y.%m.%d.%H.%M.%S")
+        keep = len(raw) - int(spec.get("drop_tail", drop_tail))  # end-of-test snapshots near 0 g: artefacts
+        raw, stamp = raw.iloc[:keep], stamp.iloc[:keep]
+        hours = (stamp - stamp.iloc[0]).dt.total_seconds().to_numpy() / 3600
+        left = hours[-1] - hours
+        for bearing, channel in spec["bearings"].items():
+            failed = bearing in spec["failed"]
+            part = pd.DataFrame({
+                "bearing_id": f"{name}-{bearing}",
+                "Datetime": stamp.to_numpy(),
+                "vibration_g": raw[channel].to_numpy().round(5),
+                "RUL": np.minimum(left, cap_h).round(3),
+            })
+            known = np.ones(len(part), dtype=bool) if failed else left >= cap_h  # censored: where the cap is certain
+            (test_parts if name == test_run else parts).append((part[known], hours[known]))
+    train = pd.concat([p for p, _ in parts], ignore_index=True)
+    cuts = []
+    for part, hours in test_parts:
+        for at in np.arange(hours[0] + first_cut * (hours[-1] - hours[0]), hours[-1] + 1e-9, cut_every_h):
+            upto = part[hours <= at]
+            if len(upto):
+                cuts.append(upto.assign(bearing_id=f"{upto['bearing_id'].iloc[0]}@{at:03.0f}h"))
+    if not cuts:
+        raise DataError(folder, f"test run {test_run!r} has no bearing to hold out")
+    return train, pd.concat(cuts, ignore_index=True)
