@@ -50,7 +50,7 @@ def generate(rows: int = 1500, seed: int = 7, per_grade: tuple[int, int] = (20, 
                 "Nickel_pct": r.normal(*ni), "Chromium_pct": r.normal(*cr), "Molybdenum_pct": r.normal(*mo),
                 "Vanadium_pct": r.choice([0.0, 0.0, 0.0, 0.0, 0.15]) if family == "Cr" else 0.0,
                 "Aluminium_pct": r.uniform(0.9, 1.3) if family == "nitriding" else 0.0,
-                "Copper_pct": r.choice([0.0, 0.0, 0.05]), "Phosphorus_pct": r.uniform(0.007, 0.03),
+                "Copper_pct": r.choice([0.0, 0.0, 0.05]), "Phosphorus_pct": r.uniform(0.007, 0.026),
                 "Sulphur_pct": r.uniform(0.01, 0.035)}
         chem = {k: round(float(max(v, 0.0)), 3) for k, v in chem.items()}
         n = int(min(r.integers(per_grade[0], per_grade[1] + 1), rows - total))
