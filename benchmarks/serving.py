@@ -3,7 +3,7 @@ batch `workbench predict` rows per second with peak memory.
 
 Trains each card's champion with its own notebook (2 Optuna trials) in a temporary MLflow store, then
 starts the servers as users do, on free loopback ports: `workbench serve --all` (every champion from
-one process) and `workbench serve CARD` (MLflow's scoring server), and
+one process) and `workbench serve CARD` (the same app, one model), and
 
 - sends at least 2,000 sequential single-row requests to each, interleaved in blocks so that both see
   the same machine load, and reports p50/p99 (beside the same server's GET /health or /ping, the floor
@@ -273,12 +273,12 @@ def main() -> None:
     try:
         ready_all = wait_for(f"http://127.0.0.1:{port_all}/health", all_proc)
         ready_one = wait_for(f"http://127.0.0.1:{port_one}/ping", one_proc)
-        print(f"servers up: serve --all in {ready_all:.1f} s, mlflow models serve in {ready_one:.1f} s", flush=True)
+        print(f"servers up: serve --all in {ready_all:.1f} s, serve {first} in {ready_one:.1f} s", flush=True)
         for card_id in args.cards:
             servers.append(Target(f"`serve --all` {card_id}",
                                   f"http://127.0.0.1:{port_all}/models/{card_id}/invocations",
                                   f"http://127.0.0.1:{port_all}/health", all_proc, bodies(frames[card_id])))
-        servers.append(Target(f"`serve {first}` (MLflow)", f"http://127.0.0.1:{port_one}/invocations",
+        servers.append(Target(f"`serve {first}`", f"http://127.0.0.1:{port_one}/invocations",
                               f"http://127.0.0.1:{port_one}/ping", one_proc, bodies(frames[first])))
         for target in servers:  # warm up: first requests pay for lazy imports and caches
             target.block(50, 0)
@@ -350,6 +350,8 @@ def main() -> None:
     notes.append(f"Load average during the sequential latency run: {load_before} before, {load_after} after; "
                  f"at the end {load_text()}.")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    kept = re.search(r"<!-- serving_hostile.py: begin -->.*?<!-- serving_hostile.py: end -->\n",
+                     args.out.read_text() if args.out.exists() else "", flags=re.S)  # benchmarks/serving_hostile.py's
     args.out.write_text(
         "# Serving and batch prediction\n\n" + " ".join(notes) + "\n\n"
         f"Champions trained by each card's notebook ({args.trials} Optuna trials) in a temporary store; servers "
@@ -362,7 +364,8 @@ def main() -> None:
         f"approach, set by the model's size. 'rows/s (scoring)' is what `predict` reports after loading the model (reading, "
         f"validating, scoring, writing); 'wall' adds the process start, imports and model loading; 'rows per "
         f"CPU-second' divides by the process's user+system CPU time, which queueing behind other processes does "
-        f"not inflate. Peak RSS is the `predict` process's own high-water mark (VmHWM).\n")
+        f"not inflate. Peak RSS is the `predict` process's own high-water mark (VmHWM).\n"
+        + ("\n" + kept.group(0) if kept else ""))
     for name in files.values():
         name.unlink(missing_ok=True)
     if args.store is None:
