@@ -305,3 +305,61 @@ def catalog_markdown(rows: list[tuple]) -> str:
              "", "| " + " | ".join(CATALOG_HEADER) + " |", "|" + "---|" * len(CATALOG_HEADER)]
     lines += ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |" for row in rows]
     return "\n".join(lines) + f"\n\n{len(rows)} standard models.\n"
+
+
+def data_kind(card: Card) -> tuple[str, str | None]:
+    """Where the card's figures come from here: ``("real", dataset)`` when its public dataset is present
+    under WORKBENCH_DATA_DIR, ``("file", name)`` for a plant's own file, else ``("simulated", None)``."""
+    from . import sources
+
+    ref = card.reference_data
+    if ref.file:
+        return "file", Path(ref.file).name
+    if ref.public and ref.public in sources.catalog() and sources.available(ref.public):
+        return "real", ref.public
+    return "simulated", None
+
+
+def last_real_results(card_ids: list[str]) -> dict[str, tuple[float, float | None]]:
+    """Per card, the test metric and the naive baseline of its latest finished run on public data in
+    the MLflow store (``{}`` when there is no store yet: this never creates one)."""
+    uri = settings.tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return {}
+    from mlflow.tracking import MlflowClient
+
+    from . import tracking
+
+    tracking.configure(uri)
+    client, out = MlflowClient(), {}
+    for card_id in card_ids:
+        experiment = client.get_experiment_by_name(card_id)
+        if experiment is None:
+            continue
+        primary = load_card(card_id).metric.primary
+        runs = client.search_runs([experiment.experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
+                                  filter_string="attributes.status = 'FINISHED' and tags.`data.source` LIKE 'public:%'")
+        metrics = runs[0].data.metrics if runs else {}
+        if f"test_{primary}" in metrics:
+            out[card_id] = (metrics[f"test_{primary}"], metrics.get(f"baseline_{primary}"))
+    return out
+
+
+SHORT_METRICS = {"average_precision": "AP", "balanced_accuracy": "bal. acc.", "macro_f1": "macro F1"}
+
+
+def catalog_table_rows(rows: list[tuple], results: dict[str, tuple[float, float | None]]) -> list[tuple]:
+    """The terminal listing (fits 100 columns): id, metric, where the figures come from (``real`` and
+    the dataset id beneath, ``simulated`` or ``file``), and the last real-data test metric beside its
+    baseline."""
+    out = []
+    for row in rows:
+        card = load_card(row[0])
+        kind, dataset = data_kind(card)
+        sign = "≥" if card.higher_is_better else "≤"
+        metric = f"{SHORT_METRICS.get(card.metric.primary, card.metric.primary)} {sign} {card.metric.accept:g}"
+        value = results.get(card.id)
+        last = "" if value is None else f"{value[0]:.3g}" + ("" if value[1] is None else f" (base {value[1]:.3g})")
+        out.append((card.id, metric, kind if dataset is None else f"{kind}\n{dataset}", last))
+    return out
+

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -472,11 +473,16 @@ def catalog(industry: Optional[str] = typer.Option(None, "--industry", help="e.g
     if markdown:
         typer.echo(cards.catalog_markdown(rows), nl=False)
         return
-    table = Table(*cards.CATALOG_HEADER)
-    for row in rows:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)  # fits 100 columns: the ids never wrap
+    for header in ("id", "metric", "data", "last real test (baseline)"):
+        table.add_column(header, no_wrap=header in ("id", "metric"), min_width=26 if header == "data" else None)
+    listing = cards.catalog_table_rows(rows, cards.last_real_results([r[0] for r in rows]))
+    for row in listing:
         table.add_row(*row)
     console.print(table)
-    console.print(f"{len(rows)} standard models")
+    real = sum(1 for row in listing if row[2].startswith("real"))
+    console.print(f"{len(rows)} standard models, {real} on real data here, {len(rows) - real} on their simulator "
+                  f"or a plant file (public data: WORKBENCH_DATA_DIR, see datasets/sources.yaml)")
 
 
 @app.command()
@@ -517,14 +523,15 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
     table = Table("", title=f"validation ({budget}): {len(batch.results)} cards in {batch.seconds:.0f} s, "
                             f"{batch.engine}")
     table.add_column("card", no_wrap=True)
-    for header in ("test metric", "champion", "s", "failed checks"):
+    for header in ("test metric", "baseline", "data", "champion", "s", "failed checks"):
         table.add_column(header)
     for r in batch.results:
         sign = "≥" if r.higher_is_better else "≤"
         metric = "" if r.value is None else f"{r.metric} {r.value:.4g} {sign} {r.accept}"
         champion = "" if r.champion_value is None else f"{r.champion_value:.4g} v{r.champion_version}"
-        table.add_row("[green]PASS[/]" if r.passed else "[red]FAIL[/]", r.card_id, metric, champion,
-                      f"{r.seconds:.0f}", ", ".join(r.failed_checks))
+        baseline = "" if r.baseline is None else f"{r.baseline:.4g}"
+        table.add_row("[green]PASS[/]" if r.passed else "[red]FAIL[/]", r.card_id, metric, baseline, r.data_kind,
+                      champion, f"{r.seconds:.0f}", ", ".join(r.failed_checks))
     console.print(table)
     console.print(f"HTML report: {written['html']}\nJUnit XML:   {written['junit']}")
     failing = sum(not r.passed for r in batch.results)

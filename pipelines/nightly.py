@@ -61,6 +61,8 @@ class CardResult:
     higher_is_better: bool = True
     accept: float | None = None
     value: float | None = None
+    baseline: float | None = None  # the naive baseline's value of the metric on the same test rows
+    data_source: str = ""  # "public:<dataset>" (real data), "simulator:..." or "file:..."
     champion_version: int | None = None
     champion_value: float | None = None
     seconds: float = 0.0
@@ -72,6 +74,13 @@ class CardResult:
     @property
     def passed(self) -> bool:
         return all(c.status != FAILED for c in self.checks)
+
+    @property
+    def data_kind(self) -> str:
+        """``real <dataset>`` or ``simulated``: where this card's figures come from."""
+        if self.data_source.startswith("public:"):
+            return f"real {self.data_source.removeprefix('public:')}"
+        return "simulated" if self.data_source.startswith("simulator") else self.data_source or "–"
 
     @property
     def failed_checks(self) -> list[str]:
@@ -145,6 +154,7 @@ def _check_schema(card, out: CardResult):
     except WorkbenchError as exc:
         out.checks.append(Check("schema", FAILED, str(exc)))
         return None
+    out.data_source = dataset.source
     out.checks.append(Check("schema", PASSED, f"{dataset.rows} rows of {dataset.source} match the card's "
                                               f"{len(card.columns)} columns, types and ranges"))
     return dataset
@@ -184,6 +194,7 @@ def _check_result(card, outcome, dataset, out: CardResult) -> None:
     primary = card.metric.primary
     decision = outcome.decision
     out.value = outcome.summary["metrics"][f"test_{primary}"]
+    out.baseline = (outcome.summary.get("baseline") or {}).get(f"baseline_{primary}")
     sign = "≥" if card.higher_is_better else "≤"
     ok = bool(decision["passes_threshold"])
     verdict = "meets" if ok else "misses"
