@@ -211,8 +211,9 @@ def card_names(card: Card, names: tuple[str, ...], cache: dict) -> tuple[str, ..
             found = tuple(data.map_columns(pd.DataFrame(columns=list(names)), card, None, "request").columns)
         except WorkbenchError as exc:
             column = getattr(exc, "column", None)
-            raise RequestError(422, f"{getattr(exc, 'message', str(exc))} Send one column per card column "
-                                    f"(GET /models/{card.id}/schema lists them).", column=column) from None
+            said = str(getattr(exc, "message", exc)).replace(" of the file ", " of the request ")
+            raise RequestError(422, f"{_short(said, 400)} Send one column per card column (GET "
+                                    f"/models/{card.id}/schema lists them).", column=column) from None
         if len(cache) < 256:  # a client inventing names cannot grow it without bound
             cache[names] = found
     return found

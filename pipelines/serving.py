@@ -74,15 +74,19 @@ class Served:
                 "metric": {"primary": card.metric.primary, "accept": card.metric.accept},
                 "metrics": self.metrics, "run_id": self.run_id, "columns": self.columns()}
 
-    def predict(self, body: bytes, limits: Limits = Limits(), deadline: Deadline | None = None) -> bytes:
-        """The JSON answer to a request body: predictions and the model's id and version."""
+    def predict(self, body: bytes, limits: Limits = Limits(), deadline: Deadline | None = None) -> list[dict]:
+        """One dict per row of the request body (prediction, and probability or score where the task has one)."""
         deadline = deadline or Deadline(limits.seconds)
         frame = frame_from(parse(body, self.positional, limits), self.card, self.specs, self.names, deadline)
         deadline.check()
         out = self.model.predict_columns(frame)
         deadline.check()
         cols = [[_plain(v) for v in values.tolist()] for values in out.values()]
-        rows = [dict(zip(out, row)) for row in zip(*cols)]
+        return [dict(zip(out, row)) for row in zip(*cols)]
+
+    def answer(self, body: bytes, limits: Limits = Limits(), deadline: Deadline | None = None) -> bytes:
+        """The JSON answer to a request body: the predictions and the model's id and version."""
+        rows = self.predict(body, limits, deadline)
         model = jsonstream.json.dumps({"id": self.card.id, "version": self.version})
         text = f'{{"predictions": {jsonstream.dumps_list(rows)}, "model": {model}}}'
         return text.encode("utf-8", "backslashreplace")
@@ -298,15 +302,20 @@ def create_app(champions: Champions, poll_s: float = 0.0, limits: Limits = Limit
         return _json({"id": card_id, "version": served.version, "columns": served.columns(),
                       "formats": list(FORMATS[:3])})
 
+    held = Bodies(limits.body_bytes * (workers + 2))
+
     async def _invoke(card_id: str, request: Request) -> Response:
+        taken = [0]
         try:
             served = champions.get(card_id)
-            body = await _body(request, limits)
-            answer = await pool.run(lambda deadline: served.predict(body, limits, deadline), limits)
+            body = await _body(request, limits, held, taken)
+            answer = await pool.run(lambda deadline: served.answer(body, limits, deadline), limits)
         except RequestError as exc:
             return _refused(request, exc)
         except Exception as exc:  # noqa: BLE001 - answered here: the connection stays usable
             return _bug(request, exc)
+        finally:
+            held.release(taken[0])
         return Response(answer, media_type="application/json")
 
     @app.post("/models/{card_id}/invocations")
@@ -333,7 +342,26 @@ def create_app(champions: Champions, poll_s: float = 0.0, limits: Limits = Limit
     return guarded
 
 
-async def _body(request, limits: Limits) -> bytes:
+class Bodies:
+    """The request bodies held in memory at once (arriving, waiting for a worker, being worked on), in
+    bytes: many large requests together are told to come back rather than piling up in memory."""
+
+    def __init__(self, most: int):
+        self.most, self.now = most, 0
+
+    def take(self, n: int, taken: list[int]) -> None:
+        if self.now + n > self.most:
+            raise RequestError(503, "The server holds as many request bodies as it may at once: try again shortly.",
+                               retry_after=2)
+        self.now += n
+        taken[0] += n
+
+    def release(self, n: int) -> None:
+        self.now -= n
+
+
+async def _body(request, limits: Limits, held: Bodies, taken: list[int]) -> bytes:
+    """The request body, within the size and time limits, counted in ``held`` until the request ends."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.body_bytes:
         raise RequestError(413, f"The body has {int(declared)} bytes; at most {limits.body_bytes} per request.")
@@ -344,6 +372,7 @@ async def _body(request, limits: Limits) -> bytes:
             size += len(chunk)
             if size > limits.body_bytes:
                 raise RequestError(413, f"The body is over {limits.body_bytes} bytes.")
+            held.take(len(chunk), taken)
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -347,3 +347,32 @@ def test_requests_over_the_time_or_queue_caps_get_503_with_retry_after(champions
         busy = next(a for a in answers if a.status_code == 503)
         assert "busy" in busy.json()["message"] and busy.headers["retry-after"] == "1"
         assert httpx.get(f"{url}/health", timeout=30).status_code == 200
+
+
+def test_many_bodies_arriving_at_once_are_told_to_come_back_rather_than_held(champions, records):
+    """Bodies in memory are bounded (the limit x (workers + 2)): seven slow uploads, each sending its first
+    1,000 bytes and then waiting, against room for 6,000 bytes: those that do not fit get 503 with
+    Retry-After, the others are scored when their bodies are complete."""
+    body = json.dumps({"dataframe_records": records[:1]}).encode()
+    body += b" " * (1900 - len(body))
+    assert len(body) == 1900
+
+    def slowly():
+        yield body[:1000]
+        time.sleep(2.0)
+        yield body[1000:]
+
+    tight = serving.Limits(body_bytes=2000)
+    with server_thread(serving.create_app(champions, limits=tight, workers=1)) as url:
+        def post(_):
+            return httpx.post(f"{url}/models/{CARD}/invocations", content=slowly(), timeout=60,
+                              headers={"content-type": "application/json"})
+
+        with ThreadPoolExecutor(7) as pool:
+            answers = list(pool.map(post, range(7)))
+        statuses = sorted(a.status_code for a in answers)
+        assert 200 in statuses and 503 in statuses and set(statuses) == {200, 503}, statuses
+        assert all(a.headers["retry-after"] for a in answers if a.status_code == 503)
+        again = httpx.post(f"{url}/models/{CARD}/invocations", content=body, timeout=60,
+                           headers={"content-type": "application/json"})
+        assert again.status_code == 200  # what the refused requests held was given back
