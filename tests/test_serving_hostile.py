@@ -105,6 +105,24 @@ def _values():
         st.text(max_size=4), kids, max_size=3), max_leaves=5)
 
 
+def _odd_but_valid(card):
+    """Records a careless client sends that the card allows: every value inside its limits, but nulls,
+    numbers as text, labels never seen in training, extreme stamps inside the date window."""
+    from datetime import datetime
+
+    def column(col):
+        if col.kind == "datetime":
+            stamps = st.datetimes(datetime(1970, 1, 1), datetime(2099, 12, 31)).map(lambda d: d.isoformat(sep=" "))
+            return st.none() | stamps
+        if col.kind == "category":
+            return st.none() | st.text(max_size=8) | st.sampled_from(["F1", "F2", "oil", "water", "1", "=1+1"])
+        number = st.floats(col.min if col.min is not None else -1e12, col.max if col.max is not None else 1e12)
+        return st.none() | number | number.map(str) | number.map(lambda v: f"{v:,.3f}")
+
+    reads = [c for c in card.columns if c.name not in card.exclude]
+    return st.fixed_dictionaries({c.name: column(c) for c in reads})
+
+
 def _payloads(card, records: list[dict]):
     """Bodies (bytes) a careless or hostile client sends, from wholly random to almost right."""
     names = [c.name for c in card.columns] + [c.ko for c in card.columns if c.ko]
@@ -115,11 +133,13 @@ def _payloads(card, records: list[dict]):
         st.sampled_from(records), st.dictionaries(key, _values(), max_size=4),
         st.sets(st.sampled_from(list(records[0])), max_size=3))
     random_record = st.dictionaries(key, _values(), max_size=8)
-    rows = st.lists(hostile_record | random_record, min_size=0, max_size=4)
+    rows = st.lists(hostile_record | random_record | _odd_but_valid(card), min_size=0, max_size=4)
     split = st.builds(lambda cols, width, cells: {"columns": cols, "data": [cells[i:i + width] for i in
                                                                             range(0, len(cells), max(1, width))]},
                       st.lists(key, max_size=6), st.integers(0, 6), st.lists(_values(), max_size=12))
+    careless = st.builds(lambda r: {"dataframe_records": r}, st.lists(_odd_but_valid(card), min_size=1, max_size=4))
     shaped = st.one_of(
+        careless,
         st.builds(lambda r: {"dataframe_records": r}, rows),
         st.builds(lambda s: {"dataframe_split": s}, split | st.dictionaries(st.text(max_size=6), _values(), max_size=3)),
         st.builds(lambda k, r: {k: r}, st.sampled_from(["inputs", "instances"]),
@@ -175,7 +195,7 @@ def test_generated_hostile_payloads_never_get_a_5xx_nor_stop_the_server(servers,
         hostile()
     finally:
         client.close()
-    assert sent["count"] >= PAYLOADS
+    assert sent["count"] >= PAYLOADS and sent["ok"] >= PAYLOADS // 20  # the model itself was reached, often
     assert proc.poll() is None, "the server died"
     assert httpx.get(f"{url}/health", timeout=30).json()["status"] == "ok"
     grown = (server.memory_info().rss - before) / 2**20
