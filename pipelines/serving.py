@@ -418,6 +418,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, poll_s: float = 60.0, threa
     print(f"{len(champions.models)} model(s): {served or 'none yet (run `workbench run CARD_ID`)'}", flush=True)
     for card_id, problem in champions.errors.items():
         print(f"not served: {card_id}: {problem}", flush=True)
+    if host in ("0.0.0.0", "::") and not allow_hosts:
+        print("note: open to the network, but answering only requests addressed to 127.0.0.1 or localhost: add "
+              "the names or addresses clients use with --allow-host", flush=True)
     app = create_app(champions, poll_s=poll_s, limits=limits, workers=workers,
                      hosts=allowed_hosts(host, allow_hosts), cors_origins=cors_origins)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,

@@ -303,6 +303,11 @@ def test_host_names_other_than_loopback_are_refused_unless_allowed(champions, re
             assert answer.status_code == 400 and "--allow-host" in answer.json()["message"]
         for host in ["localhost:1234", "127.0.0.1", "[::1]:80"]:
             assert httpx.get(f"{url}/models", headers={"host": host}, timeout=30).status_code == 200
+        probe = httpx.get(f"{url}/health", headers={"host": "10.0.0.5:8000"}, timeout=30)  # a balancer, by address
+        assert probe.status_code == 200 and set(probe.json()) == {"status", "models", "errors"}
+        refused = httpx.post(f"{url}/health", content="{}", timeout=30,
+                             headers={"host": "evil.example", "content-type": "application/json"})
+        assert refused.status_code == 400  # only reading the health is open
     hosts = serving.allowed_hosts("127.0.0.1", ["plant-pc"])
     with server_thread(serving.create_app(champions, hosts=hosts)) as url:
         answer = httpx.post(f"{url}/models/{CARD}/invocations", content=good, timeout=30,
