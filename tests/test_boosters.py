@@ -19,3 +19,23 @@ def test_multiclass_contributions_have_one_row_of_shap_values_per_class(kind):
     # SHAP values add up to the raw score of each class
     raw = contrib.sum(axis=2)
     assert np.all(np.argmax(raw, axis=1) == np.argmax(boosters.predict(kind, booster, X), axis=1))
+
+
+def test_starting_points_are_queued_within_the_budget_and_a_rerun_goes_on_down_the_list():
+    """Defaults first, then the portfolio; a one-trial run leaves nothing waiting for nobody, and a
+    rerun with a larger budget tries the points not yet tried instead of starting the list again."""
+    import optuna
+
+    from pipelines import tuning
+
+    study = optuna.create_study(direction="maximize")
+    objective = lambda trial: trial.suggest_float("learning_rate", 0.01, 0.3) if trial.suggest_categorical(
+        "model", ["lightgbm", "xgboost"]) == "lightgbm" else trial.suggest_float("eta", 0.01, 0.3)
+    tuning._enqueue_starting_points(study, ["lightgbm", "xgboost"], 1)
+    study.optimize(objective, n_trials=1)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"]
+    points = tuning.starting_points(["lightgbm", "xgboost"])
+    assert study.trials[0].params == {"model": "lightgbm", "learning_rate": points[0]["learning_rate"]}
+    tuning._enqueue_starting_points(study, ["lightgbm", "xgboost"], 3)
+    queued = [t.system_attrs["fixed_params"] for t in study.trials if t.state.name == "WAITING"]
+    assert queued == points[1:4]

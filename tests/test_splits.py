@@ -175,6 +175,8 @@ def test_rul_test_engines_are_cut_at_random_points_of_their_life(tmp_path, monke
     assert per_engine.max() <= tuning.TRUNCATIONS and per_engine.min() >= 1
     truth = test.y[test.scored]
     assert (truth == 0).mean() < 0.1 and np.median(truth) > 20
+    # cut where NASA's test engines stop (RUL up to 1.16 x the clip), not where only the clip is scored
+    assert truth.max() <= tuning.CUT_WINDOW * card.target.clip
     report = evaluation.evaluate(result, plots=False)
     assert report.counts["test_rows"] == int(test.scored.sum())
     lo, hi = report.intervals["test_rmse"]
