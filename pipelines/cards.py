@@ -290,7 +290,7 @@ def catalog_rows(industry: str | None = None, equipment: str | None = None, task
         sign = "≥" if card.higher_is_better else "≤"
         ref = card.reference_data
         source = (f"file {Path(ref.file).name}" if ref.file else
-                  f"public {ref.public}, else simulator" if ref.public else "simulator")
+                  f"public {ref.public}{_kind_note(ref.public)}, else simulator" if ref.public else "simulator")
         if ref.explore:
             source += f" (public {ref.explore} for exploration)"
         rows.append((card.id, card.industry, card.equipment.en, card.equipment.ko, card.task,
@@ -307,16 +307,26 @@ def catalog_markdown(rows: list[tuple]) -> str:
     return "\n".join(lines) + f"\n\n{len(rows)} standard models.\n"
 
 
+def _kind_note(dataset: str) -> str:
+    """`` (real + injected faults)`` for a public dataset whose loader adds to the real records, else ``""``."""
+    from . import sources
+
+    kind = sources.catalog()[dataset].kind if dataset in sources.catalog() else "real"
+    return "" if kind == "real" else f" ({kind})"
+
+
 def data_kind(card: Card) -> tuple[str, str | None]:
     """Where the card's figures come from here: ``("real", dataset)`` when its public dataset is present
-    under WORKBENCH_DATA_DIR, ``("file", name)`` for a plant's own file, else ``("simulated", None)``."""
+    under WORKBENCH_DATA_DIR (its ``kind`` in datasets/sources.yaml, e.g. ``"real + injected faults"``,
+    where the loader adds to the real records), ``("file", name)`` for a plant's own file, else
+    ``("simulated", None)``."""
     from . import sources
 
     ref = card.reference_data
     if ref.file:
         return "file", Path(ref.file).name
     if ref.public and ref.public in sources.catalog() and sources.available(ref.public):
-        return "real", ref.public
+        return sources.get(ref.public).kind, ref.public
     return "simulated", None
 
 

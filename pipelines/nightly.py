@@ -79,7 +79,11 @@ class CardResult:
     def data_kind(self) -> str:
         """``real <dataset>`` or ``simulated``: where this card's figures come from."""
         if self.data_source.startswith("public:"):
-            return f"real {self.data_source.removeprefix('public:')}"
+            from . import sources
+
+            dataset = self.data_source.removeprefix("public:")
+            kind = sources.catalog()[dataset].kind if dataset in sources.catalog() else "real"
+            return f"{kind} {dataset}"
         return "simulated" if self.data_source.startswith("simulator") else self.data_source or "–"
 
     @property

@@ -34,7 +34,7 @@ def test_catalog_says_simulated_without_public_data(monkeypatch, tmp_path):
 @pytest.mark.slow
 @needs_public(DATASET)
 def test_catalog_counts_real_cards_and_shows_the_last_real_metric_beside_its_baseline(store, tmp_path, monkeypatch):
-    public = [c for c in cards.list_cards() if cards.data_kind(c)[0] == "real"]
+    public = [c for c in cards.list_cards() if cards.data_kind(c)[0].startswith("real")]  # + injected faults too
     assert CARD in {c.id for c in public}
     outcome = runner.run_card(CARD, n_trials=1, seed=0, output_dir=tmp_path / "out", progress=False)
     value = outcome.summary["metrics"]["test_rmse"]
@@ -52,3 +52,16 @@ def test_catalog_counts_real_cards_and_shows_the_last_real_metric_beside_its_bas
 def test_nightly_result_names_its_data():
     assert CardResult("x", data_source=f"public:{DATASET}").data_kind == f"real {DATASET}"
     assert CardResult("x", data_source="simulator:tempering_trials(rows=1500, seed=7)").data_kind == "simulated"
+
+
+@needs_public("kamp_press")
+def test_real_records_with_injected_faults_say_so():
+    """The KAMP press export has no label: its loader injects fault episodes, and every listing says
+    "real + injected faults", not "real"."""
+    card = cards.load_card("press-anomaly")
+    assert cards.data_kind(card) == ("real + injected faults", "kamp_press")
+    row = next(r for r in cards.catalog_table_rows(cards.catalog_rows(), {}) if r[0] == card.id)
+    assert row[2] == "real + injected faults\nkamp_press"
+    listed = next(r for r in cards.catalog_rows() if r[0] == card.id)
+    assert listed[-1] == "public kamp_press (real + injected faults), else simulator"
+    assert CardResult("x", data_source="public:kamp_press").data_kind == "real + injected faults kamp_press"
