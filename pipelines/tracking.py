@@ -150,6 +150,7 @@ def log_result(result, report) -> str:
     mlflow.set_tag("device", result.device)
     mlflow.log_params({"seed": result.seed, "n_trials_total": len(result.study.trials),
                        "n_trials_new": result.new_trials, "study": result.study.study_name,
+                       "cv_folds": result.folds,
                        **{f"best.{k}": v for k, v in result.params.items()}})
     if result.model.threshold is not None:
         mlflow.log_param("threshold", round(result.model.threshold, 6))

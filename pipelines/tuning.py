@@ -152,6 +152,7 @@ class TuneResult:
     params: dict = field(default_factory=dict)
     cv_rounds: float | dict = 0.0  # boosting rounds early stopping found, averaged over the CV folds
     registered_rows: int | None = None  # rows the logged model was fitted on (set by tracking.log_result)
+    folds: int = 0  # cross-validation folds the trials were scored on
 
 
 def _last_per_group(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -475,7 +476,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                       test=test, train_raw=data.frame.iloc[train_rows].reset_index(drop=True), data=data,
                       new_trials=len(study.trials) - before,
                       seconds=time.perf_counter() - start, params={"model": kind, **params},
-                      cv_rounds=cv_rounds)
+                      cv_rounds=cv_rounds, folds=len(fold_list))
 
 
 ROUNDS_MORE = 1.1  # the final fit sees more rows than a CV fold: a little more boosting than early stopping found

@@ -181,3 +181,17 @@ def test_rul_test_engines_are_cut_at_random_points_of_their_life(tmp_path, monke
     assert report.counts["test_rows"] == int(test.scored.sum())
     lo, hi = report.intervals["test_rmse"]
     assert lo <= report.metrics["test_rmse"] <= hi and hi > lo
+
+
+def test_small_data_gets_at_least_five_folds_and_large_data_the_cards():
+    """Three folds on 2,000 rows judge each trial on noisy thirds: small data gets five folds of the
+    card's kind, large data exactly what the card says."""
+    card = cards.load_card("steel-plate-fault-type")
+    assert card.split.folds < splits.SMALL_FOLDS
+    frame = data.load(card).frame
+    small = frame.head(splits.SMALL_ROWS - 1).reset_index(drop=True)
+    found = splits.folds(card, small, 0)
+    assert len(found) == splits.SMALL_FOLDS
+    assert sum(len(va) for _, va in found) == len(small)  # every row validated once
+    large = pd.concat([frame] * (splits.SMALL_ROWS // len(frame) + 1), ignore_index=True)
+    assert len(splits.folds(card, large, 0)) == card.split.folds
