@@ -132,6 +132,7 @@ _PLAIN_ISO = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:
 _FORMATS = ["ISO8601", "%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %I:%M %p", "%Y%m%d%H%M%S", "%Y%m%d"]
 # Stamps outside these years are placeholders ('9999-12-31') or typing errors, never a plant's clock.
 WINDOW = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
+_RELATIVE_WORDS = {"now", "today", "tomorrow", "yesterday"}
 # Numbers that are dates: Excel's serial days (1954..2119), Unix seconds and milliseconds (1973..2128).
 _SERIAL = [("excel serial days", 20_000, 80_000), ("unix seconds", 1e8, 5e9), ("unix milliseconds", 1e11, 5e12)]
 
@@ -160,8 +161,10 @@ def _parse_texts(clean: pd.Series) -> pd.Series:
     parser. Time-zone suffixes have been taken off by the caller."""
     parsed = pd.Series(pd.NaT, index=clean.index, dtype="datetime64[ns]")
     outside = pd.Series(False, index=clean.index)
+    # pandas reads 'now', 'today' and the like as the clock of the reading machine: never a reading's time
+    relative = clean.str.strip().str.lower().isin(_RELATIVE_WORDS)
     for fmt in [*_FORMATS, "mixed"]:
-        todo = parsed.isna() & clean.notna() & ~outside
+        todo = parsed.isna() & clean.notna() & ~outside & ~relative
         if not todo.any():
             break
         stamps = pd.to_datetime(clean[todo], format=fmt, errors="coerce")

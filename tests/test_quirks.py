@@ -134,6 +134,8 @@ QUIRKS = [
           ["Batch_Time: the time-zone suffix is dropped"]),
     Quirk("placeholder_dates", heat(_set("Batch_Time", [10, 20], "9999-12-31")),
           ["Batch_Time: 2 date(s) outside 1900-2200 read as missing (e.g. '9999-12-31' in row(s) 12, 22"]),
+    Quirk("words_for_times", heat(_set("Batch_Time", [10, 20], "now")),
+          ["Batch_Time: 2 cell(s) that are not dates read as missing (e.g. 'now' in row(s) 12, 22"]),
     Quirk("trailing_spaces_in_categories", heat(lambda f: f.assign(Furnace_ID=[v + " " if i % 3 else v
                                                                            for i, v in enumerate(f["Furnace_ID"])])),
           ["Furnace_ID: ", "read as one value 'F1'"]),
