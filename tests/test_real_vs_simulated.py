@@ -22,18 +22,9 @@ from pipelines.simulate import simulate
 from conftest import public_data_present
 
 CARDS = [c for c in cards.list_cards() if c.reference_data.public and c.reference_data.simulator]
-# Simulators this test found far from their real data, not recalibrated yet (strict: a fix shows as XPASS
-# and the entry must go). The messages say what is off.
-NOT_YET = {
-    "cnc-machining-quality": "X/Y axis velocities near 0 (real median 2-5 mm/s while cutting), feed-rate and "
-                             "spindle power spread off",
-    "cnc-tool-wear": "worn experiments 87 % of simulated rows, 54 % of the real cutting rows",
-    "injection-molding-quality": "KAMP's process is far steadier than simulated: cycle time, positions, pressures "
-                                 "and barrel temperatures spread 5-20x wider; screw rpm 100x narrower",
-    "injection-molding-settings": "the same simulator as injection-molding-quality",
-    "steel-plant-energy": "Leading_Current_Power_Factor: simulated IQR 4 vs real 0.3 (the real one sits at 100 "
-                          "most of the time)",
-}
+# Simulators far from their real data, not recalibrated yet (strict: a fix shows as XPASS and the entry
+# must go), each with what is off. None at present.
+NOT_YET: dict[str, str] = {}
 WIDEN = 0.1  # of the real 5-95 % span, on each side of the real IQR
 SPREAD = 5.0  # the simulated IQR within a factor of this of the real one
 SHARE = 3.0  # class shares within a factor of this

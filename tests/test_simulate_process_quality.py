@@ -29,6 +29,11 @@ def _xy(card: cards.Card, frame: pd.DataFrame):
     for c in card.columns:
         if c.kind == "category" and c.name in X:
             X[c.name] = X[c.name].astype("category")
+    if card.task == "forecast":  # the value `horizon` rows ahead, from the readings now (the target's too)
+        X[card.target.column] = frame[card.target.column]
+        y = frame[card.target.column].shift(-card.forecast.horizon)
+        keep = y.notna().to_numpy()
+        return X[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
     return X, frame[card.target.column]
 
 
@@ -36,7 +41,7 @@ def _score(card: cards.Card, X, y, shuffle: bool) -> tuple[float, float]:
     """Train on the first 75 % (time order), score the rest: (model score, what chance scores)."""
     cut = int(len(y) * 0.75)
     y_fit = np.random.default_rng(1).permutation(y[:cut].to_numpy()) if shuffle else y[:cut]
-    if card.task == "regression":
+    if card.task in ("regression", "forecast"):
         pred = lgb.LGBMRegressor(**LGB).fit(X[:cut], y_fit).predict(X[cut:])
         return r2_score(y[cut:], pred), 0.0
     if card.task == "binary":

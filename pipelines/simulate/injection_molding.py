@@ -18,16 +18,17 @@ import pandas as pd
 from .common import ar1, rng, sigmoid, with_missing
 
 EQUIP = "650톤-우진2호기"
-# Set points and spreads per family, taken from the KAMP labeled_data means and standard deviations.
+# Set points and spreads per family, taken from the KAMP labeled_data medians and inter-quartile ranges
+# (the real process is steady: most readings move by a few tenths around their set point).
 FAMILIES = {
     "CN7": dict(name="CN7 W/S SIDE MLD'G RH", run=1000, inj=9.59, fill=4.45, plast=16.85, cycle=59.55,
-                clamp=7.11, cushion=653.44, plast_pos=68.8, clamp_open=648.0, speed=55.4, speed_sd=1.0,
-                max_rpm=30.7, avg_rpm=292.5, p_inj=142.0, p_sd=2.0, p_so=136.6, bp_max=37.5, bp_avg=59.3,
-                barrel=(276.0, 275.0, 275.0, 270.0, 255.0, 230.0), hopper=66.5, mold=(24.8, 27.5)),
-    "RG3": dict(name="RG3 MOLD'G W/SHLD, RH", run=180, inj=1.06, fill=0.94, plast=12.93, cycle=61.77,
-                clamp=6.80, cushion=654.25, plast_pos=53.58, clamp_open=4.63, speed=128.2, speed_sd=0.8,
-                max_rpm=30.85, avg_rpm=275.1, p_inj=142.7, p_sd=1.2, p_so=116.4, bp_max=56.1, bp_avg=60.9,
-                barrel=(286.0, 285.0, 285.0, 275.0, 265.0, 235.0), hopper=65.5, mold=(25.3, 28.0)),
+                clamp=7.12, cushion=653.43, plast_pos=68.4, clamp_open=648.0, speed=55.4, speed_sd=0.6,
+                max_rpm=30.7, avg_rpm=292.4, p_inj=141.95, p_sd=0.25, p_so=136.5, bp_max=37.9, bp_avg=59.5,
+                barrel=(276.1, 275.3, 275.0, 270.0, 255.0, 230.0), hopper=66.5, mold=(21.9, 23.3)),
+    "RG3": dict(name="RG3 MOLD'G W/SHLD, RH", run=140, inj=1.06, fill=0.94, plast=12.93, cycle=61.78,
+                clamp=6.80, cushion=654.25, plast_pos=53.58, clamp_open=4.63, speed=128.2, speed_sd=0.2,
+                max_rpm=30.85, avg_rpm=290.5, p_inj=142.6, p_sd=0.15, p_so=116.4, bp_max=56.1, bp_avg=60.9,
+                barrel=(286.0, 285.2, 285.0, 275.0, 265.0, 235.0), hopper=65.5, mold=(22.7, 23.8)),
 }
 BARREL_WEIGHT = (1.0, 0.9, 0.9, 1.0, 0.6, 0.2)  # feed-side zones follow the melt drift less
 REASONS = np.array(["미성형", "가스", "버", "초기허용불량"])
@@ -49,7 +50,12 @@ def _runs(r: np.random.Generator, n: int) -> np.ndarray:
 
 
 def generate(rows: int = 8000, seed: int = 7, stop_rate: float = 1 / 300, fail_scale: float = 1.0,
-             missing_rate: float = 0.005, start: str = "2020-10-16 05:00:00") -> pd.DataFrame:
+             missing_rate: float = 0.005, start: str = "2020-10-16 05:00:00", rpm_tenth_from: float | None = 0.46,
+             spread: float = 0.12) -> pd.DataFrame:
+    """``spread``: how far the observed process values move with the latent states and their own noise,
+    as a share of the scatter the defect model's latent states have (KAMP's machine holds its set points
+    to a few tenths); ``rpm_tenth_from``: from this share of the rows on, Average_Screw_RPM is logged at
+    a tenth of its value, as the KAMP PLC did from 2020-10-28 (None: never)."""
     r = rng(seed)
     n = rows
     fam = _runs(r, n)
@@ -101,6 +107,7 @@ def generate(rows: int = 8000, seed: int = 7, stop_rate: float = 1 / 300, fail_s
     speed = p["speed"] + p["speed_sd"] * speed_z
     fill = p["fill"] * p["speed"] / speed * (1 - 0.003 * melt) + noise(0.02)
     bp_avg_dev = 3.0 * _slow(r, n, 0.995, 0.9)
+    k_ = spread  # observed deviations from the set points, scaled to the real machine's steadiness
     out = {
         "TimeStamp": t,
         "PART_NAME": p["name"],
@@ -110,29 +117,31 @@ def generate(rows: int = 8000, seed: int = 7, stop_rate: float = 1 / 300, fail_s
         "Injection_Time": p["inj"] - p["fill"] + fill + noise(0.03),
         "Filling_Time": fill,
         "Plasticizing_Time": p["plast"] * (1 + 0.004 * bp_avg_dev) - 0.04 * melt + 0.9 * warm + noise(0.2),
-        "Cycle_Time": p["cycle"] + 0.6 * (fill - p["fill"]) + 4.0 * warm + noise(0.3),
-        "Clamp_Close_Time": p["clamp"] + 0.06 * clamp_z + noise(0.02),
-        "Cushion_Position": p["cushion"] + 0.11 * cush_z + noise(0.02),
+        "Cycle_Time": p["cycle"] + k_ * (0.6 * (fill - p["fill"]) + noise(0.3)) + 4.0 * warm,
+        "Clamp_Close_Time": p["clamp"] + k_ * (0.06 * clamp_z + noise(0.02)),
+        "Cushion_Position": p["cushion"] + k_ * (0.11 * cush_z + noise(0.02)),
         "Switch_Over_Position": np.where(r.random(n) < 0.001, 655.31, 0.0),  # rare PLC glitch value
-        "Plasticizing_Position": p["plast_pos"] + 0.5 * _slow(r, n, 0.99, 0.8),
+        "Plasticizing_Position": p["plast_pos"] + 2 * k_ * 0.5 * _slow(r, n, 0.99, 0.8),
         "Clamp_Open_Position": p["clamp_open"] + np.where(idx == 0, noise(0.01), 0.0),
         "Max_Injection_Speed": speed + noise(0.15),
         "Max_Screw_RPM": p["max_rpm"] + noise(0.12),
         "Average_Screw_RPM": p["avg_rpm"] + noise(1.0),
-        "Max_Injection_Pressure": p["p_inj"] + p["p_sd"] * p_z - 0.15 * melt + noise(0.3),
-        "Max_Switch_Over_Pressure": p["p_so"] + 0.35 * p["p_sd"] * p_z + noise(0.5),
-        "Max_Back_Pressure": p["bp_max"] + 0.45 * bp_avg_dev + noise(0.8),
-        "Average_Back_Pressure": p["bp_avg"] + bp_avg_dev + noise(0.4),
+        "Max_Injection_Pressure": p["p_inj"] + p["p_sd"] * p_z + k_ * (-0.15 * melt + noise(0.3)),
+        "Max_Switch_Over_Pressure": p["p_so"] + 2.8 * p["p_sd"] * p_z + noise(0.5),
+        "Max_Back_Pressure": p["bp_max"] + k_ * (0.45 * bp_avg_dev + noise(0.8)) * 3,
+        "Average_Back_Pressure": p["bp_avg"] + k_ * (bp_avg_dev + noise(0.4)),
     }
     barrel = p["barrel"]
     for z in range(6):
-        out[f"Barrel_Temperature_{z + 1}"] = barrel[:, z] + BARREL_WEIGHT[z] * melt + noise(0.4)
+        out[f"Barrel_Temperature_{z + 1}"] = barrel[:, z] + 1.5 * k_ * (BARREL_WEIGHT[z] * melt + noise(0.4))
     out["Barrel_Temperature_7"] = np.zeros(n)  # zone 7 is not fitted on this machine
     out["Hopper_Temperature"] = p["hopper"] + 0.8 * ambient + 2.0 * _slow(r, n, 0.995, 0.9)
     mold = p["mold"]
     for m in range(1, 13):  # only thermocouples 3 and 4 are wired; the rest read 0 as in KAMP
         live = {3: mold[:, 0] + mold_dev, 4: mold[:, 1] + 1.1 * mold_dev}.get(m)
         out[f"Mold_Temperature_{m}"] = live + noise(0.15) if live is not None else np.zeros(n)
+    if rpm_tenth_from is not None:  # a PLC logging change: the same speed written at a tenth
+        out["Average_Screw_RPM"] = np.where(np.arange(n) >= int(rpm_tenth_from * n), 0.1, 1.0) * out["Average_Screw_RPM"]
     frame = pd.DataFrame(out)
     # PLC resolution: two decimals for times and positions, one for speeds, pressures and temperatures.
     for col in frame.columns[5:]:

@@ -80,11 +80,15 @@ def generate(rows: int = 35040, seed: int = 0, start: str = "2018-01-01 00:15", 
     # is on while the plan runs (and on some nights it is left on), and over-compensates light load.
     prod = np.clip(usage - aux, 0, None)
     q = 0.65 * prod * (1 + r.normal(0, 0.1, rows)) + 3.8 * (1 + r.normal(0, 0.2, rows))
-    left_on = (r.random(n_days) < 0.3)[day]
+    left_on = (r.random(n_days) < 0.22)[day]
     bank = np.where((np.r_[0, plan[:-1]] > 0.05) | left_on, 15.0 + r.normal(0, 1.5, rows), 0.0)
     net = q - bank
+    # While the furnace runs, its load swings inside the quarter hour and the bank's steps lead for a
+    # few minutes of it now and then: a small leading energy beside the lagging one (the real meter
+    # shows both in about one production interval in five).
+    swing = (prod > 10) & (r.random(rows) < 0.25)
     lag = np.round(np.clip(net, 0, None), 2)
-    lead = np.round(np.clip(-net, 0, None), 2)
+    lead = np.round(np.clip(-net, 0, None) + swing * r.uniform(0.3, 4.0, rows), 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         lag_pf = np.where(lag > 0, 100 * usage / np.hypot(usage, lag), np.where(usage > 0, 100.0, 0.0))
         lead_pf = np.where(lead > 0, 100 * usage / np.hypot(usage, lead), 100.0)
