@@ -94,11 +94,18 @@ def test_horizon_label_marks_the_end_of_each_life(card_id):
     assert ((ends > step * 1.5) | ends.isna()).all(), "every failure is followed by a repair stop"
 
 
+FIRST = 10  # a unit's first readings: its own healthy level
+
+
 def _rolling_features(frame: pd.DataFrame, card) -> pd.DataFrame:
+    """Per sensor the 10-row rolling mean, and that mean against the unit's own first readings (the
+    median of its first FIRST rows, as far as they go): machines sit at different healthy levels (IMS
+    bearings at 0.04-0.12 g), so wear shows as the rise from a unit's start, as the cards' notebooks read it."""
     unit = card.group.column
     sensors = [s for s, spec in card.reference_data.simulator.params["sensors"].items() if not spec.get("hidden")]
     means = frame.groupby(unit)[sensors].rolling(10, min_periods=1).mean().reset_index(level=0, drop=True).sort_index()
-    out = means.add_suffix("_mean10")
+    first = frame.groupby(unit)[sensors].transform(lambda v: v.iloc[:FIRST].expanding().median().reindex(v.index).ffill())
+    out = means.add_suffix("_mean10").join((means - first).add_suffix("_from_first"))
     index = card.reference_data.simulator.params.get("index", {}).get("column")
     if index:
         out[index] = frame[index]
