@@ -425,3 +425,55 @@ def error(code: str, source, column: str | None = None, row_numbers: list[int] |
     fields.setdefault("rows", ", ".join(map(str, row_numbers or [])))
     what, fix = text(code, lang, **fields)
     return DataError(source, what, column=column, fix=fix, code=code, rows=row_numbers, lang=lang)
+
+
+# --- drift of new data against a model's training data (pipelines/drift.py) ----------------------------
+
+DRIFT_WORDS = {
+    "drift": {"en": "drift", "ko": "변화"}, "watch": {"en": "watch", "ko": "주의"},
+    "stable": {"en": "stable", "ko": "안정"}, "absent": {"en": "not in the file", "ko": "파일에 없음"},
+    "too_few_rows": {"en": "too few rows", "ko": "행 부족"},
+}
+
+DRIFT_SUMMARY = {
+    "drift": {"en": "drift: {count} of {total} input(s) no longer look like the training data: "
+                    "{names} ({rows:,} new rows against {reference:,} training rows).",
+              "ko": "데이터 변화: 입력 {total}개 중 {count}개가 학습 데이터와 달라졌습니다: {names} "
+                    "(새 행 {rows:,}개, 학습 행 {reference:,}개 기준)."},
+    "watch": {"en": "no drift, but {count} of {total} input(s) moved a little from the training data: "
+                    "{names} (watch them; {rows:,} new rows).",
+              "ko": "큰 변화는 없지만 입력 {total}개 중 {count}개가 학습 데이터에서 조금 움직였습니다: "
+                    "{names} (지켜보세요; 새 행 {rows:,}개)."},
+    "stable": {"en": "no drift: all {total} inputs look like the training data ({rows:,} new rows "
+                     "against {reference:,} training rows).",
+               "ko": "변화 없음: 입력 {total}개 모두 학습 데이터와 비슷합니다 (새 행 {rows:,}개, "
+                     "학습 행 {reference:,}개 기준)."},
+    "too_few_rows": {"en": "too few rows to tell drift: {rows:,} new row(s), at least {least} needed.",
+                     "ko": "변화를 판단하기에 행이 너무 적습니다: 새 행 {rows:,}개, 최소 {least}개가 필요합니다."},
+}
+
+DRIFT_RULE = {
+    "en": "An input drifts when its PSI is at least {psi_drift} and its test (KS for numbers, chi-square for "
+          "categories) gives p < {alpha} after correction for the {tests} tests made; PSI {psi_watch} to "
+          "{psi_drift}: watch.",
+    "ko": "PSI가 {psi_drift} 이상이고 검정(숫자는 KS, 범주는 카이제곱)의 p값이 검정 {tests}개에 대한 보정 후 "
+          "{alpha} 미만이면 변화로 봅니다. PSI {psi_watch}~{psi_drift}: 주의.",
+}
+
+
+def drift_word(verdict: str, lang: str | None = None) -> str:
+    return DRIFT_WORDS[verdict][lang_or_default(lang)]
+
+
+def drift_text(report, lang: str | None = None) -> str:
+    """One line on a DriftReport: the verdict and the inputs that moved."""
+    lang = lang_or_default(lang)
+    absent = f" ({DRIFT_WORDS['absent'][lang]})"
+    names = report.drifted if report.verdict == "drift" else report.watched
+    listing = ", ".join(n + (absent if any(c.column == n and c.verdict == "absent" for c in report.columns) else "")
+                        for n in names[:8]) + (" …" if len(names) > 8 else "")
+    from .drift import MIN_ROWS
+
+    return DRIFT_SUMMARY[report.verdict][lang].format(
+        count=len(names), total=len(report.columns), names=listing, rows=report.rows,
+        reference=report.reference_rows, least=MIN_ROWS)
