@@ -542,6 +542,53 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
 
 
 @app.command()
+def drift(card_id: str = typer.Argument(..., help="card id"),
+          input: Path = typer.Option(..., "--input", help="CSV/Excel/Parquet to compare, read as `predict` reads it"),
+          version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
+          alias: str = typer.Option("champion", "--alias", help="registered model alias"),
+          json_: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
+          fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="exit 1 when an input drifted (for CI)"),
+          map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
+          sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+          lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
+          dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
+          monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
+          na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP)):
+    """Does a file still look like the data a registered model was trained on? Per input a PSI and a two-sample
+    test (KS for numbers, chi-square for categories), a verdict per input and overall. Exit 0 with the report;
+    with --fail-on-drift, 1 when an input drifted."""
+    import json
+
+    from . import messages
+    from .drift import check_file
+
+    lang = messages.lang_or_default(_lang(lang))
+    options = _options(None, False, dayfirst, monthfirst, na)
+    try:
+        mv, found, seen = check_file(card_id, input, alias=alias, version=version, column_map=_parse_map(map_, lang),
+                                     sheet=sheet, lang=lang, options=options)
+    except WorkbenchError as exc:
+        _fail(exc)
+    if json_:
+        typer.echo(json.dumps({"card": card_id, "version": int(mv.version), "file": str(input), "rows_read": seen,
+                               **found.as_dict()}, ensure_ascii=False, indent=2))
+    else:
+        table = Table(*messages.DRIFT_HEADERS[lang], title=f"{card_id} v{mv.version} · {input.name}")
+        table.columns[0].no_wrap = True
+        styles = {"drift": "bold red", "absent": "bold red", "watch": "yellow", "stable": "green"}
+        for c in found.columns:
+            p = "" if c.p_adjusted is None else f"{c.p_adjusted:.2g}"
+            word = messages.drift_word(c.verdict, lang)
+            table.add_row(c.column, c.kind, escape(c.reference), escape(c.new), "" if c.psi is None else f"{c.psi:.3f}",
+                          c.test, p, f"[{styles.get(c.verdict, 'dim')}]{word}[/]")
+        console.print(table)
+        console.print(found.summary(lang), highlight=False, soft_wrap=True)
+        console.print(f"[dim]{escape(found.rule(lang))}[/]", highlight=False, soft_wrap=True)
+    if fail_on_drift and found.has_drift:
+        raise typer.Exit(1)
+
+
+@app.command()
 def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")):
     """Open the MLflow UI on the workbench's store (loopback only by default)."""
     uri = settings.tracking_uri()

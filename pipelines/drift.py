@@ -350,6 +350,14 @@ class Sample:
         return pd.DataFrame() if self.kept is None else self.kept.drop(columns="_key").reset_index(drop=True)
 
 
+def _column(frame: pd.DataFrame, at: int):
+    """The values of the column at position ``at``: pandas' own array accessor where it has one (a
+    Series per column costs more than scoring a served row), else the public way."""
+    if hasattr(frame, "_get_column_array"):
+        return frame._get_column_array(at)
+    return frame.iloc[:, at].array
+
+
 class Recent:
     """The last ``size`` rows a server scored for one model, in one ring buffer per profiled column
     (floats for numbers, objects for categories): memory bounded, a few microseconds per request."""
@@ -362,6 +370,7 @@ class Recent:
         self.x = np.full((size, len(self.numbers)), np.nan)
         self.y = np.full((size, len(self.labels)), None, dtype=object)
         self.lock = threading.Lock()
+        self._positions: dict = {}
 
     def add(self, frame: pd.DataFrame) -> None:
         n = len(frame)
@@ -369,17 +378,34 @@ class Recent:
             return
         if n > self.size:
             frame, n = frame.iloc[-self.size:], self.size
-        x = frame.reindex(columns=self.numbers).apply(pd.to_numeric, errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan) if self.numbers else None
-        y = frame.reindex(columns=self.labels).astype(object).to_numpy() if self.labels else None
+        where = self._where(tuple(frame.columns))
+        x = np.full((n, len(self.numbers)), np.nan)
+        y = np.full((n, len(self.labels)), None, dtype=object)
+        for j, at in enumerate(where[0]):
+            if at >= 0:
+                values = _column(frame, at)
+                try:
+                    x[:, j] = np.asarray(values, dtype=float)
+                except (TypeError, ValueError):  # text among the numbers: what cannot be read is missing
+                    x[:, j] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float, na_value=np.nan)
+        for j, at in enumerate(where[1]):
+            if at >= 0:
+                y[:, j] = np.asarray(_column(frame, at), dtype=object)
         with self.lock:
             rows = (self.at + np.arange(n)) % self.size
-            if x is not None:
-                self.x[rows] = x
-            if y is not None:
-                self.y[rows] = y
+            self.x[rows] = x
+            self.y[rows] = y
             self.at = (self.at + n) % self.size
             self.count = min(self.size, self.count + n)
+
+    def _where(self, columns: tuple) -> tuple[list[int], list[int]]:
+        """Positions of the profiled columns in a frame with ``columns`` (-1: absent), cached."""
+        found = self._positions.get(columns)
+        if found is None:
+            at = {c: i for i, c in enumerate(columns)}
+            found = ([at.get(c, -1) for c in self.numbers], [at.get(c, -1) for c in self.labels])
+            self._positions = {columns: found}
+        return found
 
     def frame(self) -> pd.DataFrame:
         with self.lock:

@@ -477,3 +477,8 @@ def drift_text(report, lang: str | None = None) -> str:
     return DRIFT_SUMMARY[report.verdict][lang].format(
         count=len(names), total=len(report.columns), names=listing, rows=report.rows,
         reference=report.reference_rows, least=MIN_ROWS)
+
+DRIFT_HEADERS = {
+    "en": ("input", "kind", "training", "new", "PSI", "test", "p (corrected)", "verdict"),
+    "ko": ("입력", "종류", "학습 데이터", "새 데이터", "PSI", "검정", "p (보정)", "판정"),
+}

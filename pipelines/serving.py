@@ -27,12 +27,13 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from . import cards, jsonstream, registry, tracking
+from . import cards, drift, jsonstream, registry, tracking
 from .cards import Card, Column
 from .serve_checks import FORMATS, TYPES, Deadline, Limits, RequestError, frame_from, parse  # noqa: F401
 from .serve_guard import Guard, allowed_hosts, token_from_env
 
 log = logging.getLogger("pipelines.serving")
+RECENT_ROWS = 5000  # rows kept per served model for GET /models/{id}/drift
 
 
 # --- the champions one process serves ---------------------------------------------------------------
@@ -47,6 +48,8 @@ class Served:
     positional: list[str]  # column order of the model signature (for `inputs` given as rows)
     specs: list[Column] = field(default_factory=list)
     names: dict = field(default_factory=dict)  # request header -> card names
+    reference: dict | None = None  # the training rows' drift profile (pipelines/drift.py); None for older runs
+    recent: object = None  # drift.Recent: the last rows scored, compared with ``reference`` on GET .../drift
 
     @classmethod
     def load(cls, card: Card, version: int, run_id: str | None, threads: int = 1) -> "Served":
@@ -60,8 +63,10 @@ class Served:
         schema = pyfunc.metadata.get_input_schema()
         specs = input_specs(card, schema, model.input_columns)
         positional = schema.input_names() if schema is not None else [c.name for c in specs]
+        reference = drift.load_profile(run_id)
         return cls(card=card, version=version, model=model, run_id=run_id, metrics=registry.run_metrics(run_id),
-                   positional=[str(n) for n in positional], specs=specs)
+                   positional=[str(n) for n in positional], specs=specs, reference=reference,
+                   recent=drift.Recent(reference, RECENT_ROWS) if reference else None)
 
     def columns(self) -> list[dict]:
         return [{"name": c.name, "type": TYPES[c.kind], "unit": c.unit, "ko": c.ko, "min": c.min, "max": c.max,
@@ -79,10 +84,20 @@ class Served:
         deadline = deadline or Deadline(limits.seconds)
         frame = frame_from(parse(body, self.positional, limits), self.card, self.specs, self.names, deadline)
         deadline.check()
+        if self.recent is not None:
+            self.recent.add(frame)
         out = self.model.predict_columns(frame)
         deadline.check()
         cols = [[_plain(v) for v in values.tolist()] for values in out.values()]
         return [dict(zip(out, row)) for row in zip(*cols)]
+
+    def drift(self) -> dict:
+        """The last rows scored set against the training data's profile (pipelines/drift.py)."""
+        if self.reference is None:
+            raise RequestError(404, f"{self.card.id} v{self.version} has no drift profile: it was trained before "
+                                    f"profiles were logged. Train a new version with `workbench run {self.card.id}`.")
+        found = drift.compare(self.reference, self.recent.frame())
+        return {"id": self.card.id, "version": self.version, "window": self.recent.size, **found.as_dict()}
 
     def answer(self, body: bytes, limits: Limits = Limits(), deadline: Deadline | None = None) -> bytes:
         """The JSON answer to a request body: the predictions and the model's id and version."""
@@ -301,6 +316,11 @@ def create_app(champions: Champions, poll_s: float = 0.0, limits: Limits = Limit
         served = champions.get(card_id)
         return _json({"id": card_id, "version": served.version, "columns": served.columns(),
                       "formats": list(FORMATS[:3])})
+
+    @app.get("/models/{card_id}/drift")
+    async def drift_report(card_id: str):
+        served = champions.get(card_id)
+        return _json(await pool.run(lambda deadline: served.drift(), limits))
 
     held = Bodies(limits.body_bytes * (workers + 2))
 

@@ -184,6 +184,8 @@ def log_result(result, report) -> str:
     result.registered_rows = final.rows_fit
     mlflow.set_tag("model.refit", "all_rows" if final is not result.model else "train_part")
     mlflow.log_params({"model.rows_fit": final.rows_fit, "model.rows_test_fit": result.model.rows_fit})
+    from .drift import log_profile  # drift/profile.json: the inputs of the rows the logged model was fitted on
+    log_profile(result, final)
     example = result.test.frame()[final.input_columns].head(5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
