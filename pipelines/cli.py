@@ -238,7 +238,9 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
             na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
             quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Score a file with a registered model, in chunks: input columns, prediction, probability or score,
-    model id and version, and the input row number."""
+    model id and version, and the input row number; then one line on whether the file still looks like
+    the model's training data (`workbench drift` gives the whole comparison)."""
+    from .drift import Sample
     from .predict import predict_file
 
     lang = _lang(lang)
@@ -247,12 +249,14 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
     try:
         written = predict_file(card_id, input, output, alias=alias, version=version,
                                column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
-                               chunk_rows=chunk_rows, progress=not quiet, options=options)
+                               chunk_rows=chunk_rows, progress=not quiet, options=options,
+                               on_chunk=(sample := Sample()).add)
     except WorkbenchError as exc:
         _fail(exc)
     console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output} "
                   f"in {written.seconds:.1f} s (model loaded in {written.load_seconds:.1f} s, then "
                   f"{written.rows_per_second:,.0f} rows/s)")
+    _drift_line(card_id, written.version, sample, lang)
 
 
 @app.command()
@@ -539,6 +543,21 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
         console.print(f"[bold red]{failing} of {len(batch.results)} card(s) failed a check[/]")
         raise typer.Exit(1)
     console.print(f"[bold green]all {len(batch.results)} card(s) passed every check[/]")
+
+
+def _drift_line(card_id: str, version: int, sample, lang: str | None) -> None:
+    """One line after `predict`: the scored rows against the version's training data."""
+    from .drift import compare, for_version
+
+    try:
+        _, reference = for_version(card_id, version=version)
+    except WorkbenchError as exc:
+        err.print(f"[dim]drift: not checked. {escape(str(exc))}[/]", highlight=False, soft_wrap=True)
+        return
+    found = compare(reference, sample.frame())
+    style = {"drift": "bold red", "watch": "yellow"}.get(found.verdict, "green")
+    console.print(f"[{style}]{escape(found.summary(lang))}[/] [dim](details: workbench drift {card_id} --input FILE "
+                  f"--version {version})[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()

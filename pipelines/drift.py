@@ -331,23 +331,33 @@ def compare(reference: dict, frame: pd.DataFrame) -> DriftReport:
 
 class Sample:
     """A uniform random sample of at most ``limit`` rows of everything ``add``-ed (each row gets a random
-    key; the smallest keys stay), so a file of any length is compared in bounded memory."""
+    key; the smallest keys stay), so a file of any length is compared in bounded memory (at most twice
+    ``limit`` rows are held between two trims)."""
 
     def __init__(self, limit: int = 200_000, seed: int = 0, columns: list[str] | None = None):
         self.limit, self.columns = limit, columns
         self.rng = np.random.default_rng(seed)
-        self.kept: pd.DataFrame | None = None
-        self.seen = 0
+        self.parts: list[pd.DataFrame] = []
+        self.held = self.seen = 0
 
     def add(self, frame: pd.DataFrame) -> None:
         part = frame[[c for c in self.columns if c in frame]] if self.columns is not None else frame
-        part = part.reset_index(drop=True).assign(_key=self.rng.random(len(part)))
+        self.parts.append(part.reset_index(drop=True).assign(_key=self.rng.random(len(part))))
         self.seen += len(part)
-        both = part if self.kept is None else pd.concat([self.kept, part], ignore_index=True)
-        self.kept = both.nsmallest(self.limit, "_key") if len(both) > self.limit else both
+        self.held += len(part)
+        if self.held > 2 * self.limit:
+            self._trim()
+
+    def _trim(self) -> None:
+        both = pd.concat(self.parts, ignore_index=True) if len(self.parts) > 1 else self.parts[0]
+        kept = both.nsmallest(self.limit, "_key") if len(both) > self.limit else both
+        self.parts, self.held = [kept], len(kept)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame() if self.kept is None else self.kept.drop(columns="_key").reset_index(drop=True)
+        if not self.parts:
+            return pd.DataFrame()
+        self._trim()
+        return self.parts[0].drop(columns="_key").reset_index(drop=True)
 
 
 def _column(frame: pd.DataFrame, at: int):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -44,6 +45,7 @@ class Written:
 def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, alias: str = "champion",
                  version: int | None = None, column_map: dict | None = None, sheet: str | int | None = None,
                  lang: str | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False,
+                 on_chunk: Callable[[pd.DataFrame], None] | None = None,
                  options: data.Options | dict | None = None) -> Written:
     """Score ``input_path`` with ``card_id``'s registered model; write the validated input columns, the
     prediction (with probability or score where the task has one), the model id and version, and
@@ -77,6 +79,8 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
         with _Writer(partial, parquet=output_path.suffix.lower() in PARQUET) as writer:
             for frame, done in itertools.chain([first], chunks):
                 inputs = frame.drop(columns="input_row")
+                if on_chunk is not None:  # each validated chunk, e.g. to `workbench predict`'s drift sample
+                    on_chunk(inputs)
                 if history and previous is not None:
                     scored = model.predict(pd.concat([previous, inputs], ignore_index=True)).iloc[len(previous):]
                 else:

@@ -150,3 +150,14 @@ def test_random_parts_of_the_training_rows_are_not_flagged(store):
         part = part.copy()
         part[moved] = part[moved] + 2 * frame[moved].std()
         assert drift.compare(reference, part).drifted == [moved]
+
+
+def test_predict_ends_with_a_one_line_drift_summary(files, tmp_path):
+    shifted = CliRunner().invoke(cli, ["predict", CARD, "--input", str(files["shifted"]), "--output",
+                                       str(tmp_path / "scored.csv"), "--quiet", "--lang", "en"])
+    assert shifted.exit_code == 0, shifted.output
+    last = shifted.stdout.strip().splitlines()[-1]
+    assert "no longer look like the training data" in last and SHIFTED in last
+    part = CliRunner().invoke(cli, ["predict", CARD, "--input", str(files["part"]), "--output",
+                                    str(tmp_path / "scored2.csv"), "--quiet", "--lang", "ko"])
+    assert part.exit_code == 0 and "변화 없음" in part.stdout.strip().splitlines()[-1]
