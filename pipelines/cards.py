@@ -136,6 +136,25 @@ class Forecast(_Strict):
         return self
 
 
+class Costs(_Strict):
+    """What a wrong alarm costs the plant, in one unit. A binary card's decision threshold is the one that
+    minimises their expected sum on out-of-fold predictions (``workbench run --costs 1:20`` overrides)."""
+    false_alarm: float = Field(gt=0)  # an alarm on a good part or machine: an unneeded stop or inspection
+    missed: float = Field(gt=0)  # no alarm on a defect or failure: scrap, rework, a claim, a breakdown
+    unit: str | None = None  # 원, minutes of downtime, ...
+    why: str | None = None  # where the figures come from
+
+    @classmethod
+    def parse(cls, text: str, unit: str | None = None) -> "Costs":
+        """``"1:20"`` -> a false alarm costs 1, a missed defect 20 (in ``unit``)."""
+        try:
+            false_alarm, missed = (float(part) for part in str(text).split(":"))
+            return cls(false_alarm=false_alarm, missed=missed, unit=unit, why=f"given as {text}")
+        except (ValueError, TypeError):
+            raise ValueError(f"costs {text!r}: write FALSE_ALARM:MISSED with two positive numbers, e.g. 1:20 "
+                             f"(a missed defect costs twenty unneeded inspections)") from None
+
+
 class Anomaly(_Strict):
     signals: list[str] = Field(min_length=1)  # each is predicted from the rest; residuals score
 
@@ -164,6 +183,7 @@ class Card(_Strict):
     out_of_range: OutOfRange = "missing"  # what a value outside a column's [min, max] becomes (see Column)
     forecast: Forecast | None = None
     anomaly: Anomaly | None = None
+    costs: Costs | None = None  # binary cards: the alarm threshold minimises the expected cost
     validation: Validation = Field(default_factory=Validation)
 
     @model_validator(mode="after")
@@ -199,6 +219,8 @@ class Card(_Strict):
                 raise ValueError(f"anomaly.signals: {unknown} are not card columns")
         if self.task in ("binary", "anomaly") and self.target.positive is None:
             raise ValueError("target.positive: say which label value is the defect/failure/fault")
+        if self.costs is not None and self.task != "binary":
+            raise ValueError("costs: only a binary card chooses its alarm threshold by cost")
         if self.split.fallback == "stratified" and self.task not in ("binary", "multiclass", "anomaly"):
             raise ValueError("split.fallback stratified needs a classification task")
         return self

@@ -75,7 +75,7 @@ NA_HELP = "COLUMN=VALUE: a code the sensor writes for 'no reading' (e.g. -9999),
 
 
 def _options(split: str | None = None, strict: bool = False, dayfirst: bool = False, monthfirst: bool = False,
-             na: list[str] | None = None):
+             na: list[str] | None = None, costs: str | None = None):
     """The data flags of check, run, predict and new as the engine's Options."""
     from .inspection import DAY_FIRST, MONTH_FIRST, SPLITS, Options
 
@@ -94,8 +94,15 @@ def _options(split: str | None = None, strict: bool = False, dayfirst: bool = Fa
         except ValueError:
             code = text
         codes.setdefault(column.strip(), []).append(code)
+    if costs is not None:
+        from .cards import Costs
+
+        try:
+            Costs.parse(costs)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     return Options(split=split, strict=strict, dates=DAY_FIRST if dayfirst else MONTH_FIRST if monthfirst else None,
-                   missing_values=codes)
+                   missing_values=codes, costs=costs)
 LANG_HELP = "language of messages: ko | en (default: from the locale, or WORKBENCH_LANG)"
 SHEET_HELP = "Excel sheet name or number (default: the first sheet)"
 
@@ -172,6 +179,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
         no_refit: bool = typer.Option(False, "--no-refit", help="register the model fitted on the internal "
                                       "train part only (default: refit on every row after the test)"),
+        costs: Optional[str] = typer.Option(None, "--costs", help="binary cards: FALSE_ALARM:MISSED, what an "
+                                            "unneeded alarm and a missed defect cost (e.g. 1:20; default: the card's)"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it).
     The model trains on the card columns your file has; every decision (absent columns, fallback split,
@@ -181,7 +190,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--device must be auto, cpu or cuda")
     lang = _lang(lang)
-    options = _options(split, strict, dayfirst, monthfirst, na)
+    options = _options(split, strict, dayfirst, monthfirst, na, costs)
     _show_notes()
     try:
         outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
@@ -205,6 +214,14 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         console.print("test: " + ", ".join(f"{v} {k.removeprefix('test_')}" for k, v in counts.items()))
     for name, why in untrusted.items():
         console.print(f"[yellow](!) {name} cannot be trusted:[/] {escape(why)}")
+    decided = s.get("decisions") or {}
+    if "test_expected_cost" in decided:
+        console.print(f"alarm threshold {decided['decision_threshold']:.3f} (chosen for the card's costs on the "
+                      f"training folds): cost per test row {decided['test_expected_cost']:.3f}, at 0.5 "
+                      f"{decided['test_cost_at_0.5']:.3f}, never alarming {decided['test_cost_never_alarm']:.3f}")
+    if "test_interval_coverage" in decided:
+        console.print(f"{decided['interval_level']:.0%} prediction intervals held {decided['test_interval_coverage']:.1%} "
+                      f"of the test rows (mean width {decided['test_interval_width']:.3g})")
     if s.get("split") and s["split"] != cards.load_card(card_id).split.kind:
         console.print(f"split: {s['split']} (the card's split was not possible on this file; see the notes above)")
     if data is None and s.get("data_notes"):
@@ -236,6 +253,8 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
             dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
             monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
             na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
+            interval: float = typer.Option(0.9, "--interval", min=0.5, max=0.99, help="level of the "
+                                           "prediction_lower/prediction_upper columns (regression, RUL, forecast)"),
             quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Score a file with a registered model, in chunks: input columns, prediction, probability or score,
     model id and version, and the input row number; then one line on whether the file still looks like
@@ -249,7 +268,7 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
     try:
         written = predict_file(card_id, input, output, alias=alias, version=version,
                                column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
-                               chunk_rows=chunk_rows, progress=not quiet, options=options,
+                               chunk_rows=chunk_rows, progress=not quiet, options=options, interval=interval,
                                on_chunk=(sample := Sample()).add)
     except WorkbenchError as exc:
         _fail(exc)

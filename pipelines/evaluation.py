@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import confusion_matrix, precision_recall_curve  # noqa: E402
 
-from . import boosters, metrics  # noqa: E402
+from . import alarms, boosters, metrics  # noqa: E402
+from .intervals import coverage as interval_coverage  # noqa: E402
 from .cards import Card  # noqa: E402
 from .model import StandardModel  # noqa: E402
 from .plotting import korean_fonts  # noqa: E402
@@ -35,6 +36,9 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)  # test_rows, and test_positives for binary/anomaly cards
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # test_<metric>: bootstrap 90 % interval
     untrusted: dict[str, str] = field(default_factory=dict)  # test_<metric>: why it cannot be trusted
+    # what the plant decides with: the alarm threshold and its cost per row (binary cards with costs), or
+    # how often the prediction interval held the truth and how wide it was (regression, RUL, forecast)
+    decisions: dict[str, float] = field(default_factory=dict)
 
     @property
     def trusted(self) -> bool:
@@ -67,6 +71,15 @@ class Report:
                 f"{verdict} the acceptance threshold {self.card.metric.accept}")
         for name, why in self.untrusted.items():
             text += f"\n{name} cannot be trusted: {why}"
+        d = self.decisions
+        if "test_expected_cost" in d:
+            unit = f" {self.card.costs.unit}" if self.card.costs and self.card.costs.unit else ""
+            text += (f"\nalarm threshold {d['decision_threshold']:.3f} chosen for the costs on the training folds: "
+                     f"{d['test_expected_cost']:.3f}{unit} per test row, against {d['test_cost_at_0.5']:.3f} at 0.5 "
+                     f"and {d['test_cost_never_alarm']:.3f} never alarming")
+        if "test_interval_coverage" in d:
+            text += (f"\n{self.card.target.column} {d['interval_level']:.0%} prediction interval: held the truth in "
+                     f"{d['test_interval_coverage']:.1%} of the test rows, {d['test_interval_width']:.3g} wide on average")
         if self.data_notes:
             text += "\nWhat the data decided:\n" + "\n".join(f"  - {n}" for n in self.data_notes)
         return text
@@ -155,8 +168,16 @@ def evaluate(result: TuneResult, plots: bool = True) -> Report:
         why = metrics.untrusted(card.task, name, y)
         if why:
             untrusted[f"test_{name}"] = why
+    decisions = {}
+    if card.task == "binary" and card.costs is not None:
+        decisions = alarms.test_costs(y, s, model.threshold, card.costs)
+    if model.conformal is not None:
+        lower, upper = model.conformal.bounds(s, model.interval_level)
+        predictions["lower"], predictions["upper"] = lower, upper
+        decisions = {"interval_level": model.interval_level, **interval_coverage(y, lower, upper)}
     report = Report(card=card, metrics=values, baseline=baseline(card, result), predictions=predictions,
-                    data_notes=result.data.notes_text(), counts=counts, intervals=intervals, untrusted=untrusted)
+                    data_notes=result.data.notes_text(), counts=counts, intervals=intervals, untrusted=untrusted,
+                    decisions=decisions)
     if plots:
         report.figures = figures(result, report)
     return report
@@ -172,8 +193,12 @@ def figures(result: TuneResult, report: Report) -> dict[str, plt.Figure]:
         out["confusion_matrix"] = _confusion(p["y_true"], p["prediction"], card)
     if card.task in ("binary", "anomaly"):
         out["precision_recall"] = _pr_curve(p["y_true"], p["score"], report)
+    if "test_expected_cost" in report.decisions:
+        out["cost_curve"] = _cost_curve(result, report)
     if card.task in ("regression", "rul", "forecast"):
         out["residuals"] = _residuals(p["y_true"], p["score"], card)
+    if "lower" in p:
+        out["interval_coverage"] = _interval_plot(p, report)
     if card.task == "forecast":
         out["forecast"] = _forecast_trace(p["y_true"], p["score"], card)
     if card.task == "anomaly":
@@ -208,6 +233,52 @@ def _pr_curve(y, s, report: Report) -> plt.Figure:
     ax.set_ylabel("precision")
     ax.set_title("precision-recall on the test split")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _cost_curve(result: TuneResult, report: Report) -> plt.Figure:
+    """Expected cost per row against the threshold: on the training folds (where it was chosen) and on
+    the test rows, with the chosen threshold, 0.5 and never alarming marked."""
+    costs, d = result.card.costs, report.decisions
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, y, s in (("training folds (chooses)", result.y_train, result.oof),
+                       ("test rows", report.predictions["y_true"].to_numpy(), report.predictions["score"].to_numpy())):
+        found = alarms.curve(y, s, costs)
+        ax.step(found.thresholds[:-1], found.per_row[:-1], where="post", label=name)
+    ax.axvline(d["decision_threshold"], color="black", linestyle="--",
+               label=f"chosen {d['decision_threshold']:.3f}: {d['test_expected_cost']:.3f} per test row")
+    ax.axvline(0.5, color="grey", linestyle=":", label=f"0.5: {d['test_cost_at_0.5']:.3f}")
+    ax.axhline(d["test_cost_never_alarm"], color="red", linestyle=":",
+               label=f"never alarm: {d['test_cost_never_alarm']:.3f}")
+    unit = f" [{costs.unit}]" if costs.unit else ""
+    ax.set_xlabel("alarm threshold (probability of a defect)")
+    ax.set_ylabel(f"expected cost per row{unit}")
+    ax.set_title(f"cost of the alarm decision (false alarm {costs.false_alarm:g} : missed {costs.missed:g})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _interval_plot(p: pd.DataFrame, report: Report, points: int = 300) -> plt.Figure:
+    """The test rows sorted by prediction, their intervals as a band and the truths as dots: red where
+    the truth fell outside."""
+    d = report.decisions
+    part = p.sort_values("score").iloc[np.linspace(0, len(p) - 1, min(points, len(p))).astype(int)]
+    x = np.arange(len(part))
+    outside = (part["y_true"] < part["lower"]) | (part["y_true"] > part["upper"])
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.fill_between(x, part["lower"], part["upper"], color="C0", alpha=0.25,
+                    label=f"{d['interval_level']:.0%} interval")
+    ax.plot(x, part["score"], color="C0", linewidth=1, label="prediction")
+    ax.scatter(x[~outside], part["y_true"][~outside], s=6, color="black", label="actual")
+    ax.scatter(x[outside], part["y_true"][outside], s=10, color="red", label="actual, outside")
+    ax.set_xlabel("test rows, sorted by prediction")
+    unit = f" [{report.card.target.unit}]" if report.card.target.unit else ""
+    ax.set_ylabel(f"{report.card.target.column}{unit}")
+    ax.set_title(f"prediction intervals on the test rows: coverage {d['test_interval_coverage']:.1%}, "
+                 f"mean width {d['test_interval_width']:.3g}")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -31,7 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import messages
-from .cards import Card, TimeSpec
+from .cards import Card, Costs, TimeSpec
 from .errors import DataError
 from .mapping import Mapping, match
 from .parsing import (DAY_FIRST, MONTH_FIRST, MISSING_TEXT, WINDOW, class_labels, is_positive, labels,  # noqa: F401
@@ -54,6 +54,7 @@ class Options:
     strict: bool = False
     dates: str | None = None  # parsing.DAY_FIRST or MONTH_FIRST
     missing_values: dict[str, list] = field(default_factory=dict)  # column -> codes read as missing
+    costs: str | None = None  # "FALSE_ALARM:MISSED" (--costs): a binary card's alarm prices
 
     @classmethod
     def of(cls, value: "Options | dict | None") -> "Options":
@@ -263,8 +264,13 @@ def _usable_card(card: Card, columns, options: Options, with_target: bool, notes
         if not present:
             problems.append(Problem("no_signals", None, fields={"names": ", ".join(anomaly.signals)}))
         anomaly = anomaly.model_copy(update={"signals": present or anomaly.signals})
+    costs = card.costs
+    if options.costs and card.task == "binary":
+        costs = Costs.parse(options.costs, unit=card.costs.unit if card.costs else None)
+        card_costs = f"{card.costs.false_alarm:g}:{card.costs.missed:g}" if card.costs else "none"
+        notes.append(("costs_override", {"costs": options.costs, "card_costs": card_costs}))
     return card.model_copy(update={"split": card.split.model_copy(update={"kind": kind}), "time": time,
-                                   "group": group, "anomaly": anomaly})
+                                   "group": group, "anomaly": anomaly, "costs": costs})
 
 
 # --- rows that are not data ----------------------------------------------------------------------------
@@ -457,10 +463,23 @@ def _likely_sentinels(typed: pd.DataFrame, card: Card, notes: list) -> None:
             spread = max(high - low, 1e-9)
             gap = value - float(rest.max()) if value > high else float(rest.min()) - value
             repeated = count >= 2 * int(rest.value_counts().iloc[0])  # far more often than any real reading
+            if _property_of_its_units(typed, card, col.name, value):
+                continue
             if gap > 0.1 * spread and (value in SENTINEL_CODES or gap > 3 * spread or repeated):
                 notes.append(("likely_sentinel", {"column": col.name, "value": _number(value), "count": count,
                                                   "share": f"{count / len(present):.1%}", "low": _number(low),
                                                   "high": _number(high)}))
+
+
+def _property_of_its_units(typed: pd.DataFrame, card: Card, column: str, value: float) -> bool:
+    """The value is what the column reads throughout each unit that has it (a steel grade's silicon,
+    repeated in every trial of that grade): a property of the unit, not a sensor's code."""
+    group = card.group.column if card.group else None
+    if not group or group not in typed.columns:
+        return False
+    units = typed.loc[typed[column] == value, group].dropna().unique()
+    rows = typed[typed[group].isin(units)]
+    return len(units) > 0 and bool((rows.groupby(group)[column].nunique(dropna=True) <= 1).all())
 
 
 # --- target and split ------------------------------------------------------------------------------

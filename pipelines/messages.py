@@ -304,6 +304,9 @@ NOTES: dict[str, dict[str, str]] = {
                          "ko": "파일에 {time_column} 열이 없어 파일의 행 순서를 시간 순서로 봅니다."},
     "split_override": {"en": "split {kind} as asked with --split (the card says {card_kind}).",
                        "ko": "--split 에 따라 {kind} 분할을 씁니다 (카드는 {card_kind})."},
+    "costs_override": {"en": "alarm threshold chosen for costs {costs} (false alarm : missed defect) as asked with --costs "
+                             "(the card says {card_costs}).",
+                       "ko": "--costs 에 따라 비용 {costs} (오경보 : 불량 놓침) 으로 경보 기준을 고릅니다 (카드는 {card_costs})."},
     "out_of_range_missing": {"en": "{count} value(s) in {columns} column(s) outside the physical range read as missing: {listing}.",
                              "ko": "물리적 범위를 벗어난 값 {count}개({columns}개 열)를 빈 값으로 읽습니다: {listing}."},
     "out_of_range_dropped": {"en": "{column}: {count} row(s) with a value outside {range} {unit} left out (e.g. {value} in row {rows}; "

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import boosters
+from .intervals import LEVEL, Conformal
 
 FeatureFn = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -55,6 +56,8 @@ class StandardModel:
     residual_scale: dict[str, float] = field(default_factory=dict)  # anomaly: std of normal residuals
     signal_features: dict[str, list[str]] = field(default_factory=dict)  # anomaly: inputs per signal
     rows_fit: int = 0  # rows the boosters were fitted on (all supplied rows once refit)
+    conformal: Conformal | None = None  # regression, RUL, forecast: intervals from out-of-fold residuals
+    interval_level: float = LEVEL  # the level of prediction_lower / prediction_upper
 
     # --- design matrix ---------------------------------------------------------------------------
     def featurize(self, raw: pd.DataFrame) -> pd.DataFrame:
@@ -157,4 +160,9 @@ class StandardModel:
             return {"prediction": (scores >= self.threshold).astype(int), "score": scores}
         if self.task == "rul":
             scores = np.clip(scores, 0, None)
-        return {"prediction": scores}
+        out = {"prediction": scores}
+        if self.conformal is not None:
+            lower, upper = self.conformal.bounds(scores, self.interval_level)
+            out["prediction_lower"] = np.clip(lower, 0, None) if self.task == "rul" else lower
+            out["prediction_upper"] = upper
+        return out

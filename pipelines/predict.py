@@ -46,7 +46,7 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
                  version: int | None = None, column_map: dict | None = None, sheet: str | int | None = None,
                  lang: str | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False,
                  on_chunk: Callable[[pd.DataFrame], None] | None = None,
-                 options: data.Options | dict | None = None) -> Written:
+                 options: data.Options | dict | None = None, interval: float | None = None) -> Written:
     """Score ``input_path`` with ``card_id``'s registered model; write the validated input columns, the
     prediction (with probability or score where the task has one), the model id and version, and
     ``input_row`` (the row's number in the input file, from 1) to ``output_path``."""
@@ -64,6 +64,8 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     tracking.configure()
     mv = registry.resolve(card.id, alias, version)
     model = registry.load_model(card.id, version=int(mv.version))
+    if interval is not None and getattr(model, "conformal", None) is not None:
+        model.interval_level = interval  # prediction_lower / prediction_upper at this level
     lacking = [c for c in model.input_columns if c not in first[0].columns]
     if lacking:  # the model, not the card, decides what a file must hold to be scored
         raise messages.error("model_columns_missing", input_path, column=lacking[0], lang=lang, card=card.id,

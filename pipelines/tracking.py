@@ -154,7 +154,7 @@ def log_result(result, report) -> str:
                        **{f"best.{k}": v for k, v in result.params.items()}})
     if result.model.threshold is not None:
         mlflow.log_param("threshold", round(result.model.threshold, 6))
-    mlflow.log_metrics({**report.metrics, **report.baseline, **result.cv, **report.counts,
+    mlflow.log_metrics({**report.metrics, **report.baseline, **result.cv, **report.counts, **report.decisions,
                         "tuning_seconds": result.seconds})
     # each test figure's 90 % bootstrap interval, and the ones too thin to trust, beside it
     mlflow.log_metrics({f"{k}.ci90_{end}": v for k, (lo, hi) in report.intervals.items()

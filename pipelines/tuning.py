@@ -20,7 +20,7 @@ import optuna
 import pandas as pd
 from sklearn.metrics import f1_score
 
-from . import boosters, devices, metrics, settings, splits
+from . import alarms, boosters, devices, intervals, metrics, settings, splits
 from .cards import Card
 from .data import Dataset
 from .model import FeatureFn, StandardModel
@@ -462,8 +462,12 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         with np.errstate(all="ignore"):
             oof = np.sqrt(np.nanmean(z ** 2, axis=1))
     if card.task in ("binary", "anomaly"):
-        model.threshold = choose_threshold(y, oof)
         covered = ~np.isnan(oof)
+        if card.costs is not None and y[covered].sum() > 0:  # the plant's prices decide when to alarm
+            model.threshold = alarms.choose(y, oof, card.costs)
+            cv["cv_expected_cost"] = float(alarms.curve(y, oof, card.costs).per_row.min())
+        else:
+            model.threshold = choose_threshold(y, oof)
         f1 = f1_score(y[covered], (oof[covered] >= model.threshold).astype(int), zero_division=0)
         cv["cv_f1"] = float(f1)
         if card.task == "anomaly" and len(np.unique(y[covered])) > 1:
@@ -471,6 +475,8 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                 y[covered], oof[covered] if metrics.get(card.task, card.metric.primary).needs == "score"
                 else (oof[covered] >= model.threshold).astype(int))
 
+    if card.task in ("regression", "rul", "forecast"):
+        model.conformal = intervals.calibrate(y, oof, seed)
     test = _test_set(card, data, y_full, test_rows, seed)
     return TuneResult(card=card, model=model, study=study, device=device, seed=seed, cv=cv, y_train=y, oof=oof,
                       test=test, train_raw=data.frame.iloc[train_rows].reset_index(drop=True), data=data,

@@ -24,6 +24,9 @@ def test_every_card_is_consistent(card_id):
     assert not set(card.exclude) & set(card.feature_columns)
     if card.time and card.time.column:
         assert card.time.column not in card.feature_columns
+    if card.task == "binary":  # the alarm threshold needs the plant's prices, with where they come from
+        assert card.costs is not None and card.costs.why and card.costs.unit
+        assert card.costs.missed != card.costs.false_alarm or "equal" in card.costs.why
 
 
 def test_leaking_columns_are_excluded():
@@ -38,6 +41,8 @@ def test_leaking_columns_are_excluded():
     (lambda raw: raw["split"].update(test_size=1.5), "split.test_size"),
     (lambda raw: raw.update(settings=["No_Such_Column"]), "settings"),
     (lambda raw: raw["columns"].append({"name": "X", "min": 5, "max": 1}), "min 5.0 is above max 1.0"),
+    (lambda raw: raw.update(costs={"false_alarm": 1, "missed": 20}), "only a binary card"),
+    (lambda raw: raw.update(costs={"false_alarm": 0, "missed": 20}), "costs.false_alarm"),
 ])
 def test_broken_card_names_file_and_field(catalog_copy, change, field):
     path = catalog_copy.edit("heat-treatment-hardness", change)
