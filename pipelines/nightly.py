@@ -70,6 +70,7 @@ class CardResult:
     checks: list[Check] = field(default_factory=list)
     history: list[float] = field(default_factory=list)  # the metric over past validation runs, oldest first
     notebook: bytes | None = None  # the executed notebook, carried back: a remote worker needs no shared disk
+    drift: dict | None = None  # the champion's training inputs against the reference data (see _check_drift)
 
     @property
     def passed(self) -> bool:
@@ -131,6 +132,7 @@ def validate_card(card_id: str, budget: Budget, env: dict[str, str], batch: str,
         out.title, out.metric, out.accept = card.name.en, card.metric.primary, card.metric.accept
         out.higher_is_better = card.higher_is_better
         dataset = _check_schema(card, out)
+        out.drift = _check_drift(card, dataset)
         outcome = _run_notebook(card, budget, batch, seed, Path(tmp), out)
         if outcome is None:
             out.checks += [Check(n, SKIPPED, "the notebook did not finish") for n in ("threshold", "champion", "probe")]
@@ -162,6 +164,32 @@ def _check_schema(card, out: CardResult):
     out.checks.append(Check("schema", PASSED, f"{dataset.rows} rows of {dataset.source} match the card's "
                                               f"{len(card.columns)} columns, types and ranges"))
     return dataset
+
+
+def _check_drift(card, dataset) -> dict | None:
+    """The registered champion's training inputs (its drift profile) against the card's reference data
+    today: a simulator or dataset that changed under a champion shows here. Reported, never failing the
+    card: a champion trained on a plant's own file may differ from the reference data by design."""
+    from . import drift, registry, tracking
+
+    if dataset is None:
+        return None
+    try:
+        tracking.configure()
+        mv = registry.version_by_alias(card.id, registry.CHAMPION)
+        if mv is None:
+            return {"verdict": None, "text": "no champion registered yet", "text_ko": "챔피언 모델이 아직 없습니다"}
+        reference = drift.load_profile(mv.run_id)
+        if reference is None:
+            return {"version": int(mv.version), "verdict": None,
+                    "text": f"champion v{mv.version} has no drift profile (trained before profiles were logged)",
+                    "text_ko": f"챔피언 v{mv.version}에는 변화 기준 프로파일이 없습니다 (프로파일 기록 이전에 학습)"}
+        found = drift.compare(reference, dataset.frame)
+        return {"version": int(mv.version), "verdict": found.verdict, "drifted": found.drifted,
+                "watched": found.watched, "rows": found.rows, "text": found.summary("en"),
+                "text_ko": found.summary("ko")}
+    except Exception as exc:  # noqa: BLE001 - a report line, never a reason to stop the card
+        return {"verdict": None, "text": f"not checked: {type(exc).__name__}: {exc}", "text_ko": "확인하지 못했습니다"}
 
 
 def _run_notebook(card, budget: Budget, batch: str, seed: int, tmp: Path, out: CardResult):
