@@ -627,6 +627,29 @@ def drift(card_id: str = typer.Argument(..., help="card id"),
 
 
 @app.command()
+def report(card_id: str = typer.Argument(..., help="card id"),
+           version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
+           alias: str = typer.Option("champion", "--alias", help="registered model alias"),
+           lang: Optional[str] = typer.Option(None, "--lang", help="ko | en (default: from the locale, or WORKBENCH_LANG)"),
+           output: Optional[Path] = typer.Option(None, "--output", help="HTML file to write "
+                                                 "(default: <card>-v<version>-report-<lang>.html)")):
+    """One self-contained HTML page on a registered model for a plant manager: what it is for, the data it
+    learnt from, its test result beside the naive baseline and the acceptance threshold, alarm costs or
+    prediction intervals, what drives it, the drift reference, known limits and the champion decision."""
+    from . import messages, model_report
+
+    lang = messages.lang_or_default(_lang(lang))
+    try:
+        mv = model_report.resolve(card_id, version, alias)
+        path = model_report.write(card_id, output or Path(f"{card_id}-v{mv.version}-report-{lang}.html"),
+                                  version=int(mv.version), lang=lang)
+    except WorkbenchError as exc:
+        _fail(exc)
+    console.print(f"wrote {escape(str(path))}: {card_id} v{mv.version} ({lang}, {path.stat().st_size / 1e3:,.0f} kB, "
+                  f"images and fonts inside; open it in any browser)")
+
+
+@app.command()
 def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")):
     """Open the MLflow UI on the workbench's store (loopback only by default)."""
     uri = settings.tracking_uri()

@@ -119,14 +119,22 @@ def model_profile(card, model, frame: pd.DataFrame, seed: int = 0) -> dict:
     kinds = {c.name: c.kind for c in card.columns}
     found = profile(frame, columns, [c for c in columns if kinds.get(c) == "category"], seed=seed)
     found["model"] = {"card_id": model.card_id, "rows_fit": int(model.rows_fit), "input_columns": list(model.input_columns)}
+    when = card.time.column if card.time else None
+    if when in frame and pd.api.types.is_datetime64_any_dtype(frame[when]) and frame[when].notna().any():
+        found["period"] = {"column": when, "first": str(frame[when].min()), "last": str(frame[when].max())}
+    if card.group and card.group.column in frame:
+        found["groups"] = {"column": card.group.column, "count": int(frame[card.group.column].nunique())}
     return found
 
 
 def log_profile(result, model) -> None:
     """Log the profile of the rows ``model`` (the one being logged) was trained on into the active run."""
+    import json
+
     import mlflow
 
-    mlflow.log_dict(model_profile(result.card, model, training_rows(result, model), seed=result.seed), PROFILE_PATH)
+    found = model_profile(result.card, model, training_rows(result, model), seed=result.seed)
+    mlflow.log_text(json.dumps(found, ensure_ascii=False, separators=(",", ":")), PROFILE_PATH)
 
 
 def load_profile(run_id: str | None) -> dict | None:

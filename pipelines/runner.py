@@ -135,12 +135,26 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
             raise NotebookError(source, _source_cell(executed, exc.cell_index), exc.ename, exc.evalue,
                                 str(executed)) from None
         raise exc
+    _log_report(run_id)
     client.set_terminated(run_id, "FINISHED")
     summary_file = out_dir / "metrics.json"
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     mlflow.set_tracking_uri(uri)
     return RunOutcome(card_id=card.id, run_id=run_id, summary=summary, executed_notebook=executed,
                       seconds=time.perf_counter() - start)
+
+
+def _log_report(run_id: str) -> None:
+    """The run's one-page report (pipelines/model_report.py), once the notebook has registered (or compared)
+    its model; a report that cannot be made is said, never failing the run."""
+    import sys
+
+    from .model_report import log_report
+
+    try:
+        log_report(run_id)
+    except Exception as exc:  # noqa: BLE001 - the model stands without its page
+        print(f"workbench: the run's report.html could not be made: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _source_cell(executed: Path, index: int) -> int:

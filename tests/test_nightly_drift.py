@@ -44,3 +44,19 @@ def test_the_drift_column_renders(shared):  # noqa: F811
     dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url],
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert 'class="drift"' in dom and ">stable<" in dom
+
+
+def test_every_run_through_the_runner_has_its_report(shared):  # noqa: F811
+    """The champion's training run and the validation run both logged report.html and report_ko.html."""
+    from mlflow.tracking import MlflowClient
+
+    from test_nightly import _shared_store_client
+
+    client: MlflowClient = _shared_store_client()
+    card = {r.card_id: r for r in shared["batch"].results}[CARD]
+    for run_id in (shared["champion_run_id"], card.run_id):
+        names = {a.path for a in client.list_artifacts(run_id)}
+        assert {"report.html", "report_ko.html"} <= names
+    page = client.download_artifacts(card.run_id, "report_ko.html")
+    text = open(page, encoding="utf-8").read()
+    assert "검증 실행" in text  # a validation run says it was never registered
