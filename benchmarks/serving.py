@@ -1,23 +1,26 @@
-"""Serving and batch prediction, measured: single-row latency, throughput under concurrent clients and
-batch `workbench predict` rows per second with peak memory.
+"""Serving and batch prediction of every card's champion, measured against issue 13's targets: single-row
+p50 <= 5 ms and p99 <= 20 ms through `workbench serve --all`, batch scoring at >= 0.85 x the rate of the
+champion's boosters alone on the same rows, with memory that does not grow with the file.
 
-Trains each card's champion with its own notebook (2 Optuna trials) in a temporary MLflow store, then
-starts the servers as users do, on free loopback ports: `workbench serve --all` (every champion from
-one process) and `workbench serve CARD` (the same app, one model), and
+Trains each card's champion with its own notebook (2 Optuna trials) in an MLflow store (a version that
+misses its card's threshold at that budget is made champion by hand: speed, not accuracy, is measured
+here), then starts the servers as users do, on free loopback ports: `workbench serve --all` (every
+champion from one process) and `workbench serve CARD` (the same app, the first card only), and
 
-- sends at least 2,000 sequential single-row requests to each, interleaved in blocks so that both see
-  the same machine load, and reports p50/p99 (beside the same server's GET /health or /ping, the floor
-  the HTTP stack and the machine's scheduler set);
-- runs 8 concurrent clients for a fixed time and reports requests per second and latency under load;
-- scores, for each card, a 1,000,000-row CSV and Parquet file (rows drawn at random from the card's
-  reference data, in time order) with `workbench predict` in a fresh process, and a 100,000-row file,
-  reporting rows per second and peak memory (the memory of the two sizes shows whether it grows with the
-  file), beside the rate of the champion's boosters alone on the same rows.
+- sends single-row requests to every card's champion through `serve --all`, in blocks that rotate over
+  the cards so that all see the same machine load, and reports p50/p99 per card (beside the same
+  server's GET /health, the floor the HTTP stack and the machine's scheduler set);
+- runs 8 concurrent clients for a fixed time on the first card and reports requests per second;
+- scores, for each card, a Parquet file of `--rows` rows and one of a quarter of that (rows drawn at
+  random from the card's reference data, in time order) with `workbench predict` in a fresh process,
+  reporting rows per second and peak memory (the two sizes show whether memory grows with the file),
+  beside the rate of the champion's boosters alone on the same rows.
 
-    python benchmarks/serving.py                       # about 5-10 minutes on 2 cores
-    python benchmarks/serving.py --requests 5000 --rows 2000000
+    python benchmarks/serving.py --store /tmp/bench     # every card: about an hour on 2 cores (training is most)
+    python benchmarks/serving.py --cards heat-treatment-hardness injection-molding-quality --rows 1000000
 
-Writes benchmarks/results/serving.md with what it measured, the machine and its load.
+Writes benchmarks/results/serving.md with what it measured, the machine and its load (keeping the
+sections benchmarks/serving_hostile.py and people wrote between their markers).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CARDS = ("heat-treatment-hardness", "injection-molding-quality")
+P50_MS, P99_MS, BATCH_SHARE = 5.0, 20.0, 0.85  # issue 13's targets
 
 
 def free_port() -> int:
@@ -199,9 +202,13 @@ def resample(frame: pd.DataFrame, rows: int, time_column: str | None, seed: int 
     flattering file, not a plant's.)"""
     rng = np.random.default_rng(seed)
     big = frame.iloc[rng.integers(0, len(frame), rows)].reset_index(drop=True)
-    if time_column:
-        stamps = pd.to_datetime(frame[time_column])
-        big[time_column] = pd.date_range(stamps.min(), stamps.max(), periods=rows).floor("s")
+    if time_column and time_column in frame:
+        if pd.api.types.is_numeric_dtype(frame[time_column]):  # a running count (cycle, part number) as its clock
+            steps = np.linspace(frame[time_column].min(), frame[time_column].max(), rows)
+            big[time_column] = steps.round() if pd.api.types.is_integer_dtype(frame[time_column]) else steps
+        else:
+            stamps = pd.to_datetime(frame[time_column])
+            big[time_column] = pd.date_range(stamps.min(), stamps.max(), periods=rows).floor("s")
     return big
 
 
@@ -224,13 +231,42 @@ def load_text() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
+def train_champions(card_ids: list[str], trials: int, work: Path) -> dict[str, str]:
+    """A champion for every card (trained by its notebook unless the store has one); returns a note per
+    card that was promoted by hand or could not be trained."""
+    from pipelines import registry, runner
+
+    notes = {}
+    for card_id in card_ids:
+        if registry.version_by_alias(card_id, registry.CHAMPION) is not None:
+            continue
+        began = time.perf_counter()
+        try:
+            outcome = runner.run_card(card_id, n_trials=trials, seed=0, output_dir=work / "runs" / card_id,
+                                      progress=False)
+        except Exception as exc:  # noqa: BLE001 - one card that cannot train is reported, the rest measured
+            notes[card_id] = f"not trained: {type(exc).__name__}: {str(exc)[:200]}"
+            print(f"{card_id}: {notes[card_id]}", flush=True)
+            continue
+        decision = outcome.decision
+        if not decision.get("promoted") and decision.get("version"):
+            registry.promote(card_id, int(decision["version"]))
+            notes[card_id] = f"v{decision['version']} promoted by hand ({decision['reason'][:120]})"
+        print(f"{card_id}: champion v{decision.get('version')} in {time.perf_counter() - began:.0f} s", flush=True)
+    return notes
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cards", nargs="*", default=list(CARDS))
-    parser.add_argument("--requests", type=int, default=2000, help="sequential single-row requests per server")
+    parser.add_argument("--cards", nargs="*", help="card ids (default: every card in the catalog)")
+    parser.add_argument("--requests", type=int, default=500, help="sequential single-row requests per card")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the concurrent run per server")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the batch file")
+    parser.add_argument("--rows", type=int, default=200_000, help="rows of each card's batch file (and a quarter)")
     parser.add_argument("--trials", type=int, default=2)
     parser.add_argument("--store", type=Path, help="keep the trained store here and reuse it next time "
                                                         "(default: a temporary folder, removed at the end)")
@@ -243,63 +279,63 @@ def main() -> None:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlruns' / 'mlflow.db'}"
     os.environ.pop("WORKBENCH_OPTUNA_STORAGE", None)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    from pipelines import cards, data, runner
-
-    notes = [f"Measured {datetime.now():%Y-%m-%d %H:%M} on {psutil.cpu_count()} CPU cores, "
-             f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1/5/15 min) at the start {load_text()}."]
-    frames = {}
-    from pipelines import registry, tracking
+    from pipelines import cards, data, registry, tracking
 
     tracking.configure()
-    for card_id in args.cards:
+    card_ids = args.cards or cards.list_ids()
+    notes = [f"Measured {datetime.now():%Y-%m-%d %H:%M} on {psutil.cpu_count()} CPU cores, "
+             f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1/5/15 min) at the start {load_text()}."]
+    by_hand = train_champions(card_ids, args.trials, work)
+    served = [c for c in card_ids if registry.version_by_alias(c, registry.CHAMPION) is not None]
+    frames = {}
+    for card_id in served:
         card = cards.load_card(card_id)
-        frames[card_id] = data.load(card).frame[card.input_columns]
-        if registry.version_by_alias(card_id, registry.CHAMPION) is not None:
-            print(f"{card_id}: champion already in {work}", flush=True)
-            continue
-        began = time.perf_counter()
-        outcome = runner.run_card(card_id, n_trials=args.trials, seed=0, output_dir=work / card_id, progress=False)
-        print(f"{card_id}: champion v{outcome.decision['version']} in {time.perf_counter() - began:.0f} s "
-              f"(promoted: {outcome.decision['promoted']})", flush=True)
-        if not outcome.decision["promoted"]:
-            raise SystemExit(f"{card_id} did not become champion; nothing to serve")
+        frames[card_id] = _inputs(card, data.load(card).frame)
 
-    # --- latency: every server, interleaved blocks, same rows -----------------------------------------
-    first = args.cards[0]
+    # --- latency: every champion through one `serve --all`, blocks rotating over the cards -------------
+    first = served[0]
     port_all, port_one = free_port(), free_port()
     all_proc = start(["serve", "--all", "--port", str(port_all), "--poll", "0"], env)
     one_proc = start(["serve", first, "--port", str(port_one)], env)
-    servers = []
+    targets: list[Target] = []
     try:
         ready_all = wait_for(f"http://127.0.0.1:{port_all}/health", all_proc)
         ready_one = wait_for(f"http://127.0.0.1:{port_one}/ping", one_proc)
-        print(f"servers up: serve --all in {ready_all:.1f} s, serve {first} in {ready_one:.1f} s", flush=True)
-        for card_id in args.cards:
-            servers.append(Target(f"`serve --all` {card_id}",
-                                  f"http://127.0.0.1:{port_all}/models/{card_id}/invocations",
+        print(f"servers up: serve --all ({len(served)} models) in {ready_all:.1f} s, serve {first} in "
+              f"{ready_one:.1f} s", flush=True)
+        for card_id in served:
+            targets.append(Target(card_id, f"http://127.0.0.1:{port_all}/models/{card_id}/invocations",
                                   f"http://127.0.0.1:{port_all}/health", all_proc, bodies(frames[card_id])))
-        servers.append(Target(f"`serve {first}`", f"http://127.0.0.1:{port_one}/invocations",
-                              f"http://127.0.0.1:{port_one}/ping", one_proc, bodies(frames[first])))
-        for target in servers:  # warm up: first requests pay for lazy imports and caches
-            target.block(50, 0)
+        one = Target(f"`serve {first}`", f"http://127.0.0.1:{port_one}/invocations",
+                     f"http://127.0.0.1:{port_one}/ping", one_proc, bodies(frames[first]))
+        for target in [*targets, one]:  # warm up: first requests pay for lazy imports and caches
+            target.block(20, 0)
             target.latencies, target.floor, target.cpu = [], [], 0.0
         load_before = load_text()
-        for offset in range(0, args.requests, 100):
-            for target in servers:
-                target.block(100, offset)
+        for offset in range(0, args.requests, 50):
+            for target in [*targets, one]:
+                target.block(50, offset)
         load_after = load_text()
-        rows = []
-        for target in servers:
+        rows, met = [], 0
+        for target in [*targets, one]:
             ms, floor = np.array(target.latencies) * 1e3, np.array(target.floor) * 1e3
-            rows.append(f"| {target.name} | {len(ms)} | {np.median(ms):.2f} | {np.percentile(ms, 90):.2f} | "
-                        f"{np.percentile(ms, 99):.2f} | {np.median(floor):.2f} / {np.percentile(floor, 99):.2f} | "
-                        f"{target.cpu / (len(ms) + len(floor)) * 1e3:.2f} | {target.errors} |")
+            p50, p99 = float(np.median(ms)), float(np.percentile(ms, 99))
+            ok = p50 <= P50_MS and p99 <= P99_MS and target.errors == 0
+            met += ok and target is not one
+            name = f"`serve --all` {target.name}" if target is not one else target.name
+            rows.append(f"| {name} | {len(ms)} | {p50:.2f} | {np.percentile(ms, 90):.2f} | {p99:.2f} | "
+                        f"{np.median(floor):.2f} / {np.percentile(floor, 99):.2f} | "
+                        f"{target.cpu / (len(ms) + len(floor)) * 1e3:.2f} | {target.errors} | {verdict(ok)} |")
             print(rows[-1], flush=True)
+        all_ms = np.concatenate([np.array(t.latencies) for t in targets]) * 1e3
         latency = ("| server, model | requests | p50 ms | p90 ms | p99 ms | floor p50 / p99 ms (GET health) | "
-                   "server CPU ms per request | errors |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
-
+                   f"server CPU ms per request | errors | p50 <= {P50_MS:g}, p99 <= {P99_MS:g} |\n"
+                   "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+        latency_summary = (f"{met} of {len(targets)} champions meet both single-row targets through `serve --all`; "
+                           f"over all their {len(all_ms):,} requests p50 {np.median(all_ms):.2f} ms, p99 "
+                           f"{np.percentile(all_ms, 99):.2f} ms.")
         conc_rows = []
-        for target in (servers[0], servers[-1]) if not args.latency_only else ():
+        for target in (targets[0], one) if not args.latency_only else ():
             found = concurrent(target, args.clients, args.seconds)
             conc_rows.append(f"| {target.name} | {args.clients} | {found['requests']} | {found['rps']:.0f} | "
                              f"{found['p50']:.1f} | {found['p99']:.1f} | {found['errors']} | "
@@ -307,70 +343,102 @@ def main() -> None:
             print(conc_rows[-1], flush=True)
         throughput = ("| server, model | clients | requests | requests/s | p50 ms | p99 ms | errors | server peak RSS MB |\n"
                       "|---|---|---|---|---|---|---|---|\n" + "\n".join(conc_rows))
+        server_rss = peak_rss_mb(all_proc.pid)
     finally:
-        for target in servers:
+        for target in [*targets, *([one] if "one" in locals() else [])]:
             target.client.close()
         stop(all_proc)
         stop(one_proc)
 
-    if args.latency_only:
-        text = (f"# Single-row latency\n\n{' '.join(notes)} Load average during the run: {load_before} before, "
-                f"{load_after} after.\n\n{latency}\n")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        print(f"wrote {args.out}")
-        return
-
-    # --- batch predict: every card, with its boosters' own rate beside it ---------------------------
-    batch_rows = []
-    for card_id in args.cards:
-        card = cards.load_card(card_id)
-        big = resample(frames[card_id], args.rows, card.time.column if card.time else None)
-        ceiling = booster_alone(card_id, big)
-        small = big.head(args.rows // 10)
-        files = {"csv": work / "big.csv", "parquet": work / "big.parquet", "small": work / "small.csv"}
-        big.to_csv(files["csv"], index=False)
-        big.to_parquet(files["parquet"], index=False, row_group_size=100_000)
-        small.to_csv(files["small"], index=False)
-        del big, small
-        for label, source, target in [(f"{args.rows // 10:,} rows CSV -> CSV", files["small"], work / "small_out.csv"),
-                                      (f"{args.rows:,} rows CSV -> CSV", files["csv"], work / "big_out.csv"),
-                                      (f"{args.rows:,} rows Parquet -> Parquet", files["parquet"],
-                                       work / "big_out.parquet")]:
-            found = batch(card_id, source, target, env)
-            batch_rows.append(f"| {card_id} | {label} | {found['file_mb']:.1f} | {found['load']:.1f} | "
-                              f"{found['rate']:,.0f} | {ceiling:,.0f} | {found['wall']:.1f} | "
-                              f"{found['rows'] / found['wall']:,.0f} | {found['rows'] / found['cpu']:,.0f} | "
-                              f"{found['peak_mb']:.0f} |")
+    batch_rows, batch_met, batch_done = [], 0, 0
+    if not args.latency_only:
+        for card_id in served:
+            card = cards.load_card(card_id)
+            try:
+                found = _batch(card, frames[card_id], args.rows, work, env)
+            except (SystemExit, Exception) as exc:  # noqa: BLE001 - reported per card
+                batch_rows.append(f"| {card_id} | failed: {str(exc)[:150]} | | | | | | | |")
+                continue
+            ok = found["share"] >= BATCH_SHARE and found["growth"] <= 1.25
+            batch_done += 1
+            batch_met += ok
+            batch_rows.append(f"| {card_id} | {found['trees']} | {found['rate']:,.0f} | {found['ceiling']:,.0f} | "
+                              f"{found['share']:.2f} | {found['small_mb']:.0f} / {found['big_mb']:.0f} | "
+                              f"{found['load']:.1f} | {found['wall']:.1f} | {verdict(ok)} |")
             print(batch_rows[-1], flush=True)
-    batch_table = ("| model | file | input MB | model load s | rows/s (scoring) | boosters alone rows/s | command wall s "
-                   "| rows/s (wall) | rows per CPU-second | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|\n"
-                   + "\n".join(batch_rows))
+    batch_table = (f"| model | trees | rows/s (scoring) | boosters alone rows/s | share | peak RSS MB, {args.rows // 4:,} / "
+                   f"{args.rows:,} rows | model load s | command wall s | share >= {BATCH_SHARE:g}, memory flat |\n"
+                   "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(batch_rows))
 
     notes.append(f"Load average during the sequential latency run: {load_before} before, {load_after} after; "
-                 f"at the end {load_text()}.")
+                 f"at the end {load_text()}. `serve --all` held {len(served)} models in {server_rss:.0f} MB at its peak.")
+    hand = "".join(f"\n- {c}: {why}" for c, why in by_hand.items())
+    previous = args.out.read_text() if args.out.exists() else ""
+    kept = "".join(m.group(0) for m in re.finditer(r"<!-- (serving_hostile.py|notes): begin -->.*?<!-- \1: end -->\n",
+                                                     previous, flags=re.S))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    kept = re.search(r"<!-- serving_hostile.py: begin -->.*?<!-- serving_hostile.py: end -->\n",
-                     args.out.read_text() if args.out.exists() else "", flags=re.S)  # benchmarks/serving_hostile.py's
     args.out.write_text(
         "# Serving and batch prediction\n\n" + " ".join(notes) + "\n\n"
-        f"Champions trained by each card's notebook ({args.trials} Optuna trials) in a temporary store; servers "
-        f"started with `workbench serve` on free loopback ports; clients are httpx in one Python process.\n\n"
-        f"## Single-row latency ({args.requests} sequential requests per server, interleaved in blocks of 100)\n\n"
-        f"{latency}\n\n## Throughput ({args.clients} concurrent clients, {args.seconds:.0f} s per server)\n\n"
-        f"{throughput}\n\n## Batch `workbench predict` (rows drawn at random from each card's reference data, "
-        f"in time order)\n\n{batch_table}\n\n'boosters alone' is the champion's boosters on the same "
-        f"{args.rows:,} rows with every core, features and matrix made beforehand: the ceiling batch scoring can "
-        f"approach, set by the model's size. 'rows/s (scoring)' is what `predict` reports after loading the model (reading, "
-        f"validating, scoring, writing); 'wall' adds the process start, imports and model loading; 'rows per "
-        f"CPU-second' divides by the process's user+system CPU time, which queueing behind other processes does "
-        f"not inflate. Peak RSS is the `predict` process's own high-water mark (VmHWM).\n"
-        + ("\n" + kept.group(0) if kept else ""))
-    for name in files.values():
-        name.unlink(missing_ok=True)
+        f"Champions of {len(served)} cards trained by each card's notebook ({args.trials} Optuna trials) in one store; "
+        f"servers started with `workbench serve` on free loopback ports; clients are httpx in one Python process."
+        + (f" Made champion by hand or left out (speed, not accuracy, is measured here):{hand}" if hand else "")
+        + f"\n\n## Against issue 13's targets\n\n- Single row through `serve --all`: {latency_summary}\n"
+        + (f"- Batch: {batch_met} of {batch_done} champions score at >= {BATCH_SHARE:g} x their boosters' own rate "
+           f"with memory flat (peak RSS of the {args.rows:,}-row file within 25 % of the {args.rows // 4:,}-row "
+           f"one).\n" if batch_done else "")
+        + f"\n## Single-row latency ({args.requests} sequential requests per model, blocks of 50 rotating over "
+        f"the models)\n\n{latency}\n\n"
+        + (f"## Throughput ({args.clients} concurrent clients, {args.seconds:.0f} s per server)\n\n{throughput}\n\n"
+           f"## Batch `workbench predict`, Parquet -> Parquet (rows drawn at random from each card's reference data, "
+           f"in time order)\n\n{batch_table}\n\n'boosters alone' is the champion's boosters on the same "
+           f"{args.rows:,} rows with every core, features and matrix made beforehand: the ceiling batch scoring can "
+           f"approach, set by the model's size; 'share' is the scoring rate over it. 'rows/s (scoring)' is what "
+           f"`predict` reports after loading the model (reading, validating, featurizing, scoring, writing). Peak "
+           f"RSS is the `predict` process's own high-water mark (VmHWM).\n" if not args.latency_only else "")
+        + ("\n" + kept if kept else ""))
     if args.store is None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {args.out}")
+
+
+def _inputs(card, frame: pd.DataFrame) -> pd.DataFrame:
+    """The reference rows as a request or file carries them: the model's input columns."""
+    from pipelines import registry
+
+    model = registry.load_model(card.id, version=int(registry.version_by_alias(card.id, registry.CHAMPION).version))
+    return frame[[c for c in model.input_columns if c in frame]]
+
+
+def _batch(card, frame: pd.DataFrame, rows: int, work: Path, env: dict) -> dict:
+    """`predict` on a Parquet file of ``rows`` rows and of a quarter of them, beside the boosters alone."""
+    from pipelines import registry
+
+    big = resample(frame, rows, card.time.column if card.time else None)
+    ceiling = booster_alone(card.id, big)
+    model = registry.load_model(card.id, version=int(registry.version_by_alias(card.id, registry.CHAMPION).version))
+    trees = sum(_trees(b) for b in model.boosters.values())
+    files = {"big": work / "big.parquet", "small": work / "small.parquet"}
+    big.to_parquet(files["big"], index=False, row_group_size=100_000)
+    big.head(rows // 4).to_parquet(files["small"], index=False, row_group_size=100_000)
+    del big
+    try:
+        small = batch(card.id, files["small"], work / "small_out.parquet", env)
+        found = batch(card.id, files["big"], work / "big_out.parquet", env)
+    finally:
+        for name in (*files.values(), work / "small_out.parquet", work / "big_out.parquet"):
+            name.unlink(missing_ok=True)
+    return {"rate": found["rate"], "ceiling": ceiling, "share": found["rate"] / ceiling, "trees": trees,
+            "small_mb": small["peak_mb"], "big_mb": found["peak_mb"], "growth": found["peak_mb"] / small["peak_mb"],
+            "load": found["load"], "wall": found["wall"]}
+
+
+def _trees(booster) -> int:
+    if hasattr(booster, "num_trees"):
+        return int(booster.num_trees())
+    try:
+        return len(booster.get_dump())
+    except Exception:  # noqa: BLE001
+        return 0
 
 
 if __name__ == "__main__":
