@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import optuna
 import pandas as pd
+from optuna.study import MaxTrialsCallback
 from sklearn.metrics import f1_score
 
 from . import alarms, boosters, devices, intervals, metrics, settings, splits
@@ -67,7 +68,7 @@ def _enqueue_starting_points(study: optuna.Study, models: list[str], budget: int
         if waiting >= budget:
             return
         if not any(_same_point(point, other) for other in seen):
-            study.enqueue_trial(point)
+            study.enqueue_trial(point, skip_if_exists=True)  # a run started beside this one may have queued it
             waiting += 1
 
 
@@ -240,6 +241,27 @@ def _cv_score(card: Card, y_true: np.ndarray, pred: np.ndarray, classes: list) -
     if card.task == "multiclass":
         return metric.fn(y_true, pred.argmax(axis=1))
     return metric.fn(y_true, pred)
+
+
+def _optimize(study: optuna.Study, objective, n_trials: int, timeout_s: float | None, callbacks: list) -> None:
+    """``study.optimize``, going on when another process finished a queued trial this one had also taken:
+    SQLite has no row locks, so two runs starting together can pop the same waiting trial, and the
+    second to finish it is told it is already complete. The budget callbacks keep the total."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return
+        before = len(study.trials)
+        try:
+            study.optimize(objective, n_trials=n_trials, timeout=left, gc_after_trial=False, callbacks=callbacks)
+            return
+        except ValueError as exc:
+            if "Cannot tell a COMPLETE trial" not in str(exc) and "Cannot tell a PRUNED trial" not in str(exc):
+                raise
+        n_trials -= max(1, len(study.trials) - before)
+        if n_trials <= 0:
+            return
 
 
 def _fold_average(values: list[float]) -> float:
@@ -417,14 +439,20 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                                 direction=_study_direction(card), load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=4))
+    if any(t.state == optuna.trial.TrialState.RUNNING for t in study.trials):
+        # another process tunes this study now: the same seed would propose the very trials it proposes
+        study.sampler = optuna.samplers.TPESampler(seed=seed + os.getpid(), multivariate=True)
     finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     remaining = max(0, n_trials - len(finished))
     _enqueue_starting_points(study, card.models, remaining)
     before = len(study.trials)
     if remaining:
-        study.optimize(objective, n_trials=remaining, timeout=timeout_s, gc_after_trial=False,
-                       callbacks=[_Stagnation(patience or max(10, n_trials // 2)),
-                                  _Progress(os.environ.get("WORKBENCH_PROGRESS_FILE"), n_trials)])
+        _optimize(study, objective, remaining, timeout_s,
+                  callbacks=[_Stagnation(patience or max(10, n_trials // 2)),
+                             # the study's total, not this process's share: runs side by side stop together
+                             MaxTrialsCallback(n_trials, states=(optuna.trial.TrialState.COMPLETE,
+                                                                 optuna.trial.TrialState.PRUNED)),
+                             _Progress(os.environ.get("WORKBENCH_PROGRESS_FILE"), n_trials)])
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise RuntimeError(f"study {name} finished no trial within the budget: raise --trials or --timeout")

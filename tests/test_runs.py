@@ -276,3 +276,36 @@ def test_runs_starting_together_share_a_new_optuna_store(tmp_path):
             url = f"sqlite:///{tmp_path / f'optuna{attempt}.db'}"
             start = time.time() + 0.5
             assert [f.result() for f in [pool.submit(_open_and_list, url, start) for _ in range(4)]] == [[]] * 4
+
+
+def _tune_small(storage: str, catalog: str, start: float) -> list:
+    os.environ["WORKBENCH_CATALOG_DIR"] = catalog
+    os.environ["WORKBENCH_THREADS"] = "1"
+    card = cards.load_card("heat-treatment-hardness")
+    data = wb.load_data(card)
+    while time.time() < start:
+        time.sleep(0.01)
+    result = tuning.tune(card, data, n_trials=6, seed=42, storage=storage)
+    return [t.number for t in result.study.trials]
+
+
+def test_runs_of_one_study_side_by_side_add_up_to_its_budget_without_repeating_a_trial(catalog_copy, tmp_path):
+    """Three runs of one card started together on one study (--trials 6 each): the study ends near 6
+    trials, not 18, and no two processes propose the same parameters."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    _small(catalog_copy, rows=600)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    tuning.open_storage(storage)  # tables made before the race (the race itself: the test above)
+    with ProcessPoolExecutor(3) as pool:
+        pool.submit(time.sleep, 0).result()
+        start = time.time() + 1.0
+        for future in [pool.submit(_tune_small, storage, str(catalog_copy.catalog), start) for _ in range(3)]:
+            future.result()
+    [name] = optuna.get_all_study_names(storage)
+    trials = optuna.load_study(study_name=name, storage=storage).trials
+    finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert 6 <= len(finished) <= 6 + 2  # at most one trial in flight per other process when the budget is met
+    proposals = [tuple(sorted(t.params.items())) for t in finished]
+    assert len(set(proposals)) == len(proposals)
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
