@@ -126,15 +126,18 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     run = mlflow.active_run()
     version = None
     if settings.registering():
-        promote, reason, champion_before, champion_value = decide(result, report)
-        client = MlflowClient()
-        mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
-                                                             f"test_{card.metric.primary}": f"{report.value:.6f}"})
-        version = int(mv.version)
-        client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
-        if promote:
-            client.set_registered_model_alias(card.id, CHAMPION, mv.version)
-        client.set_model_version_tag(card.id, mv.version, "promotion", reason)
+        # the comparison with the champion and the alias move are one step: two runs finishing together
+        # must not both be judged against the same old champion, the last to write winning
+        with settings.store_lock("registry"):
+            promote, reason, champion_before, champion_value = decide(result, report)
+            client = MlflowClient()
+            mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
+                                                                 f"test_{card.metric.primary}": f"{report.value:.6f}"})
+            version = int(mv.version)
+            client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
+            if promote:
+                client.set_registered_model_alias(card.id, CHAMPION, mv.version)
+            client.set_model_version_tag(card.id, mv.version, "promotion", reason)
     else:  # a validation run: compared with the champion even when it misses the threshold, never registered
         promote = False
         _, reason, champion_before, champion_value = compare_with_champion(result, report)

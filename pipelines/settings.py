@@ -6,6 +6,7 @@ elsewhere and every module follows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -51,6 +52,22 @@ def _sqlite_path(uri: str) -> Path | None:
     if parsed.scheme in ("", "file") and uri.endswith(".db"):
         return Path(parsed.path)
     return None
+
+
+@contextlib.contextmanager
+def store_lock(purpose: str, uri: str | None = None):
+    """Held while one process does what others must not do at the same moment on a local SQLite store:
+    create its tables, or decide a champion and move the alias. A lock file beside the store (filelock:
+    any OS); a tracking server or PostgreSQL store orders writers itself, so nothing is held there."""
+    db = _sqlite_path(uri or tracking_uri())
+    if db is None:
+        yield
+        return
+    from filelock import FileLock
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db.parent / f".{db.name}.{purpose}.lock"), timeout=600):
+        yield
 
 
 def artifact_root(uri: str | None = None) -> str | None:

@@ -37,10 +37,19 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         return self.model.predict(pd.DataFrame(model_input))
 
 
+_READY: set[str] = set()
+
+
 def configure(tracking_uri: str | None = None) -> str:
     uri = tracking_uri or settings.tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if uri not in _READY:
+        # the first touch creates or migrates the tables: four runs starting together on a new store
+        # would each try (`table logged_models already exists`), so one at a time
+        with settings.store_lock("create", uri):
+            MlflowClient().search_experiments(max_results=1)
+        _READY.add(uri)
     return uri
 
 
