@@ -37,6 +37,17 @@ def _parse_map(values: list[str] | None, lang: str | None = None) -> dict[str, s
     return parse_map(values, lang=lang)
 
 
+def _check_map_on_reference(card_id: str, column_map: dict[str, str], lang: str | None) -> None:
+    """--map without --data renames the card's reference data: its names must be there, and its targets card
+    columns, or the run would fail inside the notebook, after its MLflow run exists."""
+    from .data import reference
+    from .mapping import match
+
+    card = cards.load_card(card_id)
+    frame, _, source = reference(card)
+    match(frame.columns, card, column_map, f"reference data of {card_id} ({source})", lang=lang)
+
+
 def _lang(value: str | None) -> str | None:
     if value not in (None, "ko", "en"):
         raise typer.BadParameter("--lang must be ko or en")
@@ -107,13 +118,21 @@ LANG_HELP = "language of messages: ko | en (default: from the locale, or WORKBEN
 SHEET_HELP = "Excel sheet name or number (default: the first sheet)"
 
 
+def _broken_cards(broken: list) -> None:
+    """After a listing: each card that did not load, with its error; exit 2 so scripts notice."""
+    if not broken:
+        return
+    for exc in broken:
+        err.print(f"[bold red]broken card:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err.print(f"{len(broken)} card(s) could not be loaded and are not listed above; fix them and run again.")
+    raise typer.Exit(2)
+
+
 @app.command("list")
 def list_cmd():
-    """List the standard models in the catalog."""
-    try:
-        found = cards.list_cards()
-    except WorkbenchError as exc:
-        _fail(exc)
+    """List the standard models in the catalog (a card that does not load is named, with its error)."""
+    broken: list = []
+    found = cards.list_cards(broken)
     table = Table()
     # the id is what people copy: first, whole, on any terminal width; the rest may wrap
     table.add_column("id", no_wrap=True, min_width=max((len(c.id) for c in found), default=2))
@@ -121,9 +140,10 @@ def list_cmd():
         table.add_column(header)
     for card in found:
         sign = "≥" if card.higher_is_better else "≤"
-        table.add_row(card.id, card.task, f"{card.metric.primary} {sign} {card.metric.accept}", card.name.en,
-                      card.name.ko)
+        table.add_row(*map(escape, (card.id, card.task, f"{card.metric.primary} {sign} {card.metric.accept}",
+                                    card.name.en, card.name.ko)))
     console.print(table)
+    _broken_cards(broken)
 
 
 @app.command()
@@ -133,23 +153,25 @@ def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-moldin
         card = cards.load_card(card_id)
     except WorkbenchError as exc:
         _fail(exc)
-    console.print(f"[bold]{card.id}[/] v{card.version}: {card.name.en} / {card.name.ko}")
-    console.print(f"equipment: {card.equipment.en} ({card.equipment.ko}); industry: {card.industry}; "
+    e = lambda value: escape(str(value))  # noqa: E731 - card text is the user's: never read as Rich markup
+    console.print(f"[bold]{e(card.id)}[/] v{card.version}: {e(card.name.en)} / {e(card.name.ko)}")
+    console.print(f"equipment: {e(card.equipment.en)} ({e(card.equipment.ko)}); industry: {e(card.industry)}; "
                   f"problem: {card.problem}; task: {card.task}")
     if card.summary:
-        console.print(card.summary.en)
-        console.print(card.summary.ko)
-    console.print(f"target: {card.target.column}" + (f" (positive = {card.target.positive!r})" if card.target.positive is not None else ""))
+        console.print(e(card.summary.en))
+        console.print(e(card.summary.ko))
+    console.print(f"target: {e(card.target.column)}" + (f" (positive = {e(repr(card.target.positive))})"
+                                                        if card.target.positive is not None else ""))
     console.print(f"split: {card.split.kind}, test {card.split.test_size:.0%}, {card.split.folds} CV folds; "
                   f"metric: {card.metric.primary}, accept {card.metric.accept}")
     if card.metric.why:
-        console.print(f"why this threshold: {card.metric.why}")
+        console.print(f"why this threshold: {e(card.metric.why)}")
     ref = card.reference_data
     if ref.file:
-        console.print(f"reference data: file {ref.file}" + (f", sheet {ref.sheet}" if ref.sheet else ""))
+        console.print(f"reference data: file {e(ref.file)}" + (f", sheet {e(ref.sheet)}" if ref.sheet else ""))
     else:
-        console.print(f"reference data: simulator {ref.simulator.family} ({ref.simulator.rows} rows)"
-                      + (f", public dataset {ref.public} when present" if ref.public else ""))
+        console.print(f"reference data: simulator {e(ref.simulator.family)} ({ref.simulator.rows} rows)"
+                      + (f", public dataset {e(ref.public)} when present" if ref.public else ""))
     table = Table()
     table.add_column("column", no_wrap=True)  # never folded: users type these names into their files
     for header in ("한국어", "unit", "kind", "range", "note"):
@@ -157,7 +179,7 @@ def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-moldin
     for col in card.columns:
         rng = "" if col.min is None and col.max is None else f"[{col.min if col.min is not None else ''}, {col.max if col.max is not None else ''}]"
         note = "excluded (leaks target)" if col.name in card.exclude else ("setting" if col.name in card.settings else "")
-        table.add_row(col.name, col.ko or "", col.unit or "", col.kind, rng, note)
+        table.add_row(*map(e, (col.name, col.ko or "", col.unit or "", col.kind, rng, note)))
     console.print(table)
 
 
@@ -179,6 +201,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
         no_refit: bool = typer.Option(False, "--no-refit", help="register the model fitted on the internal "
                                       "train part only (default: refit on every row after the test)"),
+        retrain: bool = typer.Option(False, "--retrain", help="register a new version even when the run only "
+                                     "repeats a registered one (no new trial on the same data and code)"),
         costs: Optional[str] = typer.Option(None, "--costs", help="binary cards: FALSE_ALARM:MISSED, what an "
                                             "unneeded alarm and a missed defect cost (e.g. 1:20; default: the card's)"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
@@ -193,9 +217,13 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     options = _options(split, strict, dayfirst, monthfirst, na, costs)
     _show_notes()
     try:
+        column_map = _parse_map(map_, lang)
+        if column_map and data is None:  # a --map for the reference data: checked before any run exists
+            _check_map_on_reference(card_id, column_map, lang)
         outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
-                           device=device, seed=seed, column_map=_parse_map(map_, lang), output_dir=output_dir,
-                           progress=not quiet, sheet=sheet, lang=lang, options=options, refit=not no_refit)
+                           device=device, seed=seed, column_map=column_map, output_dir=output_dir,
+                           progress=not quiet, sheet=sheet, lang=lang, options=options, refit=not no_refit,
+                           retrain=retrain)
     except WorkbenchError as exc:
         _fail(exc)
     s = outcome.summary
@@ -234,8 +262,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if d:
         state = "[green]champion[/]" if d["promoted"] else "[yellow]challenger[/]"
         console.print(f"registered model {card_id} version {d['version']}: {state} ({d['reason']})")
-    console.print(f"MLflow run: {outcome.run_id}  (store: {settings.tracking_uri()})")
-    console.print(f"executed notebook: {outcome.executed_notebook}")
+    console.print(f"MLflow run: {outcome.run_id}  (store: {escape(settings.tracking_uri())})")
+    console.print(f"executed notebook: {escape(str(outcome.executed_notebook))}")
     console.print("open the MLflow UI with: [bold]workbench ui[/]  (or: make ui)")
 
 
@@ -255,6 +283,7 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
             na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
             interval: float = typer.Option(0.9, "--interval", min=0.5, max=0.99, help="level of the "
                                            "prediction_lower/prediction_upper columns (regression, RUL, forecast)"),
+            force: bool = typer.Option(False, "--force", help="replace an existing --output file"),
             quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Score a file with a registered model, in chunks: input columns, prediction, probability or score,
     model id and version, and the input row number; then one line on whether the file still looks like
@@ -269,10 +298,10 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
         written = predict_file(card_id, input, output, alias=alias, version=version,
                                column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
                                chunk_rows=chunk_rows, progress=not quiet, options=options, interval=interval,
-                               on_chunk=(sample := Sample()).add)
+                               on_chunk=(sample := Sample()).add, overwrite=force)
     except WorkbenchError as exc:
         _fail(exc)
-    console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {output} "
+    console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {escape(str(output))} "
                   f"in {written.seconds:.1f} s (model loaded in {written.load_seconds:.1f} s, then "
                   f"{written.rows_per_second:,.0f} rows/s)")
     _drift_line(card_id, written.version, sample, lang)
@@ -400,9 +429,9 @@ def optimize(card_id: str = typer.Argument(..., help="card id of a quality card 
              "distance_sd": 0.0, "inside_data": True}
     for name in found.table.columns:
         cells = [shown.get(name, ""), *found.table[name]]
-        table.add_row(name, *[f"{v:.4g}" if isinstance(v, float) else str(v) for v in cells])
+        table.add_row(escape(name), *[f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in cells])
     console.print(table)
-    console.print(found.summary())
+    console.print(escape(found.summary()))
 
 
 @app.command()
@@ -489,23 +518,23 @@ def catalog(industry: Optional[str] = typer.Option(None, "--industry", help="e.g
             task: Optional[str] = typer.Option(None, "--task", help="binary | multiclass | regression | rul | anomaly | forecast"),
             markdown: bool = typer.Option(False, "--markdown", help="print Markdown (docs/catalog.md is this output)")):
     """The catalog as a table: industry, equipment, task, metric and reference data of every standard model."""
-    try:
-        rows = cards.catalog_rows(industry=industry, equipment=equipment, task=task)
-    except WorkbenchError as exc:
-        _fail(exc)
+    broken: list = []
+    rows = cards.catalog_rows(industry=industry, equipment=equipment, task=task, broken=broken)
     if markdown:
         typer.echo(cards.catalog_markdown(rows), nl=False)
+        _broken_cards(broken)
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)  # fits 100 columns: the ids never wrap
     for header in ("id", "metric", "data", "last real test (baseline)"):
         table.add_column(header, no_wrap=header in ("id", "metric"), min_width=26 if header == "data" else None)
     listing = cards.catalog_table_rows(rows, cards.last_real_results([r[0] for r in rows]))
     for row in listing:
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     console.print(table)
     real = sum(1 for row in listing if row[2].startswith("real"))
     console.print(f"{len(rows)} standard models, {real} on real data here, {len(rows) - real} on their simulator "
                   f"or a plant file (public data: WORKBENCH_DATA_DIR, see datasets/sources.yaml)")
+    _broken_cards(broken)
 
 
 @app.command()
@@ -556,7 +585,7 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
         table.add_row("[green]PASS[/]" if r.passed else "[red]FAIL[/]", r.card_id, metric, baseline, r.data_kind,
                       champion, f"{r.seconds:.0f}", ", ".join(r.failed_checks))
     console.print(table)
-    console.print(f"HTML report: {written['html']}\nJUnit XML:   {written['junit']}")
+    console.print(f"HTML report: {escape(str(written['html']))}\nJUnit XML:   {escape(str(written['junit']))}")
     failing = sum(not r.passed for r in batch.results)
     if failing:
         console.print(f"[bold red]{failing} of {len(batch.results)} card(s) failed a check[/]")
@@ -611,16 +640,16 @@ def drift(card_id: str = typer.Argument(..., help="card id"),
         typer.echo(json.dumps({"card": card_id, "version": int(mv.version), "file": str(input), "rows_read": seen,
                                **found.as_dict()}, ensure_ascii=False, indent=2))
     else:
-        table = Table(*messages.DRIFT_HEADERS[lang], title=f"{card_id} v{mv.version} · {input.name}")
+        table = Table(*messages.DRIFT_HEADERS[lang], title=f"{card_id} v{mv.version} · {escape(input.name)}")
         table.columns[0].no_wrap = True
         styles = {"drift": "bold red", "absent": "bold red", "watch": "yellow", "stable": "green"}
         for c in found.columns:
             p = "" if c.p_adjusted is None else f"{c.p_adjusted:.2g}"
             word = messages.drift_word(c.verdict, lang)
-            table.add_row(c.column, c.kind, escape(c.reference), escape(c.new), "" if c.psi is None else f"{c.psi:.3f}",
+            table.add_row(escape(c.column), c.kind, escape(c.reference), escape(c.new), "" if c.psi is None else f"{c.psi:.3f}",
                           c.test, p, f"[{styles.get(c.verdict, 'dim')}]{word}[/]")
         console.print(table)
-        console.print(found.summary(lang), highlight=False, soft_wrap=True)
+        console.print(escape(found.summary(lang)), highlight=False, soft_wrap=True)
         console.print(f"[dim]{escape(found.rule(lang))}[/]", highlight=False, soft_wrap=True)
     if fail_on_drift and found.has_drift:
         raise typer.Exit(1)

@@ -94,6 +94,24 @@ def _cv_untrusted(result) -> str | None:
     return why.replace("test rows", "validation rows") if why else None
 
 
+def _provenance(result) -> dict[str, str]:
+    """What makes a version what it is: its study (data, card version and features), the best trial,
+    the code, the seed and whether it was refit on every row."""
+    return {"study": result.study.study_name, "best_trial": str(result.study.best_trial.number),
+            "git.sha": tracking.git_sha(), "seed": str(result.seed), "refit": str(settings.refitting())}
+
+
+def unchanged_version(result):
+    """The registered version this run would only repeat (a rerun whose study gained no trial), or None."""
+    if result.new_trials or not _exists(result.card.id):
+        return None
+    wanted = _provenance(result)
+    for mv in MlflowClient().search_model_versions(f"name='{result.card.id}'"):
+        if all(mv.tags.get(k) == v for k, v in wanted.items()):
+            return mv
+    return None
+
+
 def compare_with_champion(result, report: Report) -> tuple[bool, str, int | None, float | None]:
     """Is the new model not worse than the current champion, scored on the same test rows?
     Returns ``(ok, reason, champion version or None when there is none, champion's value)``."""
@@ -129,15 +147,25 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
         # the comparison with the champion and the alias move are one step: two runs finishing together
         # must not both be judged against the same old champion, the last to write winning
         with settings.store_lock("registry"):
-            promote, reason, champion_before, champion_value = decide(result, report)
-            client = MlflowClient()
-            mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
-                                                                 f"test_{card.metric.primary}": f"{report.value:.6f}"})
-            version = int(mv.version)
-            client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
-            if promote:
-                client.set_registered_model_alias(card.id, CHAMPION, mv.version)
-            client.set_model_version_tag(card.id, mv.version, "promotion", reason)
+            same = None if settings.retraining() else unchanged_version(result)
+            if same is not None:  # a rerun that added nothing: the registry stays as it is
+                version, champion = int(same.version), version_by_alias(card.id, CHAMPION)
+                promote = champion is not None and int(champion.version) == version
+                champion_before, champion_value = (int(champion.version) if champion else None), None
+                reason = (f"model unchanged: the study added no trial on the same data, card and code, so v{version} "
+                          f"stays {'champion' if promote else 'challenger'}; `workbench run {card.id} --retrain` "
+                          f"registers a new version anyway")
+            else:
+                promote, reason, champion_before, champion_value = decide(result, report)
+                client = MlflowClient()
+                mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
+                                                                     f"test_{card.metric.primary}": f"{report.value:.6f}",
+                                                                     **_provenance(result)})
+                version = int(mv.version)
+                client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
+                if promote:
+                    client.set_registered_model_alias(card.id, CHAMPION, mv.version)
+                client.set_model_version_tag(card.id, mv.version, "promotion", reason)
     else:  # a validation run: compared with the champion even when it misses the threshold, never registered
         promote = False
         _, reason, champion_before, champion_value = compare_with_champion(result, report)

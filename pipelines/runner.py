@@ -69,12 +69,13 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
              output_dir: str | Path | None = None, progress: bool = True, register: bool = True,
              tags: dict | None = None, sheet: str | int | None = None, lang: str | None = None,
              cell_timeout_s: float | None = None, options: data.Options | dict | None = None,
-             refit: bool = True) -> RunOutcome:
+             refit: bool = True, retrain: bool = False) -> RunOutcome:
     """Execute the card's notebook in a new MLflow run. ``register=False`` (validation) logs and
     compares with the champion but registers nothing; ``tags`` are added to the run;
     ``cell_timeout_s`` stops a cell that hangs (a failure like any other); ``options`` are the
     user's data choices (split, strict, date order, sensor codes), passed on to the notebook;
-    ``refit=False`` registers the model fitted on the internal train part instead of on every row."""
+    ``refit=False`` registers the model fitted on the internal train part instead of on every row;
+    ``retrain=True`` registers a new version even when the run only repeats a registered one."""
     import mlflow
     import papermill as pm
     from mlflow.tracking import MlflowClient
@@ -111,6 +112,7 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ["WORKBENCH_REGISTER"] = "1" if register else "0"  # read by registry.register in the kernel
     os.environ["WORKBENCH_REFIT"] = "1" if refit else "0"  # read by tracking.log_result in the kernel
+    os.environ["WORKBENCH_RETRAIN"] = "1" if retrain else "0"  # read by registry.register in the kernel
     failure: list[BaseException] = []
 
     def execute():

@@ -101,6 +101,12 @@ def refitting() -> bool:
     return os.environ.get("WORKBENCH_REFIT", "1") != "0"
 
 
+def retraining() -> bool:
+    """True when ``workbench run --retrain`` set ``WORKBENCH_RETRAIN=1``: register a new version even when
+    the run only repeats one already registered (same study, best trial, code and settings)."""
+    return os.environ.get("WORKBENCH_RETRAIN", "0") == "1"
+
+
 def language() -> str:
     """Language of messages for people: ``WORKBENCH_LANG`` (ko|en), else the locale (ko_KR -> ko), else en."""
     explicit = os.environ.get("WORKBENCH_LANG", "").strip().lower()

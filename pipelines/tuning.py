@@ -445,7 +445,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     remaining = max(0, n_trials - len(finished))
     _enqueue_starting_points(study, card.models, remaining)
-    before = len(study.trials)
+    before = len(finished)
     if remaining:
         _optimize(study, objective, remaining, timeout_s,
                   callbacks=[_Stagnation(patience or max(10, n_trials // 2)),
@@ -508,7 +508,8 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     test = _test_set(card, data, y_full, test_rows, seed)
     return TuneResult(card=card, model=model, study=study, device=device, seed=seed, cv=cv, y_train=y, oof=oof,
                       test=test, train_raw=data.frame.iloc[train_rows].reset_index(drop=True), data=data,
-                      new_trials=len(study.trials) - before,
+                      new_trials=sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+                                     for t in study.trials) - before,
                       seconds=time.perf_counter() - start, params={"model": kind, **params},
                       cv_rounds=cv_rounds, folds=len(fold_list))
 

@@ -309,3 +309,30 @@ def test_runs_of_one_study_side_by_side_add_up_to_its_budget_without_repeating_a
     proposals = [tuple(sorted(t.params.items())) for t in finished]
     assert len(set(proposals)) == len(proposals)
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+
+
+def test_a_rerun_that_adds_no_trial_leaves_the_registry_as_it_is(store, catalog_copy, monkeypatch):
+    """`make demo` twice: the second run's study already holds its trials, so it would only register the
+    same model again. It registers nothing and says so; --retrain registers anyway."""
+    _small(catalog_copy, rows=600)
+    card = cards.load_card("heat-treatment-hardness")
+
+    def run_once():
+        data = wb.load_data(card)
+        wb.start_run(card, data)
+        result = wb.tune(card, data, n_trials=2, seed=0)
+        report = wb.evaluate(result, plots=False)
+        decision = wb.register(result, report, wb.log_result(result, report))
+        mlflow.end_run()
+        return result, decision
+
+    first_result, first = run_once()
+    again_result, again = run_once()
+    assert first_result.new_trials == 2 and again_result.new_trials == 0
+    assert first.version == 1 and first.promoted
+    assert again.version == 1 and again.promoted and "model unchanged" in again.reason
+    assert [r.version for r in registry.versions(card.id)] == [1]
+    monkeypatch.setenv("WORKBENCH_RETRAIN", "1")
+    _, forced = run_once()
+    assert forced.version == 2
+    assert [r.version for r in registry.versions(card.id)] == [2, 1]
