@@ -287,6 +287,11 @@ def main() -> None:
              f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1/5/15 min) at the start {load_text()}."]
     by_hand = train_champions(card_ids, args.trials, work)
     served = [c for c in card_ids if registry.version_by_alias(c, registry.CHAMPION) is not None]
+    for card_id in served:  # champions a store from an earlier run holds that were promoted by hand
+        mv = registry.version_by_alias(card_id, registry.CHAMPION)
+        if (mv.tags or {}).get("promotion", "").startswith("promoted by hand") and card_id not in by_hand:
+            by_hand[card_id] = f"v{mv.version} promoted by hand (missed its threshold at this budget)"
+    by_hand.update({c: "not trained" for c in card_ids if c not in served and c not in by_hand})
     frames = {}
     for card_id in served:
         card = cards.load_card(card_id)

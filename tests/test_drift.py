@@ -161,3 +161,15 @@ def test_predict_ends_with_a_one_line_drift_summary(files, tmp_path):
     part = CliRunner().invoke(cli, ["predict", CARD, "--input", str(files["part"]), "--output",
                                     str(tmp_path / "scored2.csv"), "--quiet", "--lang", "ko"])
     assert part.exit_code == 0 and "변화 없음" in part.stdout.strip().splitlines()[-1]
+
+
+def test_a_category_mix_that_changed_is_flagged_on_that_column_only(store):
+    """Chi-square on the counts: the same rows with every quench in water instead of the usual mix."""
+    card, frame = store["card"], store["frame"]
+    reference = drift.profile(frame, drift.profile_columns(card, card.input_columns), ["Furnace_ID", "Quench_Medium"])
+    part = frame.sample(300, random_state=2).copy()
+    assert drift.compare(reference, part).drifted == []
+    part["Quench_Medium"] = "water"
+    found = drift.compare(reference, part)
+    column = next(c for c in found.columns if c.column == "Quench_Medium")
+    assert found.drifted == ["Quench_Medium"] and column.test == "chi2" and column.statistic > 0.3
