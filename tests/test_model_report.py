@@ -22,7 +22,6 @@ from pipelines.cli import app as cli
 import pipelines as wb
 from serving_support import CARD, temporary_store
 
-pytestmark = pytest.mark.xdist_group("serving")
 BINARY = "machine-failure"
 
 
