@@ -276,8 +276,11 @@ def load_card(card: str | Path) -> Card:
         raise CardError(path, [f"no such card (known cards: {known})"])
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CardError(path, [f"YAML does not parse: {exc}"]) from None
+    except yaml.YAMLError as exc:  # one line: where, and what the parser expected
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise CardError(path, [f"YAML does not parse{where}: {what}"]) from None
     if not isinstance(raw, dict):
         raise CardError(path, ["the file must hold a YAML mapping"])
     try:
@@ -294,17 +297,29 @@ def list_ids() -> list[str]:
     return sorted(p.stem for p in settings.catalog_dir().glob("*.yaml"))
 
 
-def list_cards() -> list[Card]:
-    return [load_card(i) for i in list_ids()]
+def list_cards(broken: list[CardError] | None = None) -> list[Card]:
+    """Every card of the catalog. Given a list as ``broken``, a card that does not load is added to it
+    instead of raised, so that one bad file does not hide the other cards from a listing."""
+    found = []
+    for card_id in list_ids():
+        try:
+            found.append(load_card(card_id))
+        except CardError as exc:
+            if broken is None:
+                raise
+            broken.append(exc)
+    return found
 
 
 CATALOG_HEADER = ("id", "industry", "equipment", "설비", "task", "metric", "reference data")
 
 
-def catalog_rows(industry: str | None = None, equipment: str | None = None, task: str | None = None) -> list[tuple]:
-    """One row per card, filtered (industry and task exactly, equipment by words in either language)."""
+def catalog_rows(industry: str | None = None, equipment: str | None = None, task: str | None = None,
+                 broken: list[CardError] | None = None) -> list[tuple]:
+    """One row per card, filtered (industry and task exactly, equipment by words in either language);
+    ``broken`` as in ``list_cards``."""
     rows = []
-    for card in list_cards():
+    for card in list_cards(broken):
         if industry and card.industry != industry or task and card.task != task:
             continue
         if equipment and equipment.lower() not in f"{card.equipment.en} {card.equipment.ko}".lower():

@@ -164,7 +164,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
             typed[col.name], bad[col.name] = parse_numbers(frame[col.name], col.unit)
         elif col.kind == "datetime":
             typed[col.name], bad[col.name] = _dates(frame[col.name], col.name, options.dates or col.date_order,
-                                                    notes, problems, rownum)
+                                                    notes, problems, rownum, strict=options.strict)
         else:
             typed[col.name], merged = labels(frame[col.name])
             for value, spellings in list(merged.items())[:3]:
@@ -194,7 +194,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
         if unlabelled:
             notes.append(("unlabelled_rows", {"count": unlabelled}))
         typed = typed[typed[target].notna()]
-        problems += _target_problems(typed, usable, facts)
+        problems += _target_values(typed[target], card, rownum) or _target_problems(typed, usable, facts)
     time = usable.time.column if usable.time else None
     if time and time in typed.columns and not any(p.code == "ambiguous_dates" for p in problems):
         lost_group = card.group.column if card.group and card.group.column not in typed.columns else None
@@ -328,9 +328,10 @@ def _unreadable_cells(frame: pd.DataFrame, typed: pd.DataFrame, bad: dict[str, p
 ORDER_FLAG = {DAY_FIRST: "--dayfirst", MONTH_FIRST: "--monthfirst"}
 
 
-def _dates(series: pd.Series, name: str, order: str | None, notes: list, problems: list, rownum):
+def _dates(series: pd.Series, name: str, order: str | None, notes: list, problems: list, rownum, strict: bool = False):
     """Timestamps of one column, with each decision parsing took said: the day/month order and why,
-    numbers read as dates, time zones, and dates outside the plausible window set missing."""
+    numbers read as dates, time zones, and dates outside the plausible window set missing (``strict``:
+    refused)."""
     found = parse_dates(series, order)
     present = found.values.dropna()
     if found.ambiguous is not None:
@@ -347,9 +348,12 @@ def _dates(series: pd.Series, name: str, order: str | None, notes: list, problem
         notes.append(("date_zones_" + found.timezone, {"column": name}))
     outside = found.outside if found.outside is not None else pd.Series(False, index=series.index)
     if outside.any():
-        notes.append(("dates_outside", {"column": name, "count": int(outside.sum()),
-                                        "value": str(series[outside].iloc[0]), "rows": _rows_text(rownum(outside.index[outside])),
-                                        "first": WINDOW[0].year, "last": WINDOW[1].year}))
+        fields = {"count": int(outside.sum()), "value": str(series[outside].iloc[0]),
+                  "rows": _rows_text(rownum(outside.index[outside])), "first": WINDOW[0].year, "last": WINDOW[1].year}
+        if strict:
+            problems.append(Problem("dates_outside", name, rownum(outside.index[outside]), fields))
+        else:
+            notes.append(("dates_outside", {"column": name, **fields}))
     return found.values, found.bad
 
 
@@ -483,6 +487,37 @@ def _property_of_its_units(typed: pd.DataFrame, card: Card, column: str, value: 
 
 
 # --- target and split ------------------------------------------------------------------------------
+
+ABSURD = 1e6  # a target this many interquartile ranges from its median measures something else
+SQUARE_OVERFLOW = 1e150  # beyond this a squared error (what regression minimises) is no longer a float
+
+
+def _target_values(y: pd.Series, card: Card, rownum) -> list[Problem]:
+    """A number to learn must be one the plant measured: refuse infinity, values outside the card's target
+    range where the card gives one, and else values absurdly far from the rest: more than ABSURD times the
+    interquartile range from the median (the 1st-99th percentile range when most values are equal), or too
+    large to square. No measured quantity spreads like that; a unit error, a code or an overflow does."""
+    if card.task in ("binary", "multiclass", "anomaly") or y.empty:
+        return []
+    values = y.to_numpy(dtype=float)
+    name = card.target.column
+
+    def problem(code: str, wrong: np.ndarray, **fields) -> list[Problem]:
+        return [Problem(code, name, rows=rownum(y.index[wrong]),
+                        fields={"count": int(wrong.sum()), "value": _number(values[wrong][0]), **fields})]
+
+    if not np.isfinite(values).all():
+        return problem("target_not_finite", ~np.isfinite(values))
+    low, high = getattr(card.target, "min", None), getattr(card.target, "max", None)  # a card's target range
+    if low is not None or high is not None:
+        outside = (values < (-np.inf if low is None else low)) | (values > (np.inf if high is None else high))
+        return problem("target_outside", outside, range=_range_text(card.target), unit=card.target.unit or "") \
+            if outside.any() else []
+    q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+    spread = q3 - q1 or np.subtract(*np.quantile(values, [0.99, 0.01])) or max(abs(median), 1.0)
+    absurd = (np.abs(values - median) > ABSURD * spread) | (np.abs(values) > SQUARE_OVERFLOW)
+    return problem("target_absurd", absurd, low=_number(q1), high=_number(q3), times=int(ABSURD)) if absurd.any() else []
+
 
 def _target_problems(typed: pd.DataFrame, card: Card, facts: dict) -> list[Problem]:
     target = card.target.column

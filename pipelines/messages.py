@@ -47,6 +47,37 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "ko": ("{kind} 파일로 읽을 수 없습니다 ({detail}).",
                "만든 프로그램에서 열어 CSV UTF-8, Excel .xlsx 또는 Parquet로 다시 저장하세요."),
     },
+    "huge_cell": {
+        "en": ("line {row}, field {position} holds a cell of {size:,} characters, more than the {limit:,} a CSV cell "
+               "may hold: usually a quotation mark (\") opened and never closed, so the lines after it ran into one "
+               "cell, or a long text (a log, an image) pasted into a cell.",
+               "close the quote or shorten that cell in the original and export again; long texts belong in a "
+               "column the card does not read, or out of the file."),
+        "ko": ("{row}번째 줄의 {position}번째 칸에 {size:,}자가 들어 있어 CSV 칸 하나의 한도 {limit:,}자를 넘습니다. "
+               "대개 따옴표(\")가 열리고 닫히지 않아 뒤의 줄들이 한 칸으로 이어졌거나, 긴 글(로그, 이미지)이 칸에 "
+               "붙여 넣어진 경우입니다.",
+               "원본에서 따옴표를 닫거나 그 칸을 줄인 뒤 다시 내보내세요."),
+    },
+    "too_large_unpacked": {
+        "en": ("the workbook is {packed_mb:,.1f} MB on disk but {size_mb:,.0f} MB unpacked (an .xlsx is a zip "
+               "archive), over the limit of {limit_mb:,.0f} MB.",
+               "export a shorter period or only the card's columns, save large data as CSV UTF-8 or Parquet, or "
+               "raise WORKBENCH_MAX_FILE_MB if this machine has the memory."),
+        "ko": ("통합 문서가 디스크에서는 {packed_mb:,.1f} MB지만 압축을 풀면 {size_mb:,.0f} MB로 한도 {limit_mb:,.0f} MB를 "
+               "넘습니다 (.xlsx는 zip 압축 파일입니다).",
+               "기간을 나누거나 카드의 열만 내보내고, 큰 데이터는 CSV UTF-8이나 Parquet로 저장하세요. 메모리가 충분하면 "
+               "WORKBENCH_MAX_FILE_MB를 늘리세요."),
+    },
+    "too_many_cells": {
+        "en": ("sheet {sheet!r} spans {rows:,} rows x {columns:,} columns ({cells:,} cells), over the limit of "
+               "{limit:,} cells for an Excel file (reading Excel takes about a minute per million cells here).",
+               "save the sheet as CSV UTF-8 (File > Save As), which is read many times faster and in chunks, or "
+               "raise WORKBENCH_MAX_EXCEL_CELLS."),
+        "ko": ("{sheet!r} 시트가 {rows:,}행 x {columns:,}열({cells:,}칸)로 Excel 파일의 한도 {limit:,}칸을 넘습니다 "
+               "(Excel 읽기는 백만 칸에 약 1분이 걸립니다).",
+               "시트를 CSV UTF-8로 저장(다른 이름으로 저장)하면 훨씬 빠르게 나누어 읽습니다. 또는 "
+               "WORKBENCH_MAX_EXCEL_CELLS를 늘리세요."),
+    },
     "binary": {
         "en": ("the file holds binary data, not text (a '{suffix}' file that is really another format?).",
                "export the data as CSV or Excel .xlsx and give that file."),
@@ -161,6 +192,14 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "ko": ("읽을 수 없는 날짜가 {count}개 있습니다 (예: {rows}행의 {value!r}).",
                "날짜를 2024-01-02 06:00:00 형식으로 쓰세요 (2024.01.02, 2024년 1월 2일 06:00도 됩니다)."),
     },
+    "dates_outside": {
+        "en": ("{count} date(s) lie outside {first}-{last}, e.g. {value!r} in row(s) {rows}: a placeholder such as "
+               "9999-12-31 or 1900-01-01 for 'no date'?",
+               "correct those cells or leave them empty; without --strict they are read as missing."),
+        "ko": ("{first}-{last}년 밖의 날짜가 {count}개 있습니다 (예: {rows}행의 {value!r}). 9999-12-31 같은 '날짜 없음' "
+               "표시인가요?",
+               "그 칸을 고치거나 비워 두세요. --strict 없이는 빈 값으로 읽습니다."),
+    },
     "ambiguous_dates": {
         "en": ("dates such as {value!r} can be read day-first or month-first: every date fits both, and the rows "
                "do not tell which.",
@@ -206,6 +245,32 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
     "no_target": {
         "en": ("no row has a value in the target column.", "fill the target column (the result you want to predict) for the rows to learn from."),
         "ko": ("목표 열에 값이 있는 행이 하나도 없습니다.", "학습에 쓸 행의 목표 열(예측하려는 결과)을 채우세요."),
+    },
+    "target_not_finite": {
+        "en": ("{count} target value(s) are not finite numbers (e.g. {value} in row(s) {rows}): no model learns from "
+               "infinity, and one such value makes every error figure infinite.",
+               "write the measured value in those cells, or leave them empty (rows without a target are left out "
+               "of training)."),
+        "ko": ("목표 값 {count}개가 유한한 숫자가 아닙니다 (예: {rows}행의 {value}). 무한대에서는 어떤 모델도 배우지 "
+               "못하고, 그런 값 하나로 모든 오차 지표가 무한대가 됩니다.",
+               "그 칸에 측정값을 적거나 비워 두세요 (목표 값이 없는 행은 학습에서 뺍니다)."),
+    },
+    "target_outside": {
+        "en": ("{count} target value(s) are outside the card's range {range} {unit} (e.g. {value} in row(s) {rows}).",
+               "correct those cells (another unit?) or leave them empty (rows without a target are left out of training)."),
+        "ko": ("목표 값 {count}개가 카드의 범위 {range} {unit}를 벗어납니다 (예: {rows}행의 {value}).",
+               "그 칸을 고치거나(단위가 다른가요?) 비워 두세요 (목표 값이 없는 행은 학습에서 뺍니다)."),
+    },
+    "target_absurd": {
+        "en": ("{count} target value(s) are absurdly far from the rest (e.g. {value} in row(s) {rows}; the middle "
+               "half of the values lies between {low} and {high}): more than {times:,} times that spread from the "
+               "median, or too large to square, so not a measurement of the same quantity (a unit error, a code "
+               "for 'no value', an overflow).",
+               "correct those cells or leave them empty (rows without a target are left out of training)."),
+        "ko": ("목표 값 {count}개가 나머지와 터무니없이 멀리 떨어져 있습니다 (예: {rows}행의 {value}; 값의 가운데 절반은 "
+               "{low}~{high}). 중앙값에서 그 폭의 {times:,}배 넘게 떨어졌거나 제곱할 수 없을 만큼 커서 같은 양의 측정값이 "
+               "아닙니다 (단위 오류, '값 없음' 코드, 넘침).",
+               "그 칸을 고치거나 비워 두세요 (목표 값이 없는 행은 학습에서 뺍니다)."),
     },
     "one_class": {
         "en": ("the target has one class only ({label!r} in all {count} rows).",
@@ -382,10 +447,18 @@ def lang_or_default(lang: str | None) -> str:
     return lang if lang in ("ko", "en") else settings.language()
 
 
+def _python(value):
+    """A numpy number as the Python number it is: messages say -1, not np.int64(-1)."""
+    import numpy as np
+
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def text(code: str, lang: str | None = None, **fields) -> tuple[str, str]:
     """(what is wrong, how to fix it) for a problem code, in ``lang``."""
     lang = lang_or_default(lang)
     what, fix = MESSAGES[code][lang]
+    fields = {k: _python(v) for k, v in fields.items()}
     return what.format(**fields), fix.format(**fields)
 
 
@@ -405,7 +478,7 @@ def _localised(key: str, value, lang: str):
 
 def note(code: str, lang: str | None = None, **fields) -> str:
     lang = lang_or_default(lang)
-    return NOTES[code][lang].format(**{k: _localised(k, v, lang) for k, v in fields.items()})
+    return NOTES[code][lang].format(**{k: _python(_localised(k, v, lang)) for k, v in fields.items()})
 
 
 def portable(notes: list[tuple[str, dict]]) -> list[list]:

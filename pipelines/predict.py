@@ -46,17 +46,16 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
                  version: int | None = None, column_map: dict | None = None, sheet: str | int | None = None,
                  lang: str | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False,
                  on_chunk: Callable[[pd.DataFrame], None] | None = None,
-                 options: data.Options | dict | None = None, interval: float | None = None) -> Written:
+                 options: data.Options | dict | None = None, interval: float | None = None,
+                 overwrite: bool = False) -> Written:
     """Score ``input_path`` with ``card_id``'s registered model; write the validated input columns, the
     prediction (with probability or score where the task has one), the model id and version, and
-    ``input_row`` (the row's number in the input file, from 1) to ``output_path``."""
+    ``input_row`` (the row's number in the input file, from 1) to ``output_path``, which must not exist
+    unless ``overwrite``."""
     started = time.perf_counter()
     card = cards.load_card(card_id)
     input_path, output_path = Path(input_path), Path(output_path)
-    if output_path.suffix.lower() not in (".csv", *PARQUET):
-        raise WorkbenchError(f"Write predictions to a .csv or .parquet file, not {output_path.name}.")
-    if output_path.resolve() == input_path.resolve():
-        raise WorkbenchError("The output file would overwrite the input: choose another --output.")
+    check_output(output_path, input_path, card.id, overwrite)
     chunks = _ahead(_prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options)))
     first = next(chunks, None)  # a bad file is refused before any store or model is touched
     if first is None:
@@ -104,6 +103,23 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
         bar.close()
         partial.unlink(missing_ok=True)
     return Written(rows=rows, version=int(mv.version), seconds=time.perf_counter() - started, load_seconds=loaded)
+
+
+def check_output(output_path: Path, input_path: Path, card_id: str, overwrite: bool = False) -> None:
+    """Refuse an output that is a folder, has another format, is the input, or exists (unless ``overwrite``),
+    before anything is read or written."""
+    if output_path.is_dir():
+        raise WorkbenchError(f"--output {output_path} is a folder: name a file in it, e.g. "
+                             f"--output {output_path / f'{card_id}-predictions.csv'}.")
+    if output_path.suffix.lower() not in (".csv", *PARQUET):
+        raise WorkbenchError(f"Write predictions to a .csv or .parquet file, not {output_path.name}.")
+    if output_path.resolve() == input_path.resolve():
+        raise WorkbenchError("The output file would overwrite the input: choose another --output.")
+    if output_path.exists() and not overwrite:
+        raise WorkbenchError(f"--output {output_path} already exists: choose another name, or pass --force to "
+                             f"replace it (it is replaced only once every row is scored).")
+    if output_path.parent.exists() and not output_path.parent.is_dir():
+        raise WorkbenchError(f"--output {output_path}: {output_path.parent} is a file, not a folder.")
 
 
 def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,

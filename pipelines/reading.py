@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 import unicodedata
 import zipfile
@@ -102,6 +103,13 @@ def _read_text(path: Path, lang, raw: bytes | None = None) -> tuple[pd.DataFrame
     text, encoding = decode(raw, path, lang)
     lines = text.splitlines()
     sep = _delimiter(lines, path.suffix.lower())
+    try:
+        return _parse_text(path, lang, text, lines, sep, encoding)
+    except csv.Error as exc:  # the csv module's cell limit (131,072 characters): say where, not a traceback
+        raise _huge_cell(path, lang, lines, sep, exc) from None
+
+
+def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encoding: str) -> tuple[pd.DataFrame, dict]:
     header_at = _header_index(lines, sep)
     header = next(csv.reader([lines[header_at]], delimiter=sep))
     _mojibake_check(header, path, lang)
@@ -128,6 +136,23 @@ def _read_text(path: Path, lang, raw: bytes | None = None) -> tuple[pd.DataFrame
     _two_row_header_check(frame, path, header_at + 1, lang)
     return frame, {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep,
                    "header_line": header_at + 1}
+
+
+def _huge_cell(path: Path, lang, lines: list[str], sep: str, exc: csv.Error):
+    """The message for a cell longer than the csv module reads: its line, its column (by the header's name
+    where the header reads) and its length."""
+    limit = csv.field_size_limit()
+    for number, line in enumerate(lines, start=1):
+        cells = line.split(sep)
+        at = next((i for i, cell in enumerate(cells) if len(cell) > limit), None)
+        if at is None:
+            continue
+        header = next((h for h in lines[:number - 1] if h.count(sep) >= at), "")
+        names = header.split(sep)
+        column = names[at].strip().strip('"') if at < len(names) and number > 1 else None
+        return error("huge_cell", path, column=column or None, row_numbers=[number], lang=lang, row=number,
+                     position=at + 1, size=len(cells[at]), limit=limit)
+    return error("unreadable", path, lang=lang, kind="CSV", detail=_short(exc))
 
 
 def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
@@ -218,7 +243,79 @@ def _duplicate_check(header: list, source, lang) -> None:
 
 # --- Excel -----------------------------------------------------------------------------------------
 
+def max_excel_cells() -> int:
+    """Most cells (rows x columns of the sheet's grid) an Excel sheet may span (``WORKBENCH_MAX_EXCEL_CELLS``,
+    default 5 million): openpyxl reads about 30,000 to 100,000 cells a second, so this bounds the wait to
+    minutes; CSV of the same rows is read far faster, in chunks."""
+    return int(float(os.environ.get("WORKBENCH_MAX_EXCEL_CELLS", "5e6")))
+
+
+def _unpacked_size_check(path: Path, lang) -> None:
+    """An .xlsx is a zip archive: a small file can unpack to gigabytes (200,000 rows in 631 kB). The sizes
+    its directory declares are what the reader may unpack (zipfile stops at the declared size, and a
+    lying entry fails its CRC check), so their sum is held to WORKBENCH_MAX_FILE_MB before anything is
+    unpacked. A file that is not a zip archive is left to the reader's own message."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = sum(entry.file_size for entry in archive.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return
+    if size > settings.max_file_bytes():
+        raise error("too_large_unpacked", path, lang=lang, packed_mb=path.stat().st_size / 2**20,
+                    size_mb=size / 2**20, limit_mb=settings.max_file_bytes() / 2**20)
+
+
+def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
+    """(rows, columns, cells) of a sheet's XML, counted as it streams (no XML parsing, about 80 MB/s): the
+    reader fills the rows and columns a sheet skips, so pandas holds a grid of the last row's number x
+    the widest row's columns, however few cells are filled; that product is what reading costs."""
+    rows = last = cells = width = 0  # rows counted, the highest row number written
+    carry, prefix = b"", None
+    with archive.open(member) as stream:
+        while True:
+            chunk = stream.read(1 << 22)
+            block = carry + chunk
+            if prefix is None:  # <worksheet> or <x:worksheet>: the namespace prefix every tag then carries
+                root = re.search(rb"<([\w.-]+:)?worksheet[\s>]", block)
+                prefix = root.group(1) or b"" if root else b""
+            cut = block.rfind(b"<") if chunk else -1  # a tag cut in two waits for the next chunk
+            block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
+            tag = b"<" + prefix
+            cells += sum(block.count(tag + end) for end in (b"c ", b"c>", b"c/"))
+            numbered = re.findall(re.escape(tag) + rb'row[\s>][^>]*?\br="(\d+)"', block)
+            rows += sum(block.count(tag + end) for end in (b"row ", b"row>", b"row/"))
+            last = max([last, *map(int, numbered)])
+            letters = set(re.findall(re.escape(tag) + rb'c [^>]*?\br="([A-Z]{1,3})\d', block))
+            width = max([width, *map(_column_number, letters)])
+            if not chunk:
+                break
+    rows = max(rows, last)
+    if rows and cells:  # cells without references: at least the mean row's width
+        width = max(width, -(-cells // rows))
+    return rows, width, cells
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _cells_check(path: Path, book, chosen: str, lang) -> None:
+    try:
+        member = book.book[chosen]._worksheet_path  # openpyxl's read-only sheet knows its part of the archive
+        with zipfile.ZipFile(path) as archive:
+            rows, columns, cells = _grid(archive, member)
+    except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
+        return  # an openpyxl without that attribute: the size limit still holds
+    if max(cells, rows * columns) > max_excel_cells():
+        raise error("too_many_cells", path, lang=lang, sheet=chosen, rows=rows, columns=columns,
+                    cells=max(cells, rows * columns), limit=max_excel_cells())
+
+
 def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
+    _unpacked_size_check(path, lang)
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # noqa: BLE001 - a renamed CSV, a corrupt zip, a password
@@ -232,6 +329,7 @@ def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
         chosen = names[int(sheet)]
     else:
         raise error("sheet_not_found", path, lang=lang, sheet=sheet, sheets=", ".join(names))
+    _cells_check(path, book, chosen, lang)
     grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
         raise error("empty", path, lang=lang)

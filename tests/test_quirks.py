@@ -181,6 +181,22 @@ QUIRKS = [
     Quirk("strict_refuses_an_absent_column", heat(lambda f: f.drop(columns=["Molybdenum_pct"])),
           ["required column(s) missing: Molybdenum_pct"], refused=True, args=["--strict"]),
     Quirk("only_the_target", heat(lambda f: f[["Hardness_HRC"]]), ["nothing to learn from"], refused=True),
+    # --- hostile files (issue 19): a message naming file, column and fix, never a traceback or a run ------------
+    Quirk("cell_over_the_csv_limit", heat(_set("Quench_Medium", [5], "x" * 140_000)),
+          ["column 'Quench_Medium': line 7, field 10 holds a cell of 140,000 characters", "opened and never closed"],
+          refused=True),
+    Quirk("target_infinite", heat(_set("Hardness_HRC", [4, 7], "inf")),
+          ["column 'Hardness_HRC': 2 target value(s) are not finite numbers (e.g. inf in row(s) 6, 9)"], refused=True),
+    Quirk("target_minus_infinite", heat(_set("Hardness_HRC", [4], "-inf")),
+          ["1 target value(s) are not finite numbers (e.g. -inf in row(s) 6)"], refused=True),
+    Quirk("target_absurd_magnitude", heat(_set("Hardness_HRC", [4, 7], "1e308")),
+          ["2 target value(s) are absurdly far from the rest (e.g. 1e+308 in row(s) 6, 9", "more than 1,000,000 times"],
+          refused=True),
+    Quirk("dates_far_outside_the_window", heat(_set("Batch_Time", [10, 20], ["1500-01-01", "9999-12-31"])),
+          ["Batch_Time: 2 date(s) outside 1900-2200 read as missing (e.g. '1500-01-01' in row(s) 12, 22"]),
+    Quirk("dates_far_outside_refused_by_strict", heat(_set("Batch_Time", [10, 20], ["1500-01-01", "9999-12-31"])),
+          ["column 'Batch_Time': 2 date(s) lie outside 1900-2200, e.g. '1500-01-01' in row(s) 12, 22"],
+          refused=True, args=["--strict"]),
 ]
 
 
