@@ -70,13 +70,15 @@ def _show_notes() -> None:
 
 @app.callback()
 def _startup(ctx: typer.Context) -> None:
-    # Runs that a killed process left RUNNING are marked FAILED first (pipelines/stale_runs.py).
+    # Runs that a killed process left RUNNING are marked KILLED first (pipelines/stale_runs.py).
     from .stale_runs import recover_quietly
 
     for dead in recover_quietly(ctx.invoked_subcommand):
         trials = f"; {dead.trials_failed} running trial(s) marked FAIL" if dead.trials_failed else ""
+        versions = (f"; the version(s) it registered ({', '.join(f'v{v}' for v in dead.versions)}) are tagged "
+                    f"unfinished_run (see `workbench models`)") if dead.versions else ""
         err.print(f"[dim]note:[/] MLflow run {dead.run_id} ({escape(dead.card_id)}) was left RUNNING by a process "
-                  f"that is gone (killed?): marked FAILED{trials}", highlight=False, soft_wrap=True)
+                  f"that is gone (killed?): marked KILLED{trials}{versions}", highlight=False, soft_wrap=True)
 
 
 MAP_HELP = "YOUR_COLUMN=CARD_COLUMN, or a YAML file of such pairs (repeatable)"
@@ -377,10 +379,13 @@ def models(card_id: Optional[str] = typer.Argument(None, help="one card id (defa
     if not rows:
         console.print("no registered models yet: `workbench run CARD_ID` trains and registers one")
         return
+    from .stale_runs import unfinished_versions
+
+    unfinished = unfinished_versions(card_id)  # registered by a run that was killed before it finished
     table = Table()
     table.add_column("id", no_wrap=True)  # what people copy into `promote` and `serve`
-    for header in ("v", "aliases", "test metric", "registered"):
-        table.add_column(header, no_wrap=header != "test metric")
+    for header in ("v", "aliases", "test metric", "registered", *(["note"] if unfinished else [])):
+        table.add_column(header, no_wrap=header not in ("test metric", "note"))
     primary = {}
     for row in rows:
         if row.card_id not in primary:
@@ -391,8 +396,10 @@ def models(card_id: Optional[str] = typer.Argument(None, help="one card id (defa
         name = primary[row.card_id]
         value = row.metrics.get(f"test_{name}")
         when = datetime.fromtimestamp(row.created / 1000).strftime("%m-%d %H:%M") if row.created else ""
+        note = (["[yellow]unfinished run[/] (killed before it ended: no notebook or report; promote by hand or "
+                 "delete)" if (row.card_id, row.version) in unfinished else ""] if unfinished else [])
         table.add_row(row.card_id, str(row.version), ", ".join(row.aliases),
-                      f"{name} {value:.4g}" if value is not None else "", when)
+                      f"{name} {value:.4g}" if value is not None else "", when, *note)
     console.print(table)
 
 

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import cards, data, messages, reading, registry, tracking
+from . import cards, data, messages, partials, reading, registry, tracking
 from .errors import DataError, WorkbenchError
 
 CHUNK_ROWS = 100_000
@@ -72,33 +72,35 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     history = model.features is not None  # a plain model scores each row on its own: no history needed
     loaded = time.perf_counter() - started
 
-    partial = output_path.with_name(f".{output_path.name}.partial")
+    partial = partials.partial_path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
+    partials.sweep(output_path.parent)  # what killed predicts left here
     rows, previous = 0, None
     bar = _bar(input_path, progress)
     try:
-        with _Writer(partial, parquet=output_path.suffix.lower() in PARQUET) as writer:
-            for frame, done in itertools.chain([first], chunks):
-                inputs = frame.drop(columns="input_row")
-                if on_chunk is not None:  # each validated chunk, e.g. to `workbench predict`'s drift sample
-                    on_chunk(inputs)
-                if history and previous is not None:
-                    scored = model.predict(pd.concat([previous, inputs], ignore_index=True)).iloc[len(previous):]
-                else:
-                    scored = model.predict(inputs)
-                previous = inputs.tail(HISTORY_ROWS) if history else None
-                out = frame.copy()
-                out["model_id"] = card.id
-                out["model_version"] = int(mv.version)
-                for col in scored.columns:
-                    out[col] = scored[col].to_numpy()
-                writer.write(out)
-                rows += len(frame)
-                bar.update(done - bar.n)
-                bar.set_postfix(rows=rows, refresh=False)
-        if rows == 0:
-            raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
-        os.replace(partial, output_path)
+        with partials.claimed(partial):  # the ledger knows it until it is renamed into place
+            with _Writer(partial, parquet=output_path.suffix.lower() in PARQUET) as writer:
+                for frame, done in itertools.chain([first], chunks):
+                    inputs = frame.drop(columns="input_row")
+                    if on_chunk is not None:  # each validated chunk, e.g. to `workbench predict`'s drift sample
+                        on_chunk(inputs)
+                    if history and previous is not None:
+                        scored = model.predict(pd.concat([previous, inputs], ignore_index=True)).iloc[len(previous):]
+                    else:
+                        scored = model.predict(inputs)
+                    previous = inputs.tail(HISTORY_ROWS) if history else None
+                    out = frame.copy()
+                    out["model_id"] = card.id
+                    out["model_version"] = int(mv.version)
+                    for col in scored.columns:
+                        out[col] = scored[col].to_numpy()
+                    writer.write(out)
+                    rows += len(frame)
+                    bar.update(done - bar.n)
+                    bar.set_postfix(rows=rows, refresh=False)
+            if rows == 0:
+                raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
+            os.replace(partial, output_path)
     finally:
         bar.close()
         partial.unlink(missing_ok=True)

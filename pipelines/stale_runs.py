@@ -1,7 +1,12 @@
 """Runs left RUNNING by a process that was killed (``kill -9``, an out-of-memory kill, a power cut) are
-found when any `workbench` command next starts and marked FAILED, so no run stays RUNNING for ever.
+found when any `workbench` command next starts and marked KILLED, so no run stays RUNNING for ever.
 The Optuna trial such a process was running is marked FAIL; the trials it finished stay in the study,
-so the next run resumes from them.
+so the next run resumes from them. A model version the run registered before it died (a kill between
+registration and the run's end) is kept, tagged ``unfinished_run=true`` with the reason, and
+`workbench models` shows it so: the model itself was logged whole and compared with the champion under
+the registry's lock, but its run has no executed notebook or report, so a person decides what to do
+with it (promote it by hand, or delete it). Deleting it here would throw away a model a server may
+already answer with.
 
 Every process that works on a run records itself on it (tag ``workbench.process``: host, pid and the
 process's start time, which tells a reused pid apart). A run is dead when every process recorded on it
@@ -17,7 +22,7 @@ from __future__ import annotations
 import logging
 import socket
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -28,6 +33,8 @@ TAG = "workbench.process"  # the process that created the run (the runner) or st
 KERNEL_TAG = "workbench.process.kernel"  # the notebook kernel that works on a runner's run
 REASON_TAG = "workbench.failed_because"
 PENDING_TAG = "workbench.trials_pending"  # a dead run whose card had another live run: its trials wait
+UNFINISHED_TAG, UNFINISHED_REASON_TAG = "unfinished_run", "unfinished_reason"  # on a dead run's model versions
+DEAD = ("FAILED", "KILLED")  # what a dead run was marked (FAILED by the first version of this module)
 log = logging.getLogger("pipelines.stale_runs")
 
 
@@ -37,6 +44,7 @@ class Dead:
     card_id: str
     processes: list[str]
     trials_failed: int = 0
+    versions: list[int] = field(default_factory=list)  # model versions it registered, now tagged unfinished
 
 
 def process_tag() -> str:
@@ -73,8 +81,8 @@ def running(uri: str) -> dict[str, dict] | None:
                 "SELECT r.run_uuid, r.status, r.start_time, t.key, t.value, "
                 "(SELECT v.value FROM tags v WHERE v.run_uuid = r.run_uuid AND v.key = 'card.id') "
                 "FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
-                "WHERE (r.status = 'RUNNING' AND t.key IN (?, ?)) OR (r.status = 'FAILED' AND t.key = ?)",
-                (TAG, KERNEL_TAG, PENDING_TAG)).fetchall()
+                "WHERE (r.status = 'RUNNING' AND t.key IN (?, ?)) OR (r.status IN (?, ?) AND t.key = ?)",
+                (TAG, KERNEL_TAG, *DEAD, PENDING_TAG)).fetchall()
     except sqlite3.Error:  # a store MLflow has not made its tables in yet, or locked for long
         return {}
     found: dict[str, dict] = {}
@@ -94,14 +102,15 @@ def _running_from_mlflow() -> dict[str, dict]:
     for query in ("attributes.status = 'RUNNING'", f"tags.`{PENDING_TAG}` = '1'"):
         for run in client.search_runs(experiments, query, max_results=1000) if experiments else []:
             tags = [run.data.tags[k] for k in (TAG, KERNEL_TAG) if k in run.data.tags]
-            if tags or run.info.status == "FAILED":
+            if tags or run.info.status in DEAD:
                 found[run.info.run_id] = {"tags": tags, "card": run.data.tags.get("card.id", ""),
                                           "start": run.info.start_time or 0, "status": run.info.status}
     return found
 
 
 def recover(uri: str | None = None, optuna_storage: str | None = None) -> list[Dead]:
-    """Mark the runs of dead processes FAILED (and their RUNNING trials FAIL); return what was marked.
+    """Mark the runs of dead processes KILLED (their RUNNING trials FAIL, their model versions unfinished);
+    return what was marked.
     A card's running trials are failed only while no run of that card may still be working (a live
     run of it could own them); until then the failed run carries ``PENDING_TAG``."""
     uri = uri or settings.tracking_uri()
@@ -118,7 +127,7 @@ def recover(uri: str | None = None, optuna_storage: str | None = None) -> list[D
     dead = [Dead(run_id, candidates[run_id]["card"], candidates[run_id]["tags"])
             for run_id, seen in states.items() if seen and all(s is False for s in seen)]
     busy = {candidates[r]["card"] for r, seen in states.items() if not (seen and all(s is False for s in seen))}
-    pending = [r for r, info in candidates.items() if info["status"] == "FAILED"]
+    pending = [r for r, info in candidates.items() if info["status"] in DEAD]
     idle = {candidates[r]["card"] for r in [*pending, *(d.run_id for d in dead)]} - busy - {""}
     if not dead and not idle:
         return []
@@ -130,9 +139,11 @@ def recover(uri: str | None = None, optuna_storage: str | None = None) -> list[D
     client = MlflowClient()
     for run in dead:
         pids = ", ".join(t.split()[1] for t in run.processes)
-        client.set_tag(run.run_id, REASON_TAG, f"its process ({pids}) ended without finishing the run (killed?); "
-                                               f"marked FAILED by the next workbench command")
-        client.set_terminated(run.run_id, "FAILED")
+        reason = f"its process ({pids}) ended without finishing the run (killed?); marked KILLED by the next " \
+                 f"workbench command"
+        client.set_tag(run.run_id, REASON_TAG, reason)
+        client.set_terminated(run.run_id, "KILLED")
+        run.versions = _tag_versions(client, run.run_id, f"run {run.run_id} never finished: {reason}")
         if run.card_id in busy:
             client.set_tag(run.run_id, PENDING_TAG, "1")
     if idle:
@@ -145,6 +156,25 @@ def recover(uri: str | None = None, optuna_storage: str | None = None) -> list[D
         for run in dead:
             run.trials_failed, failed[run.card_id] = failed.get(run.card_id, 0), 0  # counted once per card
     return dead
+
+
+def _tag_versions(client, run_id: str, reason: str) -> list[int]:
+    """Tag the model versions a dead run registered; return their numbers."""
+    tagged = []
+    for mv in client.search_model_versions(f"run_id = '{run_id}'"):
+        client.set_model_version_tag(mv.name, mv.version, UNFINISHED_TAG, "true")
+        client.set_model_version_tag(mv.name, mv.version, UNFINISHED_REASON_TAG, reason)
+        tagged.append(int(mv.version))
+    return sorted(tagged)
+
+
+def unfinished_versions(name: str | None = None) -> dict[tuple[str, int], str]:
+    """{(registered model, version): reason} for versions a dead run registered (tagged by ``recover``)."""
+    from mlflow.tracking import MlflowClient
+
+    query = f"tags.{UNFINISHED_TAG} = 'true'" + (f" and name = '{name}'" if name else "")
+    return {(mv.name, int(mv.version)): mv.tags.get(UNFINISHED_REASON_TAG, "")
+            for mv in MlflowClient().search_model_versions(query)}
 
 
 def _fail_trials(since_ms: dict[str, float], storage_url: str) -> dict[str, int]:
@@ -174,10 +204,16 @@ def _fail_trials(since_ms: dict[str, float], storage_url: str) -> dict[str, int]
 
 
 def recover_quietly(command: str | None = None) -> list[Dead]:
-    """``recover`` at a command's start: never in the way of the command itself (a store that cannot be
-    read now is looked at next time). A store that is not a local SQLite file is asked (through MLflow)
-    only by the commands that use the store anyway."""
+    """``recover`` at a command's start, and the partial files of killed predicts deleted: never in the way
+    of the command itself (a store that cannot be read now is looked at next time). A store that is not a
+    local SQLite file is asked (through MLflow) only by the commands that use the store anyway."""
     uses_store = command in {"run", "validate", "models", "promote", "serve", "predict", "optimize", "ui"}
+    try:
+        from . import partials
+
+        partials.sweep()
+    except Exception:  # noqa: BLE001 - housekeeping, as below
+        log.debug("looking for partial files of killed predicts failed", exc_info=True)
     try:
         uri = settings.tracking_uri()
         if settings._sqlite_path(uri) is None and not uses_store:

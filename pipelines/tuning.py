@@ -311,17 +311,32 @@ class _Progress:
         os.replace(tmp, self.path)
 
 
-def open_storage(url: str | None = None, attempts: int = 6) -> optuna.storages.RDBStorage:
+HEARTBEAT_S = 30.0  # a running trial records that it lives this often
+
+
+def open_storage(url: str | None = None, attempts: int = 6, heartbeat_s: float | None = None) -> optuna.storages.RDBStorage:
     """Optuna's storage (default: ``settings.optuna_storage()``). Two runs that start together on a new
     store (``validate --workers 2``) both try to create its tables and one fails on the other's version
-    row; that one waits and opens the tables the other made."""
+    row; that one waits and opens the tables the other made.
+
+    Trials beat every ``heartbeat_s`` (default ``HEARTBEAT_S``); a RUNNING trial silent for five beats
+    belonged to a process that died (on this host or another, where pipelines/stale_runs.py cannot
+    look): the next trial any process starts on the study marks it FAIL and queues its parameters once
+    more (Optuna's RetryHeartbeatStaleTrialCallback), so the budget of finished trials is still met."""
+    import warnings
+
     import sqlalchemy.exc
 
     url = url or settings.optuna_storage()
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}  # wait on a busy file
+    beat = max(1, round(heartbeat_s or HEARTBEAT_S))
     for attempt in range(attempts):
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            with warnings.catch_warnings():  # heartbeats are marked experimental; their contract is what we use
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs=kwargs, heartbeat_interval=beat, grace_period=5 * beat,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
             if attempt == attempts - 1:
                 raise

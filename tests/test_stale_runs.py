@@ -1,5 +1,5 @@
 """A process killed with -9 in the middle of a run: the next `workbench` command, whatever it is, marks
-its MLflow run FAILED and its running Optuna trial FAIL, keeps the trials it finished, and leaves the
+its MLflow run KILLED and its running Optuna trial FAIL, keeps the trials it finished, and leaves the
 runs of live processes alone. Real subprocess, real SQLite stores in a temporary folder."""
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ def test_a_run_killed_with_sigkill_is_marked_failed_by_the_next_command_and_its_
         killed.wait(30)
         result = runner.invoke(cli, ["list"])  # any command, even one that never touches the store
         assert result.exit_code == 0, result.output
-        assert f"MLflow run {killed_run}" in result.output and "marked FAILED" in result.output
+        assert f"MLflow run {killed_run}" in result.output and "marked KILLED" in result.output
         run = client.get_run(killed_run)
-        assert run.info.status == "FAILED" and "killed?" in run.data.tags[stale_runs.REASON_TAG]
+        assert run.info.status == "KILLED" and "killed?" in run.data.tags[stale_runs.REASON_TAG]
         assert client.get_run(living_run).info.status == "RUNNING"  # its process still works on it
         # the killed process's running trial: FAIL, unless another live run of the card may own it
         trials = optuna.load_study(study_name=f"{CARD}-0123456789-abcdef", storage=storage).trials
