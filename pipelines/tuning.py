@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.study import MaxTrialsCallback
+import psutil
 from sklearn.metrics import f1_score
 
 from . import alarms, boosters, devices, intervals, metrics, settings, splits
@@ -291,6 +292,36 @@ class _Stagnation:
             study.stop()
 
 
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+_FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+def _running_elsewhere(study: optuna.Study) -> int:
+    """Trials running now in live processes (a trial of a process killed on this host is not running;
+    one on another host is taken to be)."""
+    host = socket.gethostname()
+    count = 0
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        where, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if where == host and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            continue
+        count += 1
+    return count
+
+
+class _Budget:
+    """Stop when the study's finished trials plus those other processes are running reach its total: a
+    run side by side with others starts no trial the budget has no room for (Optuna's MaxTrialsCallback
+    counts finished trials only, so each process would start one more)."""
+
+    def __init__(self, total: int):
+        self.total = total
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if len(study.get_trials(deepcopy=False, states=_FINISHED)) + _running_elsewhere(study) >= self.total:
+            study.stop()
+
+
 class _Progress:
     """Write trial progress to a small JSON file the runner shows as a progress bar."""
 
@@ -311,7 +342,7 @@ class _Progress:
         os.replace(tmp, self.path)
 
 
-HEARTBEAT_S = 30.0  # a running trial records that it lives this often
+HEARTBEAT_S = 60.0  # a running trial records that it lives this often (stale after 5 missed beats)
 
 
 def open_storage(url: str | None = None, attempts: int = 6, heartbeat_s: float | None = None) -> optuna.storages.RDBStorage:
@@ -434,6 +465,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         return float(np.mean(errors))
 
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", WORKER)  # who runs it: a trial of a dead process is not counted as running
         kind = trial.suggest_categorical("model", card.models)
         params = search_space(trial, kind)
         values, rounds = [], []
@@ -458,15 +490,13 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         # another process tunes this study now: the same seed would propose the very trials it proposes
         study.sampler = optuna.samplers.TPESampler(seed=seed + os.getpid(), multivariate=True)
     finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
-    remaining = max(0, n_trials - len(finished))
+    remaining = max(0, n_trials - len(finished) - _running_elsewhere(study))
     _enqueue_starting_points(study, card.models, remaining)
     before = len(finished)
     if remaining:
         _optimize(study, objective, remaining, timeout_s,
                   callbacks=[_Stagnation(patience or max(10, n_trials // 2)),
-                             # the study's total, not this process's share: runs side by side stop together
-                             MaxTrialsCallback(n_trials, states=(optuna.trial.TrialState.COMPLETE,
-                                                                 optuna.trial.TrialState.PRUNED)),
+                             _Budget(n_trials),  # the study's total, not this process's share
                              _Progress(os.environ.get("WORKBENCH_PROGRESS_FILE"), n_trials)])
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:

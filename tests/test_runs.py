@@ -305,7 +305,7 @@ def test_runs_of_one_study_side_by_side_add_up_to_its_budget_without_repeating_a
     [name] = optuna.get_all_study_names(storage)
     trials = optuna.load_study(study_name=name, storage=storage).trials
     finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
-    assert 6 <= len(finished) <= 6 + 2  # at most one trial in flight per other process when the budget is met
+    assert 6 <= len(finished) <= 6 + 1  # two processes starting their last trial at the same instant: one over
     proposals = [tuple(sorted(t.params.items())) for t in finished]
     assert len(set(proposals)) == len(proposals)
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
