@@ -14,7 +14,6 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 

@@ -20,8 +20,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from pipelines import settings, stale_runs, tuning
+from pipelines import cards, data, partials, settings, stale_runs, tuning
 from pipelines.cli import app as cli
+from serving_support import train
 
 CARD = "heat-treatment-hardness"
 
@@ -58,6 +59,16 @@ def _kill_when(proc: subprocess.Popen, ready, what: str, seconds: float = 240) -
         proc.wait(30)
 
 
+def _wait_for_its_processes(run) -> None:
+    """The notebook kernel runs in a session of its own (jupyter_client starts it so): killing the command's
+    group leaves it to notice its parent is gone, which ipykernel does within a second."""
+    deadline = time.time() + 30
+    tags = [run.data.tags[k] for k in (stale_runs.TAG, stale_runs.KERNEL_TAG) if k in run.data.tags]
+    while any(stale_runs.alive(t) for t in tags):
+        assert time.time() < deadline, f"a process of run {run.info.run_id} outlived the kill: {tags}"
+        time.sleep(0.2)
+
+
 def _trials(states=None) -> list[optuna.trial.FrozenTrial]:
     storage = settings.optuna_storage()
     if not Path(storage.removeprefix("sqlite:///")).exists():
@@ -83,6 +94,7 @@ def test_a_run_killed_mid_tuning_is_marked_killed_and_its_trial_failed_by_the_ne
                and _trials(states=(optuna.trial.TrialState.RUNNING,)), "trial in flight")
     [run] = _runs()
     assert run.info.status == "RUNNING" and _trials(states=(optuna.trial.TrialState.RUNNING,))  # as the kill left it
+    _wait_for_its_processes(run)
     result = CliRunner().invoke(cli, ["list"])  # any command, even one that never opens the store
     assert result.exit_code == 0, result.output
     assert f"MLflow run {run.info.run_id}" in result.output and "marked KILLED" in result.output
@@ -101,6 +113,7 @@ def test_a_version_registered_by_a_run_killed_before_it_ended_is_tagged_unfinish
     _kill_when(proc, registered, "registered version")
     [run] = _runs()
     assert run.info.status == "RUNNING", "the run ended before it could be killed after registering"
+    _wait_for_its_processes(run)
     [mv] = registered()
     result = CliRunner().invoke(cli, ["models"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
@@ -115,11 +128,8 @@ def test_a_version_registered_by_a_run_killed_before_it_ended_is_tagged_unfinish
 
 @pytest.mark.slow
 def test_a_predict_killed_midway_leaves_no_partial_file_after_the_next_command(store, small, tmp_path):
-    from serving_support import train
 
     version = train(CARD, seed=0)
-    from pipelines import cards, data
-
     frame = data.load(cards.load_card(CARD)).frame
     source, out = tmp_path / "batches.csv", tmp_path / "scored" / "predictions.csv"
     pd.concat([frame] * 300, ignore_index=True).to_csv(source, index=False)  # 180,000 rows, 1,000 a chunk
@@ -143,8 +153,6 @@ def test_a_predict_killed_midway_leaves_no_partial_file_after_the_next_command(s
 
 
 def test_the_next_predict_to_a_folder_removes_partials_of_dead_writers_only(store, tmp_path):
-    from pipelines import partials
-
     folder = tmp_path / "out"
     folder.mkdir()
     dead_writer = subprocess.Popen([sys.executable, "-c", "pass"])
