@@ -45,7 +45,7 @@ def _worker(storage: str) -> tuple[subprocess.Popen, str]:
     return proc, run_id
 
 
-def test_a_run_killed_with_sigkill_is_marked_failed_by_the_next_command_and_its_trials_kept(tmp_path, monkeypatch):
+def test_a_run_killed_with_sigkill_is_marked_killed_by_the_next_command_and_its_trials_kept(tmp_path, monkeypatch):
     uri, storage = f"sqlite:///{tmp_path / 'mlflow.db'}", f"sqlite:///{tmp_path / 'optuna.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("WORKBENCH_OPTUNA_STORAGE", storage)
