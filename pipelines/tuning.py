@@ -258,7 +258,7 @@ def _optimize(study: optuna.Study, objective, n_trials: int, timeout_s: float | 
             study.optimize(objective, n_trials=n_trials, timeout=left, gc_after_trial=False, callbacks=callbacks)
             return
         except ValueError as exc:
-            if "Cannot tell a COMPLETE trial" not in str(exc) and "Cannot tell a PRUNED trial" not in str(exc):
+            if not str(exc).startswith("Cannot tell a "):  # finished (or failed as stale) by another process
                 raise
         n_trials -= max(1, len(study.trials) - before)
         if n_trials <= 0:
