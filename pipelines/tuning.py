@@ -361,13 +361,16 @@ def open_storage(url: str | None = None, attempts: int = 6, heartbeat_s: float |
     url = url or settings.optuna_storage()
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}  # wait on a busy file
     beat = max(1, round(heartbeat_s or HEARTBEAT_S))
+    # an in-memory SQLite study lives in one process (and its heartbeat thread would open an empty
+    # database of its own): no heartbeat there
+    heart = {} if url in ("sqlite://", "sqlite:///:memory:") else dict(
+        heartbeat_interval=beat, grace_period=5 * beat,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
     for attempt in range(attempts):
         try:
             with warnings.catch_warnings():  # heartbeats are marked experimental; their contract is what we use
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    url, engine_kwargs=kwargs, heartbeat_interval=beat, grace_period=5 * beat,
-                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **heart)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
             if attempt == attempts - 1:
                 raise
