@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -365,6 +366,7 @@ def font_face(text: str) -> str:
     from fontTools.ttLib import TTFont
 
     path, index = found
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # tables it drops (hinting sources) are not news
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = ["*"]
