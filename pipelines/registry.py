@@ -1,4 +1,11 @@
-"""Registered model per card (name = card id) with aliases ``challenger`` and ``champion``.
+"""Registered model per card and data line ("site") with aliases ``challenger`` and ``champion``.
+
+The name is the card id for the card's reference data, and ``<card id>.<site>`` for a plant's own data
+line (``workbench run CARD --data FILE --site NAME``; without --site the label comes from the file
+name): a model trained on one plant's file never competes with, or replaces, the reference model or
+another plant's. MLflow refuses only ``/`` and ``:`` in a registered name; ``@`` would read as an alias
+in ``models:/NAME@champion`` (``models:/card@site`` alone means the alias ``site`` of ``card``), so the
+separator is ``.``, which card ids cannot hold: ``models:/injection-molding-quality.plant-a@champion``.
 
 The promotion rule: a new version becomes ``challenger``; it becomes ``champion`` only when it passes
 the card's acceptance threshold and is not worse than the current champion scored on the SAME test
@@ -9,6 +16,7 @@ A validation run (``settings.registering()`` is False) is compared the same way 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +29,76 @@ from . import metrics, settings, tracking
 from .evaluation import Report, score
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+SITE_SEPARATOR = "."
+REFERENCE_SITE = "reference"  # the card's own reference data: the registered name is the plain card id
+SITE_TAG = "site"  # on runs (which data line trained it) and on registered models
+_SITE_MAX = 40
+
+
+def site_label(text: str, lang: str | None = None) -> str:
+    """A site name as it goes into a registered name: letters (any script, so ``1공장`` stays), digits,
+    ``-`` and ``_``; other characters and spaces become ``-``; Latin letters lower-cased."""
+    import unicodedata
+
+    label = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    label = re.sub(r"[^\w-]+", "-", label).strip("-_")[:_SITE_MAX].strip("-_")
+    if not label:
+        from .errors import WorkbenchError
+        from .messages import say
+
+        raise WorkbenchError(say("site_empty", lang, site=str(text)))
+    return label
+
+
+def site_for(data_path: str | Path | None, site: str | None, lang: str | None = None) -> tuple[str, bool]:
+    """``(site, derived)``: the site a run's model registers under. ``--site`` wins; a user's file without
+    it gets a label from the file name (``1월_사출.csv`` -> ``1월_사출``, derived=True); the reference data
+    is ``reference``."""
+    from .errors import WorkbenchError
+    from .messages import say
+
+    if site is not None:
+        label = site_label(site, lang)
+        if data_path is None:
+            raise WorkbenchError(say("site_without_data", lang, site=site))
+        if label == REFERENCE_SITE:
+            raise WorkbenchError(say("site_reserved", lang))
+        return label, False
+    if data_path is not None:
+        label = site_label(Path(data_path).stem, lang)
+        return (f"{label}-file" if label == REFERENCE_SITE else label), True
+    return REFERENCE_SITE, False
+
+
+def model_name(card_id: str, site: str | None = None) -> str:
+    """The registered name of a card's model for ``site`` (the card id itself for the reference data)."""
+    if site is None or site == REFERENCE_SITE:
+        return card_id
+    return f"{card_id}{SITE_SEPARATOR}{site_label(site)}"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``(card id, site)`` of a registered name (``reference`` for a plain card id)."""
+    card_id, sep, site = name.partition(SITE_SEPARATOR)
+    return card_id, (site if sep else REFERENCE_SITE)
+
+
+def site_names(card_id: str | None = None) -> list[str]:
+    """Registered names (of one card, or of all), the reference model first within a card."""
+    found = [m.name for m in MlflowClient().search_registered_models(max_results=100_000)]
+    if card_id is not None:
+        found = [n for n in found if split_name(n)[0] == card_id]
+    return sorted(found, key=lambda n: (split_name(n)[0], split_name(n)[1] != REFERENCE_SITE, n))
+
+
+def _run_site(run) -> str:
+    """The site the active run trains for (its ``site`` tag; a notebook run by hand has none: reference)."""
+    if run is None:
+        return REFERENCE_SITE
+    try:
+        return MlflowClient().get_run(run.info.run_id).data.tags.get(SITE_TAG) or REFERENCE_SITE
+    except MlflowException:
+        return REFERENCE_SITE
 
 
 @dataclass
@@ -35,11 +113,13 @@ class Decision:
     champion_value: float | None
     promoted: bool
     reason: str
+    model: str = ""  # the registered name: the card id, or <card id>.<site> for a plant's data line
+    site: str = REFERENCE_SITE
 
     def summary(self) -> str:
         if self.version is None:
             return f"{self.card_id}: not registered, validation run ({self.reason})"
-        return f"{self.card_id} v{self.version}: {'champion' if self.promoted else 'challenger'} ({self.reason})"
+        return f"{self.model or self.card_id} v{self.version}: {'champion' if self.promoted else 'challenger'} ({self.reason})"
 
 
 def version_by_alias(name: str, alias: str):
@@ -55,27 +135,30 @@ def load_model(name: str, alias: str = CHAMPION, version: int | None = None):
     return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
 
 
-def decide(result, report: Report) -> tuple[bool, str, int | None, float | None]:
+def decide(result, report: Report, name: str | None = None) -> tuple[bool, str, int | None, float | None]:
+    """The promotion rule within one registered name (``name``, default the card id): versions of another
+    site's name are never compared with."""
     card = result.card
     primary = f"test_{card.metric.primary}"
     if not report.passed:
         return False, f"{primary} {report.value:.4f} misses the acceptance threshold {card.metric.accept}", None, None
     if not report.trusted:  # a figure from a handful of rows never decides alone
-        return _untrusted_decision(result, report)
-    ok, reason, version, value = compare_with_champion(result, report)
+        return _untrusted_decision(result, report, name)
+    ok, reason, version, value = compare_with_champion(result, report, name)
     return ok, reason if version is not None else "first version to pass the acceptance threshold", version, value
 
 
-def _untrusted_decision(result, report: Report) -> tuple[bool, str, int | None, float | None]:
+def _untrusted_decision(result, report: Report, name: str | None = None) -> tuple[bool, str, int | None, float | None]:
     """The primary test metric is too thin to trust: a first version may still become champion when its
     cross-validation figure (many more rows) passes the threshold too; against a champion it never
     decides, and a person may promote by hand."""
     card = result.card
     primary = f"test_{card.metric.primary}"
     why = f"{primary} {report.value:.4f} cannot be trusted ({report.untrusted[primary]})"
-    current = version_by_alias(card.id, CHAMPION)
+    name = name or card.id
+    current = version_by_alias(name, CHAMPION)
     cv = result.cv.get(f"cv_{card.metric.primary}")
-    by_hand = f"`workbench promote {card.id} VERSION` makes it champion by hand"
+    by_hand = f"`workbench promote {name} --version VERSION` makes it champion by hand"
     if current is not None:
         return False, f"{why}: kept as challenger beside champion v{current.version}; {by_hand}", int(current.version), None
     cv_doubt = _cv_untrusted(result)
@@ -101,28 +184,31 @@ def _provenance(result) -> dict[str, str]:
             "git.sha": tracking.git_sha(), "seed": str(result.seed), "refit": str(settings.refitting())}
 
 
-def unchanged_version(result):
+def unchanged_version(result, name: str | None = None):
     """The registered version this run would only repeat (a rerun whose study gained no trial), or None."""
-    if result.new_trials or not _exists(result.card.id):
+    name = name or result.card.id
+    if result.new_trials or not _exists(name):
         return None
     wanted = _provenance(result)
-    for mv in MlflowClient().search_model_versions(f"name='{result.card.id}'"):
+    for mv in MlflowClient().search_model_versions(f"name='{_quoted(name)}'"):
         if all(mv.tags.get(k) == v for k, v in wanted.items()):
             return mv
     return None
 
 
-def compare_with_champion(result, report: Report) -> tuple[bool, str, int | None, float | None]:
-    """Is the new model not worse than the current champion, scored on the same test rows?
-    Returns ``(ok, reason, champion version or None when there is none, champion's value)``."""
+def compare_with_champion(result, report: Report, name: str | None = None) -> tuple[bool, str, int | None, float | None]:
+    """Is the new model not worse than the current champion of registered model ``name`` (default: the
+    card id), scored on the same test rows? Returns ``(ok, reason, champion version or None when there is
+    none, champion's value)``."""
     card = result.card
     primary = f"test_{card.metric.primary}"
-    current = version_by_alias(card.id, CHAMPION)
+    name = name or card.id
+    current = version_by_alias(name, CHAMPION)
     if current is None:
         return True, "no champion yet", None, None
     try:
         # the champion as it was tested (before its refit on every row, which may include these rows)
-        tested = tracking.load_holdout_model(current.run_id) or load_model(card.id, version=int(current.version))
+        tested = tracking.load_holdout_model(current.run_id) or load_model(name, version=int(current.version))
         champion_value = score(card, tested, result.test)[primary]
         basis = "re-scored on the same test rows"
     except Exception as exc:  # an old champion that cannot read today's data: fall back to its record
@@ -143,35 +229,37 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     card = result.card
     run = mlflow.active_run()
     version = None
+    site = _run_site(run) if settings.registering() else REFERENCE_SITE  # validation: the reference champion
+    name = model_name(card.id, site)
     if settings.registering():
         # the comparison with the champion and the alias move are one step: two runs finishing together
         # must not both be judged against the same old champion, the last to write winning
         with settings.store_lock("registry"):
-            same = None if settings.retraining() else unchanged_version(result)
+            same = None if settings.retraining() else unchanged_version(result, name)
             if same is not None:  # a rerun that added nothing: the registry stays as it is
-                version, champion = int(same.version), version_by_alias(card.id, CHAMPION)
+                version, champion = int(same.version), version_by_alias(name, CHAMPION)
                 promote = champion is not None and int(champion.version) == version
                 champion_before, champion_value = (int(champion.version) if champion else None), None
                 reason = (f"model unchanged: the study added no trial on the same data, card and code, so v{version} "
                           f"stays {'champion' if promote else 'challenger'}; `workbench run {card.id} --retrain` "
                           f"registers a new version anyway")
             else:
-                promote, reason, champion_before, champion_value = decide(result, report)
+                promote, reason, champion_before, champion_value = decide(result, report, name)
                 client = MlflowClient()
-                mv = mlflow.register_model(model_uri, card.id, tags={"card.version": str(card.version),
-                                                                     f"test_{card.metric.primary}": f"{report.value:.6f}",
-                                                                     **_provenance(result)})
+                mv = _new_version(name, model_uri, run, card.id, site, tags={"card.version": str(card.version),
+                                                                             f"test_{card.metric.primary}": f"{report.value:.6f}",
+                                                                             **_provenance(result)})
                 version = int(mv.version)
-                client.set_registered_model_alias(card.id, CHALLENGER, mv.version)
+                client.set_registered_model_alias(name, CHALLENGER, mv.version)
                 if promote:
-                    client.set_registered_model_alias(card.id, CHAMPION, mv.version)
-                client.set_model_version_tag(card.id, mv.version, "promotion", reason)
+                    client.set_registered_model_alias(name, CHAMPION, mv.version)
+                client.set_model_version_tag(name, mv.version, "promotion", reason)
     else:  # a validation run: compared with the champion even when it misses the threshold, never registered
         promote = False
         _, reason, champion_before, champion_value = compare_with_champion(result, report)
     decision = Decision(card_id=card.id, version=version, metric=card.metric.primary, value=report.value,
                         accept=card.metric.accept, passes_threshold=report.passed, champion_before=champion_before,
-                        champion_value=champion_value, promoted=promote, reason=reason)
+                        champion_value=champion_value, promoted=promote, reason=reason, model=name, site=site)
     if run is not None:
         mlflow.set_tags({"registry.promoted": str(promote), "registry.reason": reason,
                          **({"registry.version": str(version)} if version is not None else {})})
@@ -188,6 +276,27 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     return decision
 
 
+def _new_version(name: str, model_uri: str, run, card_id: str, site: str, tags: dict):
+    """A new version of registered model ``name`` (created, tagged with its card and site, when new).
+    The client's calls rather than ``mlflow.register_model``, which prints 'Successfully registered
+    model' and 'Created version' to stderr: red lines in every executed notebook, said again by the
+    decision the notebook prints."""
+    from mlflow.store.artifact.utils.models import _parse_model_id_if_present
+
+    client = MlflowClient()
+    if not _exists(name):
+        try:
+            client.create_registered_model(name, tags={"card.id": card_id, SITE_TAG: site})
+        except MlflowException:  # another run created it in between (a tracking server has no file lock)
+            pass
+    return client.create_model_version(name, source=model_uri, run_id=run.info.run_id if run else None, tags=tags,
+                                       model_id=_parse_model_id_if_present(model_uri))
+
+
+def _quoted(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
 # --- life cycle by hand: list what is registered, promote a chosen version ------------------------
 
 @dataclass
@@ -198,6 +307,8 @@ class VersionRow:
     metrics: dict[str, float]  # test_*, cv_* and baseline_* of the run that made it
     run_id: str | None
     created: int  # ms since the epoch
+    name: str = ""  # the registered name: the card id, or <card id>.<site>
+    site: str = REFERENCE_SITE
 
 
 def run_metrics(run_id: str | None) -> dict[str, float]:
@@ -210,22 +321,24 @@ def run_metrics(run_id: str | None) -> dict[str, float]:
     return {k: v for k, v in sorted(found.items()) if k.startswith(("test_", "cv_", "baseline_"))}
 
 
-def versions(name: str | None = None) -> list[VersionRow]:
-    """Every registered version (of one model when ``name`` is given), newest first within a model."""
+def versions(name: str | None = None, card_id: str | None = None) -> list[VersionRow]:
+    """Every registered version (of one registered model when ``name`` is given, of every site of one
+    card when ``card_id`` is), newest first within a model; models by card, the reference one first."""
     client = MlflowClient()
     if name and not _exists(name):
         return []
-    names = [name] if name else sorted(m.name for m in client.search_registered_models())
+    names = [name] if name else site_names(card_id)
     rows = []
     for model_name in names:
         aliases: dict[int, list[str]] = {}
         for alias, number in client.get_registered_model(model_name).aliases.items():  # search omits them
             aliases.setdefault(int(number), []).append(alias)
-        for mv in sorted(client.search_model_versions(f"name='{model_name}'"), key=lambda v: -int(v.version)):
-            rows.append(VersionRow(card_id=model_name, version=int(mv.version),
+        card, site = split_name(model_name)
+        for mv in sorted(client.search_model_versions(f"name='{_quoted(model_name)}'"), key=lambda v: -int(v.version)):
+            rows.append(VersionRow(card_id=card, version=int(mv.version),
                                    aliases=sorted(aliases.get(int(mv.version), [])),
                                    metrics=run_metrics(mv.run_id), run_id=mv.run_id,
-                                   created=int(mv.creation_timestamp or 0)))
+                                   created=int(mv.creation_timestamp or 0), name=model_name, site=site))
     return rows
 
 
@@ -237,8 +350,11 @@ def resolve(name: str, alias: str = CHAMPION, version: int | None = None):
     if version is None:
         found = version_by_alias(name, alias)
         if found is None:
-            raise WorkbenchError(f"No registered model {name}@{alias}: run `workbench run {name}` first, or name a "
-                                 f"version with --version (see `workbench models`).")
+            card_id, site = split_name(name)
+            how = (f"`workbench run {card_id}`" if site == REFERENCE_SITE else
+                   f"`workbench run {card_id} --data FILE --site {site}`")
+            raise WorkbenchError(f"No registered model {name}@{alias}: run {how} first, or name a version with "
+                                 f"--version (see `workbench models`).")
         return found
     try:
         return MlflowClient().get_model_version(name, str(version))
