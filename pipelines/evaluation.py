@@ -58,17 +58,21 @@ class Report:
         return metrics.better(self.card.task, self.primary, self.value, self.card.metric.accept)
 
     def table(self) -> pd.DataFrame:
-        names = list(metrics.for_task(self.card.task))
+        """Every test metric beside the baseline's, the card's primary metric first."""
+        names = sorted(metrics.for_task(self.card.task), key=lambda n: n != self.primary)
         return pd.DataFrame({"model": [self.metrics.get(f"test_{n}") for n in names],
                              "baseline": [self.baseline.get(f"baseline_{n}") for n in names]}, index=names)
 
     def summary(self) -> str:
-        verdict = "passes" if self.passed else "does NOT pass"
-        lo, hi = self.intervals.get(f"test_{self.primary}", (float("nan"), float("nan")))
-        counted = ", ".join(f"{v} {k.removeprefix('test_').replace('_', ' ')}" for k, v in self.counts.items())
-        text = (f"{self.card.id}: test {self.primary} = {self.value:.4f} (90 % interval {lo:.4f} to {hi:.4f}; "
-                f"{counted}; baseline {self.baseline.get(f'baseline_{self.primary}', float('nan')):.4f}); "
-                f"{verdict} the acceptance threshold {self.card.metric.accept}")
+        """What the notebook prints and the run's description leads with: the primary metric beside its
+        acceptance threshold and the naive baseline, then why accuracy may sit below the baseline."""
+        text = headline(self.card, self.metrics, self.baseline, self.intervals)
+        note = accuracy_note(self.card, self.metrics, self.baseline)
+        if note:
+            text += f"\n{note}"
+        if self.counts:
+            text += "\ntest: " + ", ".join(f"{v} {k.removeprefix('test_').replace('_', ' ')}"
+                                           for k, v in self.counts.items())
         for name, why in self.untrusted.items():
             text += f"\n{name} cannot be trusted: {why}"
         d = self.decisions
@@ -93,6 +97,59 @@ def _metric_values(task: str, y: np.ndarray, score: np.ndarray, label: np.ndarra
         arg = score if metric.needs in ("score", "value") else label
         out[name] = metric.fn(y, arg)
     return out
+
+
+METRIC_WORDS = {"average_precision": "average precision", "roc_auc": "ROC AUC", "rmse": "RMSE", "mae": "MAE",
+                "r2": "R²", "mape": "MAPE (%)", "nasa_score": "NASA score", "macro_f1": "macro F1",
+                "balanced_accuracy": "balanced accuracy", "f1": "F1"}
+_BASELINE_WORDS = {"binary": "the defect rate as every score", "anomaly": "the fault rate as every score",
+                   "multiclass": "always the most common class", "regression": "always the training mean",
+                   "rul": "always the training mean", "forecast": "the last known value"}
+
+
+def metric_words(name: str) -> str:
+    """``average_precision`` -> ``average precision``: a metric as people say it."""
+    return METRIC_WORDS.get(name, name.replace("_", " "))
+
+
+def objective_words(card: Card) -> str:
+    """What the tuning's ``best=`` is: the cross-validated figure Optuna maximises or minimises."""
+    if card.anomaly:  # each signal predicted from the others: the residuals' error, not a labelled metric
+        return "CV normalised RMSE of the signals (lower is better)"
+    return f"CV {metric_words(card.metric.primary)}"
+
+
+def headline(card: Card, values: dict, baseline: dict, intervals: dict | None = None) -> str:
+    """One line: the card's primary metric on the test rows, its acceptance threshold and whether it passes,
+    beside the naive baseline (``values``/``baseline``/``intervals`` keyed ``test_*``/``baseline_*``)."""
+    name = card.metric.primary
+    value = values.get(f"test_{name}")
+    if value is None:
+        return f"{card.id}: no test {metric_words(name)} (the test rows could not score it)"
+    sign = "≥" if card.higher_is_better else "≤"
+    passed = metrics.better(card.task, name, value, card.metric.accept)
+    lo, hi = (intervals or {}).get(f"test_{name}", (None, None))
+    interval = "" if lo is None or lo != lo else f" (90 % interval {lo:.4f} to {hi:.4f})"
+    base = baseline.get(f"baseline_{name}")
+    base_text = "" if base is None else f"; naive baseline {base:.4f} ({_BASELINE_WORDS.get(card.task, 'naive')})"
+    return (f"{card.id}: primary metric test {metric_words(name)} {value:.4f}{interval} "
+            f"{'passes' if passed else 'does NOT pass'} the acceptance threshold {sign} {card.metric.accept:g}{base_text}")
+
+
+def accuracy_note(card: Card, values: dict, baseline: dict) -> str | None:
+    """Why accuracy sits below the majority-class baseline (None when it does not): on rare defects the
+    baseline that never alarms is right most of the time, and the model's alarms cost accuracy."""
+    acc, base = values.get("test_accuracy"), baseline.get("baseline_accuracy")
+    if acc is None or base is None or acc >= base:
+        return None
+    primary = metric_words(card.metric.primary)
+    if card.task == "multiclass":
+        return (f"accuracy {acc:.4f} is below the baseline's {base:.4f}: always naming the most common class is right "
+                f"that often when one class dominates, and tells no other class apart; {primary} is the card's measure")
+    events = {"maintenance": "failures", "anomaly": "faults"}.get(card.problem, "defects")
+    return (f"accuracy {acc:.4f} is below the baseline's {base:.4f} because {events} are rare ({1 - base:.1%} of the "
+            f"test rows): never alarming is right {base:.1%} of the time and catches none; the model's alarms catch "
+            f"{events} at the price of some false alarms, which accuracy counts against it, so {primary} decides")
 
 
 def test_scores(card: Card, model: StandardModel, test: TestSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,7 +206,10 @@ def _naive_forecast(card: Card, raw: pd.DataFrame) -> np.ndarray:
     return earlier.fillna(now).to_numpy()
 
 
-def evaluate(result: TuneResult, plots: bool = True) -> Report:
+def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) -> Report:
+    """The test rows scored once beside the naive baseline, with plots; ``lang="ko"`` (default: the
+    ``WORKBENCH_LANG`` or locale, as ``workbench run --lang`` sets it) labels the plots' columns with the
+    card's Korean names."""
     card, model, test = result.card, result.model, result.test
     y, s, label = test_scores(card, model, test)
     values = {f"test_{k}": v for k, v in _metric_values(card.task, y, s, label).items()}
@@ -179,18 +239,21 @@ def evaluate(result: TuneResult, plots: bool = True) -> Report:
                     data_notes=result.data.notes_text(), counts=counts, intervals=intervals, untrusted=untrusted,
                     decisions=decisions)
     if plots:
-        report.figures = figures(result, report)
+        report.figures = figures(result, report, lang=lang)
     return report
 
 
 # --- plots --------------------------------------------------------------------------------------------
 
-def figures(result: TuneResult, report: Report) -> dict[str, plt.Figure]:
+def figures(result: TuneResult, report: Report, lang: str | None = None) -> dict[str, plt.Figure]:
+    from .settings import language
+
     card = result.card
+    lang = lang if lang in ("ko", "en") else language()
     out: dict[str, plt.Figure] = {}
     p = report.predictions
     if card.task in ("binary", "multiclass", "anomaly"):
-        out["confusion_matrix"] = _confusion(p["y_true"], p["prediction"], card)
+        out["confusion_matrix"] = _confusion(p["y_true"], p["prediction"], card, result.model.classes, lang)
     if card.task in ("binary", "anomaly"):
         out["precision_recall"] = _pr_curve(p["y_true"], p["score"], report)
     if "test_expected_cost" in report.decisions:
@@ -203,23 +266,49 @@ def figures(result: TuneResult, report: Report) -> dict[str, plt.Figure]:
         out["forecast"] = _forecast_trace(p["y_true"], p["score"], card)
     if card.task == "anomaly":
         out["anomaly_scores"] = _anomaly_trace(p["y_true"], p["score"], result.model.threshold)
-    out["feature_importance"] = _importance(result.model)
-    out["shap_summary"] = _shap_summary(result)
+    out["feature_importance"] = _importance(result.model, card=card, lang=lang)
+    out["shap_summary"] = _shap_summary(result, lang=lang)
     return out
 
 
-def _confusion(y, pred, card: Card) -> plt.Figure:
-    labels = sorted(pd.unique(pd.concat([pd.Series(y), pd.Series(pred)]).astype(str)))
-    cm = confusion_matrix(pd.Series(y).astype(str), pd.Series(pred).astype(str), labels=labels)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(labels), 1.0 + 0.6 * len(labels)))
+def class_labels(card: Card, classes: list, lang: str = "en") -> dict[str, str]:
+    """How the confusion matrix names each class: a binary card's 0/1 as the labels its data uses, the
+    positive one marked (``N (defect)``); multiclass labels as they are."""
+    if card.task not in ("binary", "anomaly"):
+        return {}
+    word = {"ko": {"maintenance": "고장", "anomaly": "이상"}.get(card.problem, "불량"),
+            "en": {"maintenance": "failure", "anomaly": "fault"}.get(card.problem, "defect")}[lang]
+    negative, positive = classes if len(classes) == 2 else ("정상" if lang == "ko" else "normal", card.target.positive)
+    return {"0": str(negative), "1": f"{positive} ({word})"}
+
+
+def _confusion(y, pred, card: Card, classes: list | None = None, lang: str = "en") -> plt.Figure:
+    """Counts with each row's share (of the actual class), sized from the number of classes, the title on
+    lines of its own so that it is never cut."""
+    codes = sorted(pd.unique(pd.concat([pd.Series(y), pd.Series(pred)]).astype(str)))
+    if card.task in ("binary", "anomaly"):
+        codes = ["0", "1"]  # both rows even when the test rows or the predictions hold one class only
+    cm = confusion_matrix(pd.Series(y).astype(str), pd.Series(pred).astype(str), labels=codes)
+    names = class_labels(card, list(classes or []), lang)
+    labels = [names.get(c, c) for c in codes]
+    n = len(codes)
+    side = max(4.2, 1.9 + 0.75 * n)
+    fig, ax = plt.subplots(figsize=(side + 0.8, side))
     ax.imshow(cm, cmap="Blues")
+    shares = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    small = n > 8
     for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("actual")
-    ax.set_title(f"{card.id}: confusion matrix (test)")
+        text = str(v) if small else f"{v}\n{shares[i, j]:.0%}"
+        ax.text(j, i, text, ha="center", va="center", fontsize=8 if small else 10,
+                color="white" if v > cm.max() / 2 else "black")
+    ax.set_xticks(range(n), labels, rotation=30 if max(map(len, labels)) > 6 else 0, ha="right" if max(map(len, labels)) > 6 else "center")
+    ax.set_yticks(range(n), labels)
+    target = (card.target.ko if lang == "ko" and card.target.ko else card.target.column)
+    ax.set_xlabel(f"{'예측' if lang == 'ko' else 'predicted'} {target}")
+    ax.set_ylabel(f"{'실제' if lang == 'ko' else 'actual'} {target}")
+    name = card.name.ko if lang == "ko" else card.name.en
+    ax.set_title(f"{name}\n{'혼동 행렬 (시험 데이터; 비율: 실제 클래스별)' if lang == 'ko' else 'confusion matrix, test rows (share of each actual class)'}",
+                 fontsize=10, wrap=True)
     fig.tight_layout()
     return fig
 
@@ -327,12 +416,33 @@ def _first_booster(model: StandardModel):
     return name, model.boosters[name], names
 
 
-def _importance(model: StandardModel, top: int = 20) -> plt.Figure:
+def display_names(card: Card, names, lang: str = "en") -> list[str]:
+    """Feature names as a plot shows them: with ``lang="ko"`` a card column becomes its Korean name, and a
+    feature built from one keeps its suffix (``Cycle_Time_mean20`` -> ``사이클 시간_mean20``)."""
+    names = [str(n) for n in names]
+    if lang != "ko":
+        return names
+    korean = {c.name: c.ko for c in card.columns if c.ko}
+    if card.target.ko:
+        korean[card.target.column] = card.target.ko
+    longest_first = sorted(korean, key=len, reverse=True)
+    out = []
+    for n in names:
+        if n in korean:
+            out.append(korean[n])
+            continue
+        base = next((c for c in longest_first if n.startswith(f"{c}_")), None)
+        out.append(f"{korean[base]}{n[len(base):]}" if base else n)
+    return out
+
+
+def _importance(model: StandardModel, top: int = 20, card: Card | None = None, lang: str = "en") -> plt.Figure:
     name, booster, names = _first_booster(model)
     gain = boosters.importance(model.kind, booster, names).sort_values().tail(top)
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(gain) + 1.2))
-    ax.barh(gain.index, gain.to_numpy())
-    ax.set_title(f"feature importance (total gain{'' if name == 'target' else ', model of ' + name})")
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(gain) + 1.2))
+    ax.barh(display_names(card, gain.index, lang) if card else list(gain.index), gain.to_numpy())
+    of = "" if name == "target" else (f", {name} 모델" if lang == "ko" else f", model of {name}")
+    ax.set_title(f"특성 중요도 (총 이득{of})" if lang == "ko" else f"feature importance (total gain{of})")
     fig.tight_layout()
     return fig
 
@@ -353,7 +463,7 @@ def shap_values(result: TuneResult, rows: int = 2000) -> tuple[pd.DataFrame, pd.
     return pd.DataFrame(contrib[:, :-1], columns=names), frame[names].reset_index(drop=True)
 
 
-def _shap_summary(result: TuneResult, top: int = 12) -> plt.Figure:
+def _shap_summary(result: TuneResult, top: int = 12, lang: str = "en") -> plt.Figure:
     values, inputs = shap_values(result)
     order = values.abs().mean().sort_values(ascending=False).index[:top][::-1]
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(order) + 1.5))
@@ -363,9 +473,13 @@ def _shap_summary(result: TuneResult, top: int = 12) -> plt.Figure:
         colour = pd.to_numeric(x, errors="coerce") if pd.api.types.is_numeric_dtype(x) else x.astype("category").cat.codes
         colour = (colour - np.nanmin(colour)) / ((np.nanmax(colour) - np.nanmin(colour)) or 1)
         ax.scatter(values[col], i + rng.uniform(-0.25, 0.25, len(values)), c=colour, cmap="coolwarm", s=5, alpha=0.6)
-    ax.set_yticks(range(len(order)), order)
+    ax.set_yticks(range(len(order)), display_names(result.card, order, lang))
     ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel("SHAP value (impact on the model output); colour: feature value low (blue) to high (red)")
-    ax.set_title("SHAP summary (test rows)")
+    if lang == "ko":
+        ax.set_xlabel("SHAP 값 (모델 출력에 미치는 영향); 색: 특성 값 낮음(파랑) ~ 높음(빨강)")
+        ax.set_title("SHAP 요약 (시험 데이터)")
+    else:
+        ax.set_xlabel("SHAP value (impact on the model output); colour: feature value low (blue) to high (red)")
+        ax.set_title("SHAP summary (test rows)")
     fig.tight_layout()
     return fig

@@ -1,8 +1,11 @@
 """Plots in notebooks: Korean text, and panels for columns a file may lack.
 
 Korean: KAMP column names and the cards' Korean labels are Hangul, which matplotlib's default font lacks
-(every glyph a box, and a warning each). Register a CJK font the system has and put it behind the
-default one; where none is installed, say once how to get one instead of warning per glyph.
+(every glyph a box, and a warning each). NanumGothic comes with the lock file as a Python package
+(koreanize-matplotlib, whose font file is registered without importing the package: its import restyles
+every plot and needs distutils, gone from Python 3.12), so plots read the same on a fresh machine; a CJK
+font the system has (Noto Sans CJK, Malgun Gothic, ...) is the fallback behind it. Where neither exists,
+say once how to get one instead of warning per glyph.
 
 Panels: a plant file often lacks some of a card's columns; ``panel`` lets a notebook draw what the file
 allows and say in the empty panel which columns were missing, instead of failing.
@@ -11,13 +14,27 @@ allows and say in the empty panel which columns were missing, instead of failing
 from __future__ import annotations
 
 import glob
+import importlib.util
 import warnings
+from pathlib import Path
 
 FONT_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKkr-Regular.otf", "NanumGothic.ttf", "malgun.ttf",
               "AppleSDGothicNeo.ttc")
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "/Library/Fonts",
              "/System/Library/Fonts", "C:/Windows/Fonts")
 _done = False
+
+
+def bundled_font() -> Path | None:
+    """NanumGothic as koreanize-matplotlib ships it (a dependency in the lock file), or None."""
+    spec = importlib.util.find_spec("koreanize_matplotlib")  # finds the package without importing it
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / "fonts" / "NanumGothic.ttf"
+    return path if path.exists() else None
+
+
+KOREAN_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Malgun Gothic", "Apple SD Gothic Neo")
 
 
 def korean_fonts() -> str | None:
@@ -27,25 +44,31 @@ def korean_fonts() -> str | None:
     import matplotlib.pyplot as plt
 
     if _done:
-        return next((f for f in plt.rcParams["font.sans-serif"] if "CJK" in f or "Gothic" in f), None)
+        return next((f for f in plt.rcParams["font.sans-serif"] if f in KOREAN_FAMILIES), None)
     _done = True
     from os.path import expanduser
 
+    bundled = bundled_font()
+    if bundled is not None:
+        fm.fontManager.addfont(str(bundled))
     for folder in FONT_DIRS:
         for name in FONT_FILES:
             for path in glob.glob(f"{expanduser(folder)}/**/{name}", recursive=True):
                 fm.fontManager.addfont(path)
-    family = next((f.name for f in fm.fontManager.ttflist
-                   if f.name in ("Noto Sans CJK KR", "NanumGothic", "Malgun Gothic", "Apple SD Gothic Neo")), None)
-    if family is None:
+    present = {f.name for f in fm.fontManager.ttflist}
+    families = [f for f in KOREAN_FAMILIES if f in present]
+    if not families:
         warnings.filterwarnings("ignore", message="Glyph .* missing from (current )?font")
-        warnings.warn("No Korean font found: Korean labels in plots show as boxes. Install one, e.g. "
-                      "`apt install fonts-noto-cjk` (Debian/Ubuntu) or NanumGothic.", stacklevel=2)
+        warnings.warn("No Korean font found: Korean labels in plots show as boxes. Reinstall from "
+                      "requirements.lock (koreanize-matplotlib brings NanumGothic), or install one, e.g. "
+                      "`apt install fonts-noto-cjk` (Debian/Ubuntu).", stacklevel=2)
         return None
-    plt.rcParams["font.family"] = "sans-serif"
-    plt.rcParams["font.sans-serif"] = [family, *[f for f in plt.rcParams["font.sans-serif"] if f != family]]
+    # The Korean fonts by name, then the default sans-serif (DejaVu: the symbols NanumGothic lacks, such as
+    # the minus sign): matplotlib falls back glyph by glyph over named families only, not within "sans-serif".
+    plt.rcParams["font.family"] = [*families, "sans-serif"]
+    plt.rcParams["font.sans-serif"] = [*families, *[f for f in plt.rcParams["font.sans-serif"] if f not in families]]
     plt.rcParams["axes.unicode_minus"] = False  # CJK fonts lack the Unicode minus sign
-    return family
+    return families[0]
 
 
 def panel(ax, frame, *columns: str) -> bool:
