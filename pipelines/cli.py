@@ -185,6 +185,35 @@ def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-moldin
     console.print(table)
 
 
+SITE_RUN_HELP = ("the data line (plant, machine line) of a --data file: the model registers as CARD.SITE, with its own "
+                 "champion (default: a label from the file name; the reference data registers as CARD)")
+SITE_HELP = "the data line whose registered model to use (CARD.SITE; default: the card's reference-data model)"
+
+
+def _run_site(card_id: str, data: Path | None, site: str | None, lang: str | None) -> dict[str, str]:
+    """The ``site`` tag of a run (and, for a file without --site, the label made from its name, said
+    once): its registered name is CARD, or CARD.SITE for a plant's own data line."""
+    from . import messages, registry
+
+    label, derived = registry.site_for(data, site, lang)
+    if data is not None:
+        name = registry.model_name(card_id, label)
+        console.print(escape(messages.say("site_derived" if derived else "site_given", lang, site=label, model=name)),
+                      highlight=False, soft_wrap=True)
+    return {registry.SITE_TAG: label, **({"site.from": "file name"} if derived else {})}
+
+
+def _model(card_id: str, site: str | None, lang: str | None = None) -> tuple[str, str]:
+    """``(card id, registered name)`` from a card id and --site, or from a registered name as
+    `workbench models` lists it (CARD.SITE)."""
+    from . import registry
+
+    card, named = registry.split_name(card_id)
+    if site is not None and named != registry.REFERENCE_SITE and registry.site_label(site, lang) != named:
+        raise typer.BadParameter(f"{card_id} names site {named}, --site says {site}: give one of them")
+    return card, registry.model_name(card, site if site is not None else named)
+
+
 @app.command()
 def run(card_id: str = typer.Argument(..., help="card id"),
         data: Optional[Path] = typer.Option(None, "--data", help="your CSV/Excel/Parquet file (default: reference data)"),
@@ -207,6 +236,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
                                      "repeats a registered one (no new trial on the same data and code)"),
         costs: Optional[str] = typer.Option(None, "--costs", help="binary cards: FALSE_ALARM:MISSED, what an "
                                             "unneeded alarm and a missed defect cost (e.g. 1:20; default: the card's)"),
+        site: Optional[str] = typer.Option(None, "--site", help=SITE_RUN_HELP),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it).
     The model trains on the card columns your file has; every decision (absent columns, fallback split,
@@ -222,10 +252,11 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         column_map = _parse_map(map_, lang)
         if column_map and data is None:  # a --map for the reference data: checked before any run exists
             _check_map_on_reference(card_id, column_map, lang)
+        site_tags = _run_site(card_id, data, site, lang)
         outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
                            device=device, seed=seed, column_map=column_map, output_dir=output_dir,
                            progress=not quiet, sheet=sheet, lang=lang, options=options, refit=not no_refit,
-                           retrain=retrain)
+                           retrain=retrain, tags=site_tags)
     except WorkbenchError as exc:
         _fail(exc)
     s = outcome.summary
@@ -272,7 +303,9 @@ def run(card_id: str = typer.Argument(..., help="card id"),
 @app.command()
 def predict(card_id: str = typer.Argument(..., help="card id"),
             input: Path = typer.Option(..., "--input", help="CSV/Excel/Parquet with the card's input columns"),
-            output: Path = typer.Option(..., "--output", help="where to write predictions (.csv or .parquet)"),
+            output: Path = typer.Option(..., "--output", help="where to write predictions: .csv, .xlsx (the input's "
+                                        "columns, one sheet) or .parquet"),
+            site: Optional[str] = typer.Option(None, "--site", help=SITE_HELP),
             alias: str = typer.Option("champion", "--alias", help="registered model alias"),
             version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
             map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
@@ -288,30 +321,35 @@ def predict(card_id: str = typer.Argument(..., help="card id"),
             force: bool = typer.Option(False, "--force", help="replace an existing --output file"),
             quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Score a file with a registered model, in chunks: input columns, prediction, probability or score,
-    model id and version, and the input row number; then one line on whether the file still looks like
-    the model's training data (`workbench drift` gives the whole comparison)."""
+    model id and version, and the input row number (Korean headers with --lang ko); then one line on
+    whether the file still looks like the model's training data (`workbench drift` gives the whole
+    comparison)."""
+    from . import messages
     from .drift import Sample
     from .predict import predict_file
 
-    lang = _lang(lang)
+    lang = messages.lang_or_default(_lang(lang))
     options = _options(None, strict, dayfirst, monthfirst, na)
     _show_notes()
     try:
+        card_id, name = _model(card_id, site, lang)
         written = predict_file(card_id, input, output, alias=alias, version=version,
                                column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,
                                chunk_rows=chunk_rows, progress=not quiet, options=options, interval=interval,
-                               on_chunk=(sample := Sample()).add, overwrite=force)
+                               on_chunk=(sample := Sample()).add, overwrite=force, site=_site_of(name))
     except WorkbenchError as exc:
         _fail(exc)
-    console.print(f"wrote {written.rows} predictions of {card_id} v{written.version} to {escape(str(output))} "
-                  f"in {written.seconds:.1f} s (model loaded in {written.load_seconds:.1f} s, then "
-                  f"{written.rows_per_second:,.0f} rows/s)")
-    _drift_line(card_id, written.version, sample, lang)
+    console.print(escape(messages.say("predict_done", lang, rows=written.rows, model=name, version=written.version,
+                                      path=output, seconds=written.seconds, load=written.load_seconds,
+                                      rate=written.rows_per_second)), highlight=False, soft_wrap=True)
+    _drift_line(card_id, written.version, sample, lang, site=_site_of(name))
 
 
 @app.command()
-def serve(card_id: Optional[str] = typer.Argument(None, help="card id (or --all)"),
-          all_: bool = typer.Option(False, "--all", help="every card's champion from one process"),
+def serve(card_id: Optional[str] = typer.Argument(None, help="card id, or CARD.SITE (or --all)"),
+          all_: bool = typer.Option(False, "--all", help="every registered model's champion from one process: each "
+                                    "card's reference model and each site's CARD.SITE, by its own id"),
+          site: Optional[str] = typer.Option(None, "--site", help=SITE_HELP + " (one model)"),
           alias: str = typer.Option("champion", "--alias", help="registered model alias (one model)"),
           version: Optional[int] = typer.Option(None, "--version", help="registered model version (one model)"),
           host: str = typer.Option("127.0.0.1", "--host", help="loopback by default; 0.0.0.0 opens it to the network"),
@@ -332,6 +370,8 @@ def serve(card_id: Optional[str] = typer.Argument(None, help="card id (or --all)
 
     if all_ == (card_id is not None):
         raise typer.BadParameter("give a card id, or --all (not both)")
+    if all_ and site is not None:
+        raise typer.BadParameter("--all serves every site's champion already: --site goes with one card id")
     port = port or (8000 if all_ else 5001)
     options = dict(host=host, port=port, poll_s=poll, threads=threads, workers=workers,
                    limits=Limits(seconds=timeout), allow_hosts=allow_host, cors_origins=cors_origin)
@@ -341,39 +381,45 @@ def serve(card_id: Optional[str] = typer.Argument(None, help="card id (or --all)
                           f"(GET /models, POST /models/ID/invocations, POST /reload); Ctrl-C stops it")
             serving.serve_all(**options)
         else:
-            console.print(f"serving {card_id}{'/' + str(version) if version else '@' + alias} on "
+            card_id, name = _model(card_id, site)
+            console.print(f"serving {escape(name)}{'/' + str(version) if version else '@' + alias} on "
                           f"http://{host}:{port}/invocations; Ctrl-C stops it")
-            serving.serve_one(card_id, alias=alias, version=version, **options)
+            serving.serve_one(card_id, alias=alias, version=version, site=_site_of(name), **options)
     except WorkbenchError as exc:
         _fail(exc)
 
 
 @app.command()
-def promote(card_id: str = typer.Argument(..., help="card id (= registered model name)"),
-            version: int = typer.Option(..., "--version", help="the version to make champion")):
+def promote(card_id: str = typer.Argument(..., help="card id, or a registered name CARD.SITE as `workbench models` lists it"),
+            version: int = typer.Option(..., "--version", help="the version to make champion"),
+            site: Optional[str] = typer.Option(None, "--site", help=SITE_HELP)):
     """Make a registered version the champion by hand (recorded on the version)."""
     from . import registry, tracking
 
     try:
+        card_id, name = _model(card_id, site)
         tracking.configure()
-        before = registry.promote(card_id, version)
+        before = registry.promote(name, version)
     except WorkbenchError as exc:
         _fail(exc)
     was = f"v{before}" if before else "none"
-    console.print(f"{card_id} v{version} is champion (before: {was}). A running `workbench serve --all` picks it "
+    console.print(f"{escape(name)} v{version} is champion (before: {was}). A running `workbench serve --all` picks it "
                   f"up at its next poll, or at once with POST /reload.")
 
 
 @app.command()
 def models(card_id: Optional[str] = typer.Argument(None, help="one card id (default: every registered model)")):
-    """Registered models: versions, aliases (champion, challenger) and their test metrics."""
+    """Registered models by card and site (the card's reference data, or a plant's data line registered as
+    CARD.SITE, each with its own champion): versions, aliases (champion, challenger) and test metrics."""
     from datetime import datetime
 
     from . import registry, tracking
 
     tracking.configure()
     try:
-        rows = registry.versions(card_id)
+        rows = registry.versions(card_id=registry.split_name(card_id)[0]) if card_id else registry.versions()
+        if card_id and registry.split_name(card_id)[1] != registry.REFERENCE_SITE:  # one site: CARD.SITE
+            rows = [r for r in rows if r.name == card_id]
     except WorkbenchError as exc:
         _fail(exc)
     if not rows:
@@ -381,13 +427,17 @@ def models(card_id: Optional[str] = typer.Argument(None, help="one card id (defa
         return
     from .stale_runs import unfinished_versions
 
-    unfinished = unfinished_versions(card_id)  # registered by a run that was killed before it finished
+    unfinished = unfinished_versions()  # registered by a run that was killed before it finished
     table = Table()
-    table.add_column("id", no_wrap=True)  # what people copy into `promote` and `serve`
-    for header in ("v", "aliases", "test metric", "registered", *(["note"] if unfinished else [])):
+    table.add_column("id", no_wrap=True)  # what people copy into `promote`, `predict` and `serve`
+    for header in ("site", "v", "aliases", "test metric", "registered", *(["note"] if unfinished else [])):
         table.add_column(header, no_wrap=header not in ("test metric", "note"))
     primary = {}
+    previous = None
     for row in rows:
+        if previous is not None and previous != row.name:
+            table.add_section()  # one block per registered model: a card's reference model, then each site's
+        previous = row.name
         if row.card_id not in primary:
             try:
                 primary[row.card_id] = cards.load_card(row.card_id).metric.primary
@@ -397,8 +447,8 @@ def models(card_id: Optional[str] = typer.Argument(None, help="one card id (defa
         value = row.metrics.get(f"test_{name}")
         when = datetime.fromtimestamp(row.created / 1000).strftime("%m-%d %H:%M") if row.created else ""
         note = (["[yellow]unfinished run[/] (killed before it ended: no notebook or report; promote by hand or "
-                 "delete)" if (row.card_id, row.version) in unfinished else ""] if unfinished else [])
-        table.add_row(row.card_id, str(row.version), ", ".join(row.aliases),
+                 "delete)" if (row.name, row.version) in unfinished else ""] if unfinished else [])
+        table.add_row(escape(row.name), escape(row.site), str(row.version), ", ".join(row.aliases),
                       f"{name} {value:.4g}" if value is not None else "", when, *note)
     console.print(table)
 
@@ -479,18 +529,20 @@ def template(card_id: str = typer.Argument(..., help="card id"),
              rows: int = typer.Option(30, "--rows", min=1, help="example rows")):
     """Write an input file for a card: the header it expects (with units), example rows, and for Excel a second
     sheet explaining each column (unit, allowed range, kind). Fill it with your data, then `workbench check`."""
+    from . import messages
     from .templates import write_template
 
     lang = _lang(lang) or settings.language()
     if format_ not in ("csv", "xlsx"):
-        raise typer.BadParameter("--format must be csv or xlsx")
+        raise typer.BadParameter(messages.say("template_format", lang, value=format_))
     try:
         card = cards.load_card(card_id)
         path = write_template(card, output or Path(f"{card.id}_template.{format_}"), lang=lang, rows=rows)
     except WorkbenchError as exc:
         _fail(exc)
-    console.print(f"wrote {escape(str(path))}: {len(card.columns) + 1} columns, {rows} example rows")
-    console.print(f"next: [bold]workbench check {card.id} --data {escape(str(path))}[/]")
+    console.print(escape(messages.say("template_done", lang, path=path, columns=len(card.columns) + 1, rows=rows)),
+                  highlight=False, soft_wrap=True)
+    console.print(escape(messages.say("template_next", lang, card=card.id, path=path)), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -600,24 +652,35 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
     console.print(f"[bold green]all {len(batch.results)} card(s) passed every check[/]")
 
 
-def _drift_line(card_id: str, version: int, sample, lang: str | None) -> None:
+def _drift_line(card_id: str, version: int, sample, lang: str | None, site: str | None = None) -> None:
     """One line after `predict`: the scored rows against the version's training data."""
+    from . import messages
     from .drift import compare, for_version
 
     try:
-        _, reference = for_version(card_id, version=version)
+        _, reference = for_version(card_id, version=version, site=site)
     except WorkbenchError as exc:
-        err.print(f"[dim]drift: not checked. {escape(str(exc))}[/]", highlight=False, soft_wrap=True)
+        err.print(f"[dim]{escape(messages.say('drift_not_checked', lang, why=exc))}[/]", highlight=False, soft_wrap=True)
         return
     found = compare(reference, sample.frame())
     style = {"drift": "bold red", "watch": "yellow"}.get(found.verdict, "green")
-    console.print(f"[{style}]{escape(found.summary(lang))}[/] [dim](details: workbench drift {card_id} --input FILE "
-                  f"--version {version})[/]", highlight=False, soft_wrap=True)
+    details = messages.say("drift_details", lang, card=card_id, version=version, site=f" --site {site}" if site else "")
+    console.print(f"[{style}]{escape(found.summary(lang))}[/] [dim]({escape(details)})[/]", highlight=False,
+                  soft_wrap=True)
+
+
+def _site_of(name: str) -> str | None:
+    """The site of a registered name, None for the reference-data model."""
+    from . import registry
+
+    site = registry.split_name(name)[1]
+    return None if site == registry.REFERENCE_SITE else site
 
 
 @app.command()
 def drift(card_id: str = typer.Argument(..., help="card id"),
           input: Path = typer.Option(..., "--input", help="CSV/Excel/Parquet to compare, read as `predict` reads it"),
+          site: Optional[str] = typer.Option(None, "--site", help=SITE_HELP),
           version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
           alias: str = typer.Option("champion", "--alias", help="registered model alias"),
           json_: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
@@ -639,15 +702,16 @@ def drift(card_id: str = typer.Argument(..., help="card id"),
     lang = messages.lang_or_default(_lang(lang))
     options = _options(None, False, dayfirst, monthfirst, na)
     try:
+        card_id, name = _model(card_id, site, lang)
         mv, found, seen = check_file(card_id, input, alias=alias, version=version, column_map=_parse_map(map_, lang),
-                                     sheet=sheet, lang=lang, options=options)
+                                     sheet=sheet, lang=lang, options=options, site=_site_of(name))
     except WorkbenchError as exc:
         _fail(exc)
     if json_:
-        typer.echo(json.dumps({"card": card_id, "version": int(mv.version), "file": str(input), "rows_read": seen,
-                               **found.as_dict()}, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps({"card": card_id, "model": name, "version": int(mv.version), "file": str(input),
+                               "rows_read": seen, **found.as_dict()}, ensure_ascii=False, indent=2))
     else:
-        table = Table(*messages.DRIFT_HEADERS[lang], title=f"{card_id} v{mv.version} · {escape(input.name)}")
+        table = Table(*messages.DRIFT_HEADERS[lang], title=f"{escape(name)} v{mv.version} · {escape(input.name)}")
         table.columns[0].no_wrap = True
         styles = {"drift": "bold red", "absent": "bold red", "watch": "yellow", "stable": "green"}
         for c in found.columns:
@@ -685,8 +749,38 @@ def report(card_id: str = typer.Argument(..., help="card id"),
                   f"images and fonts inside; open it in any browser)")
 
 
+BROWSER_HELP = "open a web browser on it (default: when this machine has a display; never in a container or over ssh)"
+
+
+def _has_display() -> bool:
+    """A browser can open here: Windows and macOS always; elsewhere an X11 or Wayland display is set."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _in_container() -> bool:
+    return Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
+
+
+def _reach_note(host: str, port: int, flag: str = "--host") -> None:
+    """In a container a loopback server cannot be reached from the host's browser: say how, once."""
+    if host in ("127.0.0.1", "localhost", "::1") and _in_container():
+        console.print(f"[dim]note: this looks like a container, where 127.0.0.1 is the container's own: to open it "
+                      f"from the host, publish the port (docker run -p {port}:{port} ...) and pass {flag} 0.0.0.0[/]",
+                      highlight=False, soft_wrap=True)
+
+
+def _open_browser_soon(url: str, delay_s: float = 2.0) -> None:
+    import threading
+    import webbrowser
+
+    threading.Timer(delay_s, webbrowser.open, args=(url,)).start()
+
+
 @app.command()
-def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")):
+def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host"),
+       browser: Optional[bool] = typer.Option(None, "--browser/--no-browser", help=BROWSER_HELP)):
     """Open the MLflow UI on the workbench's store (loopback only by default)."""
     uri = settings.tracking_uri()
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
@@ -694,15 +788,37 @@ def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0
     if root:
         cmd += ["--default-artifact-root", root]
     console.print(f"MLflow UI on http://{host}:{port}  (store {uri}); Ctrl-C stops it")
+    _reach_note(host, port)
+    if browser if browser is not None else _has_display():
+        _open_browser_soon(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")
     raise typer.Exit(subprocess.call(cmd))
 
 
-@app.command()
-def lab(port: int = typer.Option(8888, "--port")):
-    """JupyterLab on 127.0.0.1 in notebooks/, logging to the same MLflow store as `workbench run`."""
-    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri()}
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--ip", "127.0.0.1", "--port", str(port), "--no-browser",
+def lab_command(port: int, host: str, browser: bool, as_root: bool) -> list[str]:
+    """The JupyterLab command line: as root (every container) Lab refuses to start without --allow-root."""
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--ip", host, "--port", str(port),
            f"--ServerApp.root_dir={settings.notebooks_dir()}"]
+    if not browser:
+        cmd.append("--no-browser")
+    if as_root:
+        cmd.append("--allow-root")
+    return cmd
+
+
+@app.command()
+def lab(port: int = typer.Option(8888, "--port"),
+        host: str = typer.Option("127.0.0.1", "--host", help="loopback by default; 0.0.0.0 in a container whose port "
+                                 "is published"),
+        browser: Optional[bool] = typer.Option(None, "--browser/--no-browser", help=BROWSER_HELP)):
+    """JupyterLab in notebooks/, logging to the same MLflow store as `workbench run`. Run as root (as in most
+    containers) it starts with Jupyter's --allow-root, and says so."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri()}
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if as_root:
+        console.print("[dim]note: running as root (a container?): JupyterLab is started with --allow-root; its "
+                      "kernels, like Lab, run as root[/]", highlight=False, soft_wrap=True)
+    _reach_note(host, port)
+    cmd = lab_command(port, host, browser if browser is not None else _has_display(), as_root)
     raise typer.Exit(subprocess.call(cmd, env=env, cwd=settings.notebooks_dir()))
 
 

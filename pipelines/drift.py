@@ -439,23 +439,26 @@ class Recent:
 
 # --- a file against a registered version -------------------------------------------------------------
 
-def for_version(card_id: str, alias: str = "champion", version: int | None = None):
-    """``(model version, profile)`` of a registered model, or a WorkbenchError that says what to do."""
+def for_version(card_id: str, alias: str = "champion", version: int | None = None, site: str | None = None):
+    """``(model version, profile)`` of a registered model (of the card's data line ``site`` when given), or
+    a WorkbenchError that says what to do."""
     from . import registry, tracking
     from .errors import WorkbenchError
 
     tracking.configure()
-    mv = registry.resolve(card_id, alias, version)
-    found = load_profile(mv.run_id)
+    name = registry.model_name(card_id, site)
+    mv = registry.resolve(name, alias, version)
+    with registry.quiet_downloads():
+        found = load_profile(mv.run_id)
     if found is None:
-        raise WorkbenchError(f"Registered model {card_id} v{mv.version} has no drift profile ({PROFILE_PATH} in its "
+        raise WorkbenchError(f"Registered model {name} v{mv.version} has no drift profile ({PROFILE_PATH} in its "
                              f"MLflow run {mv.run_id}): it was trained before profiles were logged. Train a new "
                              f"version with `workbench run {card_id}` and compare against that one.")
     return mv, found
 
 
 def check_file(card_id: str, path, alias: str = "champion", version: int | None = None, column_map=None,
-               sheet=None, lang: str | None = None, options=None, limit: int = 200_000):
+               sheet=None, lang: str | None = None, options=None, limit: int = 200_000, site: str | None = None):
     """``(model version, DriftReport, rows read)`` for a file, read, mapped and validated exactly as
     ``workbench predict`` reads it (in chunks; at most ``limit`` rows, drawn at random, compared)."""
     from pathlib import Path
@@ -470,7 +473,7 @@ def check_file(card_id: str, path, alias: str = "champion", version: int | None 
     first = next(chunks, None)  # a bad file is refused before the store is touched
     if first is None:
         raise DataError(path, "the file has a header but no data rows.", fix="export it again with its rows.")
-    mv, reference = for_version(card.id, alias, version)
+    mv, reference = for_version(card.id, alias, version, site=site)
     sample = Sample(limit, columns=list(reference["columns"]))
     sample.add(first[0])
     for frame, _ in chunks:

@@ -558,3 +558,113 @@ DRIFT_HEADERS = {
     "en": ("input", "kind", "training", "new", "PSI", "test", "p (corrected)", "verdict"),
     "ko": ("입력", "종류", "학습 데이터", "새 데이터", "PSI", "검정", "p (보정)", "판정"),
 }
+
+
+# --- what commands say (predict, template, new, the site of a run), and the columns predict adds --------
+
+SAY: dict[str, dict[str, str]] = {
+    "predict_done": {
+        "en": "wrote {rows:,} predictions of {model} v{version} to {path} in {seconds:.1f} s (model loaded in "
+              "{load:.1f} s, then {rate:,.0f} rows/s)",
+        "ko": "{model} v{version} 모델의 예측 {rows:,}건을 {path}에 썼습니다: {seconds:.1f}초 걸림 (모델 불러오기 "
+              "{load:.1f}초, 이후 초당 {rate:,.0f}행)"},
+    "drift_details": {"en": "details: workbench drift {card} --input FILE --version {version}{site}",
+                      "ko": "자세히: workbench drift {card} --input 파일 --version {version}{site}"},
+    "drift_not_checked": {"en": "drift: not checked. {why}", "ko": "데이터 변화: 확인하지 못했습니다. {why}"},
+    "output_folder": {"en": "--output {path} is a folder: name a file in it, e.g. --output {example}.",
+                      "ko": "--output {path} 은(는) 폴더입니다: 그 안의 파일 이름을 주세요. 예: --output {example}"},
+    "output_format": {"en": "predictions are written to a .csv, .xlsx or .parquet file, not {name}: choose one of "
+                            "these endings for --output.",
+                      "ko": "예측 결과는 .csv, .xlsx, .parquet 파일로만 씁니다 ({name} 은(는) 안 됨): --output 의 확장자를 "
+                            "이 중 하나로 바꾸세요."},
+    "output_is_input": {"en": "the output file would overwrite the input: choose another --output.",
+                        "ko": "출력 파일이 입력 파일을 덮어쓰게 됩니다: 다른 --output 을 고르세요."},
+    "output_exists": {"en": "--output {path} already exists: choose another name, or pass --force to replace it (it is "
+                            "replaced only once every row is scored).",
+                      "ko": "--output {path} 파일이 이미 있습니다: 다른 이름을 고르거나, 바꾸려면 --force 를 주세요 "
+                            "(모든 행을 계산한 뒤에만 바뀝니다)."},
+    "output_parent": {"en": "--output {path}: {parent} is a file, not a folder.",
+                      "ko": "--output {path}: {parent} 은(는) 폴더가 아니라 파일입니다."},
+    "excel_rows": {"en": "{source} has {rows:,} rows to score, more than an Excel sheet holds ({limit:,} below its "
+                         "header): write the predictions to a .csv or .parquet file instead, or split the input.",
+                   "ko": "{source} 에서 계산할 행이 {rows:,}개로, Excel 시트 한 장에 들어가는 {limit:,}행(머리글 "
+                         "제외)보다 많습니다: 예측 결과를 .csv 나 .parquet 파일로 쓰거나 입력을 나누세요."},
+    "template_done": {"en": "wrote {path}: {columns} columns, {rows} example rows",
+                      "ko": "{path} 파일을 만들었습니다: 열 {columns}개, 예시 행 {rows}개"},
+    "template_next": {"en": "next: paste your data under the header (replacing the examples), then "
+                            "workbench check {card} --data {path}",
+                      "ko": "다음: 머리글 아래에 공장 데이터를 붙여 넣고(예시 행은 지우세요) "
+                            "workbench check {card} --data {path} 로 확인하세요"},
+    "template_format": {"en": "--format must be csv or xlsx, not {value}.",
+                        "ko": "--format 은 csv 또는 xlsx 여야 합니다 ({value} 은(는) 안 됨)."},
+    "site_derived": {"en": "site: {site} (from the file name; the model registers as {model}; --site NAME names the "
+                           "data line yourself, so later files of the same line add versions to one model)",
+                     "ko": "사이트: {site} (파일 이름에서 만듦; 모델은 {model} 로 등록됩니다. --site 이름 으로 데이터 "
+                           "라인을 직접 정하면 같은 라인의 다음 파일도 한 모델의 새 버전이 됩니다)"},
+    "site_given": {"en": "site: {site} (the model registers as {model})",
+                   "ko": "사이트: {site} (모델은 {model} 로 등록됩니다)"},
+    "site_without_data": {"en": "--site {site} names the data line of your own file: give it with --data FILE. A run "
+                                "on the card's reference data registers under the card id itself.",
+                          "ko": "--site {site} 는 공장 파일의 데이터 라인 이름입니다: --data 파일 과 함께 주세요. "
+                                "카드의 기준 데이터로 학습한 모델은 카드 id 그대로 등록됩니다."},
+    "site_reserved": {"en": "--site reference is the name of the card's own reference data: choose another name for "
+                            "this file's data line, e.g. --site plant-a.",
+                      "ko": "--site reference 는 카드의 기준 데이터 이름입니다: 이 파일의 데이터 라인에는 다른 이름을 "
+                            "주세요. 예: --site plant-a"},
+    "site_empty": {"en": "--site {site!r} has no letter or digit: name the data line, e.g. --site plant-a or --site 1공장.",
+                   "ko": "--site {site!r} 에 글자나 숫자가 없습니다: 데이터 라인 이름을 주세요. 예: --site plant-a, "
+                         "--site 1공장"},
+}
+
+# new card (``workbench new``): the summary it prints
+SAY.update({
+    "new_wrote": {"en": "wrote card {card_file} and notebook {notebook}.",
+                  "ko": "카드 {card_file} 와 노트북 {notebook} 를 만들었습니다."},
+    "new_task": {"en": "task: {task} ({how}; target {target}: {labels}).",
+                 "ko": "과제: {task} ({how}; 목표 {target}: {labels})."},
+    "new_task_guessed": {"en": "guessed from the target", "ko": "목표 열에서 추정함"},
+    "new_task_given": {"en": "as given by --task", "ko": "--task로 지정함"},
+    "new_task_wrong": {"en": "  If that is wrong, run again with --task KIND --force.",
+                       "ko": "  추정이 틀렸다면 --task 를 주고 --force 로 다시 만드세요."},
+    "new_positive": {"en": "defect label: {positive!r} (the rarer one); if not, edit target.positive in the card.",
+                     "ko": "불량 표시: {positive!r} (더 드문 값). 다르면 카드의 target.positive 를 고치세요."},
+    "new_columns": {"en": "columns: {kinds}.", "ko": "열: {kinds}."},
+    "new_time": {"en": " time {column}.", "ko": " 시각 {column}."},
+    "new_group": {"en": " group {column}.", "ko": " 그룹 {column}."},
+    "new_ranges": {"en": "ranges: the observed range widened by its span; edit min/max in the card to the plant's "
+                         "real limits.",
+                   "ko": "범위: 관측값 범위를 그 폭만큼 넓혔습니다. 공장의 실제 한계로 카드의 min/max 를 고치세요."},
+    "new_split": {"en": "split: {kind}, test {share:.0%}; metric: {metric} {sign} {accept}.",
+                  "ko": "분할: {kind}, 시험 {share:.0%}. 지표: {metric} {sign} {accept}."},
+    "new_left_out": {"en": "left out: {column} ({why})", "ko": "제외한 열: {column} ({why})"},
+    "new_leak": {"en": "excluded from the inputs: {column} (its value decides the target exactly: a column written "
+                       "after the result would leak it; see exclude in the card)",
+                 "ko": "입력에서 뺀 열: {column} (값이 목표를 그대로 정합니다: 결과를 기록한 열이면 누설입니다; "
+                       "exclude 참고)"},
+    "new_next": {"en": "next: workbench run {card}", "ko": "다음: workbench run {card}"},
+})
+
+
+def say(code: str, lang: str | None = None, **fields) -> str:
+    """A sentence a command prints, in ``lang`` (default: the locale)."""
+    return SAY[code][lang_or_default(lang)].format(**{k: _python(v) for k, v in fields.items()})
+
+
+# The columns `workbench predict` adds, as headed with --lang ko (en keeps the engine's names, which scripts
+# and `workbench serve` use).
+OUTPUT_COLUMNS_KO = {"prediction": "예측", "probability": "불량 확률", "score": "이상 점수", "prediction_lower": "하한",
+                     "prediction_upper": "상한", "model_id": "모델", "model_version": "버전", "input_row": "입력 행"}
+PROBABILITY_KO = {"maintenance": "고장 확률", "quality": "불량 확률"}  # binary: the positive class's probability
+
+
+def output_column(name: str, lang: str | None = None, task: str | None = None, problem: str | None = None) -> str:
+    """The header of a column `workbench predict` adds, in ``lang``."""
+    if lang_or_default(lang) != "ko":
+        return name
+    if name == "probability":
+        if task == "multiclass":
+            return "확률 (가장 높은 유형)"
+        return PROBABILITY_KO.get(problem or "", "양성 확률")
+    if name.startswith("probability_"):
+        return f"확률_{name.removeprefix('probability_')}"
+    return OUTPUT_COLUMNS_KO.get(name, name)

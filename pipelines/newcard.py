@@ -49,38 +49,32 @@ class NewCard:
     leaks: list[str] = field(default_factory=list)
 
     def summary(self, lang: str | None = None) -> str:
+        """What was made and every guess to confirm, in ``lang`` (the sentences are in messages.SAY)."""
+        from .messages import WORDS, say
+
         lang = lang_or_default(lang)
         c = self.card
         labels = ", ".join(f"{k!r} {v}" for k, v in list(self.target_labels.items())[:6])
-        kinds = ", ".join(f"{v} {k}" for k, v in self.kinds.items())
+        kind_words = {"numeric": {"en": "numeric", "ko": "숫자"}, "category": {"en": "category", "ko": "범주"},
+                      "datetime": {"en": "datetime", "ko": "날짜/시각"}}
+        kinds = ", ".join((f"{kind_words.get(k, {}).get(lang, k)} {v}개" if lang == "ko" else f"{v} {k}")
+                          for k, v in self.kinds.items())
         sign = "≥" if c.higher_is_better else "≤"
-        if lang == "ko":
-            lines = [f"카드 {self.card_file} 와 노트북 {self.notebook} 를 만들었습니다.",
-                     f"과제: {c.task} ({'목표 열에서 추정함' if self.task_guessed else '--task로 지정함'}; "
-                     f"목표 {c.target.column}: {labels}).",
-                     "  추정이 틀렸다면 --task 를 주고 --force 로 다시 만드세요."]
-            if c.target.positive is not None:
-                lines.append(f"불량 표시: {c.target.positive!r} (더 드문 값). 다르면 카드의 target.positive 를 고치세요.")
-            lines += [f"열: {kinds}." + (f" 시각 {c.time.column}." if c.time else "") + (f" 그룹 {c.group.column}." if c.group else ""),
-                      "범위: 관측값 범위를 그 폭만큼 넓혔습니다. 공장의 실제 한계로 카드의 min/max 를 고치세요.",
-                      f"분할: {c.split.kind}, 시험 {c.split.test_size:.0%}. 지표: {c.metric.primary} {sign} {c.metric.accept}."]
-            lines += [f"제외한 열: {k} ({SKIPPED[v[0]]['ko'].format(**v[1])})" for k, v in self.skipped.items()]
-            lines += [f"입력에서 뺀 열: {k} (값이 목표를 그대로 정합니다: 결과를 기록한 열이면 누설입니다; exclude 참고)" for k in self.leaks]
-            lines.append(f"다음: workbench run {c.id}")
-        else:
-            lines = [f"wrote card {self.card_file} and notebook {self.notebook}.",
-                     f"task: {c.task} ({'guessed from the target' if self.task_guessed else 'as given by --task'}; "
-                     f"target {c.target.column}: {labels}).",
-                     "  If that is wrong, run again with --task KIND --force."]
-            if c.target.positive is not None:
-                lines.append(f"defect label: {c.target.positive!r} (the rarer one); if not, edit target.positive in the card.")
-            lines += [f"columns: {kinds}." + (f" time {c.time.column}." if c.time else "") + (f" group {c.group.column}." if c.group else ""),
-                      "ranges: the observed range widened by its span; edit min/max in the card to the plant's real limits.",
-                      f"split: {c.split.kind}, test {c.split.test_size:.0%}; metric: {c.metric.primary} {sign} {c.metric.accept}."]
-            lines += [f"left out: {k} ({SKIPPED[v[0]]['en'].format(**v[1])})" for k, v in self.skipped.items()]
-            lines += [f"excluded from the inputs: {k} (its value decides the target exactly: a column written after "
-                      "the result would leak it; see exclude in the card)" for k in self.leaks]
-            lines.append(f"next: workbench run {c.id}")
+        lines = [say("new_wrote", lang, card_file=self.card_file, notebook=self.notebook),
+                 say("new_task", lang, task=c.task, how=say("new_task_guessed" if self.task_guessed else "new_task_given",
+                                                            lang), target=c.target.column, labels=labels),
+                 say("new_task_wrong", lang)]
+        if c.target.positive is not None:
+            lines.append(say("new_positive", lang, positive=c.target.positive))
+        lines.append(say("new_columns", lang, kinds=kinds) + (say("new_time", lang, column=c.time.column) if c.time else "")
+                     + (say("new_group", lang, column=c.group.column) if c.group else ""))
+        lines.append(say("new_ranges", lang))
+        split = WORDS.get(c.split.kind, {}).get(lang, c.split.kind) if lang == "ko" else c.split.kind
+        lines.append(say("new_split", lang, kind=split, share=c.split.test_size, metric=c.metric.primary, sign=sign,
+                         accept=c.metric.accept))
+        lines += [say("new_left_out", lang, column=k, why=SKIPPED[v[0]][lang].format(**v[1])) for k, v in self.skipped.items()]
+        lines += [say("new_leak", lang, column=k) for k in self.leaks]
+        lines.append(say("new_next", lang, card=c.id))
         return "\n".join(lines)
 
 

@@ -2,8 +2,12 @@
 training data, in chunks: memory stays flat however long the file is.
 
 CSV is streamed in row chunks and Parquet by its row groups; Excel (at most a million rows) is read
-whole. Each chunk is mapped and validated like a training file, scored, and appended to the output
-(CSV or Parquet, written beside the target and renamed into place only when complete).
+whole. Each chunk is mapped and validated like a training file, scored, and appended to the output,
+written beside the target and renamed into place only when complete. The output's suffix picks its
+format: CSV (UTF-8 with BOM; time stamps as the input wrote them, or ISO without nanoseconds) and
+Parquet (typed) hold the validated card columns; Excel (.xlsx, one sheet of at most 1,048,576 rows)
+holds the input's own columns as they were, with the added columns' numbers formatted. With
+``lang="ko"`` the added columns get Korean headers (예측, 불량 확률, 하한, 상한, 모델, 버전, 입력 행).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ HISTORY_ROWS = 1_000  # rows of the previous chunk a model with lag/rolling feat
 PARQUET = (".parquet", ".pq")
 EXCEL = (".xlsx", ".xlsm", ".xls")
 TEXT = (".csv", ".tsv", ".txt", ".dat", "")  # streamed
+OUTPUTS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel"}  # what predict writes
+EXCEL_ROWS = 1_048_576  # rows in one Excel sheet, the header's included
+ADDED = ("model_id", "model_version")  # besides input_row and the model's outputs
 
 
 @dataclass
@@ -47,22 +54,29 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
                  lang: str | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False,
                  on_chunk: Callable[[pd.DataFrame], None] | None = None,
                  options: data.Options | dict | None = None, interval: float | None = None,
-                 overwrite: bool = False) -> Written:
-    """Score ``input_path`` with ``card_id``'s registered model; write the validated input columns, the
+                 overwrite: bool = False, site: str | None = None) -> Written:
+    """Score ``input_path`` with the registered model of ``card_id`` (of its data line ``site`` when given:
+    ``<card>.<site>``); write the validated input columns (Excel: the input's own columns), the
     prediction (with probability or score where the task has one), the model id and version, and
-    ``input_row`` (the row's number in the input file, from 1) to ``output_path``, which must not exist
-    unless ``overwrite``."""
+    ``input_row`` (the row's number in the input file, from 1) to ``output_path``, a .csv, .xlsx or
+    .parquet file that must not exist unless ``overwrite``. ``lang="ko"`` heads the added columns in
+    Korean."""
     started = time.perf_counter()
     card = cards.load_card(card_id)
+    name = registry.model_name(card.id, site)
     input_path, output_path = Path(input_path), Path(output_path)
-    check_output(output_path, input_path, card.id, overwrite)
-    chunks = _ahead(_prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options)))
+    check_output(output_path, input_path, name, overwrite, lang)
+    kind = OUTPUTS[output_path.suffix.lower()]
+    if kind == "excel":
+        _fits_a_sheet(input_path, lang)
+    chunks = _ahead(_prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options),
+                              keep_raw=True))
     first = next(chunks, None)  # a bad file is refused before any store or model is touched
     if first is None:
         raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
     tracking.configure()
-    mv = registry.resolve(card.id, alias, version)
-    model = registry.load_model(card.id, version=int(mv.version))
+    mv = registry.resolve(name, alias, version)
+    model = registry.load_model(name, version=int(mv.version))
     if interval is not None and getattr(model, "conformal", None) is not None:
         model.interval_level = interval  # prediction_lower / prediction_upper at this level
     lacking = [c for c in model.input_columns if c not in first[0].columns]
@@ -77,10 +91,11 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     partials.sweep(output_path.parent)  # what killed predicts left here
     rows, previous = 0, None
     bar = _bar(input_path, progress)
+    headers = {c: messages.output_column(c, lang, card.task, card.problem) for c in ("input_row", *ADDED)}
     try:
         with partials.claimed(partial):  # the ledger knows it until it is renamed into place
-            with _Writer(partial, parquet=output_path.suffix.lower() in PARQUET) as writer:
-                for frame, done in itertools.chain([first], chunks):
+            with _writer(kind, partial, input_path, lang) as writer:
+                for frame, done, raw in itertools.chain([first], chunks):
                     inputs = frame.drop(columns="input_row")
                     if on_chunk is not None:  # each validated chunk, e.g. to `workbench predict`'s drift sample
                         on_chunk(inputs)
@@ -89,12 +104,18 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
                     else:
                         scored = model.predict(inputs)
                     previous = inputs.tail(HISTORY_ROWS) if history else None
-                    out = frame.copy()
-                    out["model_id"] = card.id
-                    out["model_version"] = int(mv.version)
-                    for col in scored.columns:
-                        out[col] = scored[col].to_numpy()
-                    writer.write(out)
+                    out = (_raw_rows(raw, frame) if kind == "excel" else _as_written(frame, raw, kind))
+                    added = {"model_id": name, "model_version": int(mv.version),
+                             **{col: scored[col].to_numpy() for col in scored.columns}}
+                    for col, values in added.items():
+                        header = headers.get(col) or messages.output_column(col, lang, card.task, card.problem)
+                        out[header] = values
+                    if kind == "excel":  # the row numbers after the model's columns, beside the user's own
+                        out[headers["input_row"]] = frame["input_row"].to_numpy()
+                    else:
+                        out = out.rename(columns={"input_row": headers["input_row"]})
+                    writer.write(out, added=[headers.get(c) or messages.output_column(c, lang, card.task, card.problem)
+                                             for c in added])
                     rows += len(frame)
                     bar.update(done - bar.n)
                     bar.set_postfix(rows=rows, refresh=False)
@@ -107,35 +128,97 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     return Written(rows=rows, version=int(mv.version), seconds=time.perf_counter() - started, load_seconds=loaded)
 
 
-def check_output(output_path: Path, input_path: Path, card_id: str, overwrite: bool = False) -> None:
+def check_output(output_path: Path, input_path: Path, card_id: str, overwrite: bool = False,
+                 lang: str | None = None) -> None:
     """Refuse an output that is a folder, has another format, is the input, or exists (unless ``overwrite``),
     before anything is read or written."""
+    say = messages.say
     if output_path.is_dir():
-        raise WorkbenchError(f"--output {output_path} is a folder: name a file in it, e.g. "
-                             f"--output {output_path / f'{card_id}-predictions.csv'}.")
-    if output_path.suffix.lower() not in (".csv", *PARQUET):
-        raise WorkbenchError(f"Write predictions to a .csv or .parquet file, not {output_path.name}.")
+        raise WorkbenchError(say("output_folder", lang, path=output_path,
+                                 example=output_path / f"{card_id}-predictions.csv"))
+    if output_path.suffix.lower() not in OUTPUTS:
+        raise WorkbenchError(say("output_format", lang, name=output_path.name))
     if output_path.resolve() == input_path.resolve():
-        raise WorkbenchError("The output file would overwrite the input: choose another --output.")
+        raise WorkbenchError(say("output_is_input", lang))
     if output_path.exists() and not overwrite:
-        raise WorkbenchError(f"--output {output_path} already exists: choose another name, or pass --force to "
-                             f"replace it (it is replaced only once every row is scored).")
+        raise WorkbenchError(say("output_exists", lang, path=output_path))
     if output_path.parent.exists() and not output_path.parent.is_dir():
-        raise WorkbenchError(f"--output {output_path}: {output_path.parent} is a file, not a folder.")
+        raise WorkbenchError(say("output_parent", lang, path=output_path, parent=output_path.parent))
+
+
+def _fits_a_sheet(path: Path, lang: str | None) -> None:
+    """An Excel output of a file with more rows than a sheet holds is refused before anything is scored:
+    exactly for Parquet (its metadata), by its lines for a text file (a few blank lines may be counted)."""
+    rows = None
+    if path.suffix.lower() in PARQUET and path.exists():
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # noqa: BLE001 - an unreadable file is refused by the reader with its own message
+            return
+    elif path.suffix.lower() in TEXT and path.is_file():
+        lines, last = 0, b"\n"
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                lines += block.count(b"\n")
+                last = block[-1:]
+        rows = lines + (last != b"\n") - 1  # the header
+    if rows is not None and rows > EXCEL_ROWS - 1:
+        raise WorkbenchError(messages.say("excel_rows", lang, source=path, rows=rows, limit=EXCEL_ROWS - 1))
 
 
 def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
-              options: data.Options) -> Iterator[tuple[pd.DataFrame, int]]:
-    """Validated chunks of the input and the reading progress after each."""
+              options: data.Options, keep_raw: bool = False) -> Iterator[tuple]:
+    """Validated chunks of the input and the reading progress after each (and, with ``keep_raw``, the
+    chunk as read: its index labels are the rows' positions in the file, as ``input_row - 1``)."""
     start = 1
     for raw, done in read_chunks(path, chunk_rows, sheet=sheet, lang=lang):
         source = path if start == 1 else f"{path} rows {start}-{start + len(raw) - 1}"
-        yield _prepare(raw, card, column_map, source, lang, options), done
+        frame = _prepare(raw, card, column_map, source, lang, options)
+        yield (frame, done, raw) if keep_raw else (frame, done)
         start += len(raw)
+
+
+def _raw_rows(raw: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The input's own columns and values of the rows ``frame`` kept, in its order (Excel output)."""
+    out = raw.loc[frame["input_row"].to_numpy() - 1].reset_index(drop=True)
+    out.attrs = {}
+    return out
+
+
+def _as_written(frame: pd.DataFrame, raw: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The validated columns; for CSV a time stamp as the input wrote it when it was text there, else ISO
+    8601 without the nanoseconds pandas would print (``2024-01-02 05:08:40``)."""
+    out = frame.reset_index(drop=True)
+    if kind != "csv":
+        return out
+    mapping = getattr(raw.attrs.get("_mapped_names"), "get", None)
+    for col in out.columns:
+        if not pd.api.types.is_datetime64_any_dtype(out[col]):
+            continue
+        source = mapping(col) if mapping else None
+        text = raw[source] if source is not None and source in raw.columns else None
+        if text is not None and (pd.api.types.is_string_dtype(text) or text.dtype == object):
+            out[col] = text.loc[frame["input_row"].to_numpy() - 1].to_numpy(dtype=object, na_value=None)
+        else:
+            out[col] = _iso(out[col])
+    return out
+
+
+def _iso(values: pd.Series) -> pd.Series:
+    """Time stamps as ISO text: seconds, and fractions only when a value has them; the offset when aware."""
+    has_fraction = bool(((values.dt.microsecond != 0) | (values.dt.nanosecond != 0)).any())
+    text = values.dt.strftime("%Y-%m-%d %H:%M:%S.%f" if has_fraction else "%Y-%m-%d %H:%M:%S")
+    if getattr(values.dt, "tz", None) is not None:
+        text = text + values.dt.strftime("%z").str.replace(r"(\d\d)$", r":\1", regex=True)
+    return text.where(values.notna(), None)
 
 
 def _prepare(raw: pd.DataFrame, card, column_map, source, lang: str | None, options=None) -> pd.DataFrame:
     mapped = data.map_columns(raw, card, column_map, source, lang=lang, with_target=False)
+    # card column -> the input's own header, for writing a time stamp as the input had it
+    raw.attrs["_mapped_names"] = {m.card: m.user for m in mapped.attrs["mapping"].matches}
     found = data.accepted(mapped, card, source, with_target=False, lang=lang, options=options)
     frame = found.frame
     # the row's number in the file, kept through dropped footers and sorting by time or group
@@ -252,7 +335,7 @@ class _Writer:
     def __enter__(self):
         return self
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: pd.DataFrame, added: list[str] | None = None) -> None:
         import pyarrow as pa
 
         table = pa.Table.from_pandas(frame if self.parquet else defused(frame), preserve_index=False)
@@ -278,3 +361,103 @@ class _Writer:
         if self.handle is not None:
             self.handle.close()
         return False
+
+
+def _writer(kind: str, path: Path, source: Path, lang: str | None):
+    return _ExcelWriter(path, source, lang) if kind == "excel" else _Writer(path, parquet=kind == "parquet")
+
+
+class _ExcelWriter:
+    """Appends chunks to one sheet of an .xlsx (openpyxl's write-only mode: rows go to a temporary file as
+    they come, so memory holds about one chunk). The header is bold and frozen; the columns predict adds
+    get number formats (probabilities as percentages, values with up to three decimals), the input's own
+    columns keep their values as read; text is always text, never a formula; time stamps are Excel dates.
+    More rows than a sheet holds stop with a clear error."""
+
+    def __init__(self, path: Path, source: Path, lang: str | None):
+        from openpyxl import Workbook
+
+        self.path, self.source, self.lang = path, source, lang
+        self.book = Workbook(write_only=True)
+        self.sheet = self.book.create_sheet("예측" if messages.lang_or_default(lang) == "ko" else "predictions")
+        self.rows = 0
+        self.columns: list[str] | None = None
+
+    def __enter__(self):
+        return self
+
+    def write(self, frame: pd.DataFrame, added: list[str] | None = None) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        if self.rows + len(frame) > EXCEL_ROWS - 1:
+            raise WorkbenchError(messages.say("excel_rows", self.lang, source=self.source, rows=self.rows + len(frame),
+                                              limit=EXCEL_ROWS - 1))
+        if self.columns is None:
+            self.columns = [str(c) for c in frame.columns]
+            for i, col in enumerate(self.columns):
+                sample = [len(str(v)) for v in frame.iloc[:50, i].tolist()]
+                width = max([len(col) * (2 if any(ord(ch) > 0x1100 for ch in col) else 1), *sample]) + 2
+                self.sheet.column_dimensions[_letter(i)].width = min(max(width, 8), 50)
+            self.sheet.freeze_panes = "A2"
+            bold = Font(bold=True)
+            header = []
+            for col in self.columns:
+                cell = WriteOnlyCell(self.sheet, value=col)
+                cell.data_type = "s"
+                cell.font = bold
+                header.append(cell)
+            self.sheet.append(header)
+        formats = [_number_format(frame.iloc[:, i], str(col) in (added or [])) for i, col in enumerate(frame.columns)]
+        columns = [_cells(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        for values in zip(*columns):
+            row = []
+            for value, fmt in zip(values, formats):
+                if isinstance(value, str) or fmt is not None:
+                    cell = WriteOnlyCell(self.sheet, value=value)
+                    if isinstance(value, str):
+                        cell.data_type = "s"  # '=HYPERLINK(...)' stays text: no formula in our output
+                    elif fmt is not None and value is not None:
+                        cell.number_format = fmt
+                    row.append(cell)
+                else:
+                    row.append(value)
+            self.sheet.append(row)
+        self.rows += len(frame)
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.book.save(self.path)
+        else:
+            self.book.close()
+        return False
+
+
+def _number_format(values: pd.Series, added: bool) -> str | None:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "yyyy-mm-dd hh:mm:ss"
+    if not added or not pd.api.types.is_float_dtype(values):
+        return None
+    name = str(values.name)
+    if name.startswith("probability") or "확률" in name:
+        return "0.0%"
+    return "#,##0.0##"
+
+
+def _cells(values: pd.Series) -> list:
+    """A column as the plain Python values openpyxl writes: None for missing, naive datetimes."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        return [None if v is pd.NaT else v.to_pydatetime() for v in values]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    out = values.to_numpy(dtype=object)
+    return [None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else
+            (v.item() if hasattr(v, "item") else v) for v in out]
+
+
+def _letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)

@@ -15,7 +15,9 @@ A validation run (``settings.registering()`` is False) is compared the same way 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -85,7 +87,13 @@ def split_name(name: str) -> tuple[str, str]:
 
 def site_names(card_id: str | None = None) -> list[str]:
     """Registered names (of one card, or of all), the reference model first within a card."""
-    found = [m.name for m in MlflowClient().search_registered_models(max_results=100_000)]
+    client, found, token = MlflowClient(), [], None
+    while True:  # pages of at most 1,000, the most a registry answers at once
+        page = client.search_registered_models(max_results=1000, page_token=token)
+        found += [m.name for m in page]
+        token = page.token
+        if not token:
+            break
     if card_id is not None:
         found = [n for n in found if split_name(n)[0] == card_id]
     return sorted(found, key=lambda n: (split_name(n)[0], split_name(n)[1] != REFERENCE_SITE, n))
@@ -129,10 +137,26 @@ def version_by_alias(name: str, alias: str):
         return None
 
 
+@contextlib.contextmanager
+def quiet_downloads():
+    """No 'Downloading artifacts' progress bar while a model or its files are fetched: in a notebook it is a
+    red stderr block in the executed copy, in a terminal noise before the command's own lines."""
+    before = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = before
+
+
 def load_model(name: str, alias: str = CHAMPION, version: int | None = None):
     """The StandardModel behind a registered version (by alias or number)."""
     uri = f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
+    with quiet_downloads():
+        return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
 
 
 def decide(result, report: Report, name: str | None = None) -> tuple[bool, str, int | None, float | None]:
@@ -208,7 +232,8 @@ def compare_with_champion(result, report: Report, name: str | None = None) -> tu
         return True, "no champion yet", None, None
     try:
         # the champion as it was tested (before its refit on every row, which may include these rows)
-        tested = tracking.load_holdout_model(current.run_id) or load_model(name, version=int(current.version))
+        with quiet_downloads():
+            tested = tracking.load_holdout_model(current.run_id) or load_model(name, version=int(current.version))
         champion_value = score(card, tested, result.test)[primary]
         basis = "re-scored on the same test rows"
     except Exception as exc:  # an old champion that cannot read today's data: fall back to its record
@@ -254,6 +279,7 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
                 if promote:
                     client.set_registered_model_alias(name, CHAMPION, mv.version)
                 client.set_model_version_tag(name, mv.version, "promotion", reason)
+                tracking.describe_version(name, mv.version, card, reason, promote)
     else:  # a validation run: compared with the champion even when it misses the threshold, never registered
         promote = False
         _, reason, champion_before, champion_value = compare_with_champion(result, report)
@@ -263,6 +289,7 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     if run is not None:
         mlflow.set_tags({"registry.promoted": str(promote), "registry.reason": reason,
                          **({"registry.version": str(version)} if version is not None else {})})
+        tracking.note_decision(version, reason, promote)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,

@@ -50,12 +50,21 @@ class Served:
     names: dict = field(default_factory=dict)  # request header -> card names
     reference: dict | None = None  # the training rows' drift profile (pipelines/drift.py); None for older runs
     recent: object = None  # drift.Recent: the last rows scored, compared with ``reference`` on GET .../drift
+    name: str = ""  # the registered name, the model's id here: the card id, or <card id>.<site>
+
+    @property
+    def id(self) -> str:
+        return self.name or self.card.id
+
+    @property
+    def site(self) -> str:
+        return registry.split_name(self.id)[1]
 
     @classmethod
-    def load(cls, card: Card, version: int, run_id: str | None, threads: int = 1) -> "Served":
+    def load(cls, card: Card, version: int, run_id: str | None, threads: int = 1, name: str | None = None) -> "Served":
         import mlflow
 
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{card.id}/{version}")
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name or card.id}/{version}")
         model = pyfunc.unwrap_python_model().model
         for booster in model.boosters.values():  # one thread per request: a single row gains nothing from more
             if hasattr(booster, "set_param"):
@@ -66,7 +75,7 @@ class Served:
         reference = drift.load_profile(run_id)
         return cls(card=card, version=version, model=model, run_id=run_id, metrics=registry.run_metrics(run_id),
                    positional=[str(n) for n in positional], specs=specs, reference=reference,
-                   recent=drift.Recent(reference, RECENT_ROWS) if reference else None)
+                   recent=drift.Recent(reference, RECENT_ROWS) if reference else None, name=name or card.id)
 
     def columns(self) -> list[dict]:
         return [{"name": c.name, "type": TYPES[c.kind], "unit": c.unit, "ko": c.ko, "min": c.min, "max": c.max,
@@ -74,7 +83,8 @@ class Served:
 
     def describe(self) -> dict:
         card = self.card
-        return {"id": card.id, "version": self.version, "name": card.name.en, "name_ko": card.name.ko,
+        return {"id": self.id, "card": card.id, "site": self.site, "version": self.version, "name": card.name.en,
+                "name_ko": card.name.ko,
                 "task": card.task, "target": {"column": card.target.column, "unit": card.target.unit},
                 "metric": {"primary": card.metric.primary, "accept": card.metric.accept},
                 "metrics": self.metrics, "run_id": self.run_id, "columns": self.columns()}
@@ -94,15 +104,15 @@ class Served:
     def drift(self) -> dict:
         """The last rows scored set against the training data's profile (pipelines/drift.py)."""
         if self.reference is None:
-            raise RequestError(404, f"{self.card.id} v{self.version} has no drift profile: it was trained before "
+            raise RequestError(404, f"{self.id} v{self.version} has no drift profile: it was trained before "
                                     f"profiles were logged. Train a new version with `workbench run {self.card.id}`.")
         found = drift.compare(self.reference, self.recent.frame())
-        return {"id": self.card.id, "version": self.version, "window": self.recent.size, **found.as_dict()}
+        return {"id": self.id, "version": self.version, "window": self.recent.size, **found.as_dict()}
 
     def answer(self, body: bytes, limits: Limits = Limits(), deadline: Deadline | None = None) -> bytes:
         """The JSON answer to a request body: the predictions and the model's id and version."""
         rows = self.predict(body, limits, deadline)
-        model = jsonstream.json.dumps({"id": self.card.id, "version": self.version})
+        model = jsonstream.json.dumps({"id": self.id, "version": self.version})
         text = f'{{"predictions": {jsonstream.dumps_list(rows)}, "model": {model}}}'
         return text.encode("utf-8", "backslashreplace")
 
@@ -132,8 +142,9 @@ def _plain(v):
 
 
 class Champions:
-    """The models one process serves: every card's champion, or (``only``) one registered model by
-    alias or version; loaded once, and ``reload`` swaps in newly promoted versions."""
+    """The models one process serves: every registered model's champion (a card's reference model and each
+    site's ``<card>.<site>``, each under its registered name), or (``only``) one registered model by alias
+    or version; loaded once, and ``reload`` swaps in newly promoted versions."""
 
     def __init__(self, threads: int = 1, only: str | None = None, alias: str = registry.CHAMPION,
                  version: int | None = None):
@@ -150,10 +161,17 @@ class Champions:
         found.reload()
         return found
 
-    def _version(self, card_id: str):
+    def _version(self, name: str):
         if self.only and self.version is not None:
-            return registry.resolve(card_id, version=self.version)
-        return registry.version_by_alias(card_id, self.alias if self.only else registry.CHAMPION)
+            return registry.resolve(name, version=self.version)
+        return registry.version_by_alias(name, self.alias if self.only else registry.CHAMPION)
+
+    def _names(self) -> list[str]:
+        """The registered names to serve: ``only``, or every one whose card is in the catalog."""
+        if self.only:
+            return [self.only]
+        known = set(cards.list_ids())
+        return [n for n in registry.site_names() if registry.split_name(n)[0] in known]
 
     def reload_shared(self) -> dict:
         """``reload``; or, while one is already running, that one's answer when it ends: clients posting
@@ -171,9 +189,9 @@ class Champions:
             tracking.configure()
             current, models, errors = self.models, {}, {}
             loaded, unchanged = [], []
-            for card_id in [self.only] if self.only else cards.list_ids():
+            for card_id in self._names():  # a registered name: the card id, or <card id>.<site>
                 try:
-                    card = cards.load_card(card_id)
+                    card = cards.load_card(registry.split_name(card_id)[0])
                     mv = self._version(card_id)
                     if mv is None:
                         continue
@@ -182,7 +200,7 @@ class Champions:
                         models[card_id] = old
                         unchanged.append(card_id)
                         continue
-                    models[card_id] = Served.load(card, int(mv.version), mv.run_id, self.threads)
+                    models[card_id] = Served.load(card, int(mv.version), mv.run_id, self.threads, name=card_id)
                     loaded.append(f"{card_id} v{mv.version}")
                 except Exception as exc:  # noqa: BLE001 - reported per card, the rest keep serving
                     log.warning("%s could not be loaded", card_id, exc_info=True)
@@ -206,9 +224,10 @@ class Champions:
             if self.only:
                 raise RequestError(404, f"This server serves {self.only} only; {card_id[:80]!r} is served by "
                                         f"`workbench serve --all`.")
-            if card_id in cards.list_ids():
-                raise RequestError(404, f"{card_id} has no champion being served: run `workbench run {card_id}` "
-                                        f"(or `workbench promote`), then POST /reload. Served: {known}.")
+            if registry.split_name(card_id)[0] in cards.list_ids():
+                raise RequestError(404, f"{card_id} has no champion being served: run `workbench run "
+                                        f"{registry.split_name(card_id)[0]}` (or `workbench promote`), then POST "
+                                        f"/reload. Served: {known}.")
             raise RequestError(404, f"No standard model {card_id[:80]!r}. Served: {known}.")
         return served
 
@@ -431,7 +450,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, poll_s: float = 60.0, threa
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     tracking.configure()
     if only:
-        cards.load_card(only)
+        cards.load_card(registry.split_name(only)[0])
         registry.resolve(only, alias, version)
     champions = Champions.load(threads, only, alias, version)
     served = ", ".join(f"{k} v{m.version}" for k, m in sorted(champions.models.items()))
@@ -452,8 +471,9 @@ def serve_all(host: str = "127.0.0.1", port: int = 8000, poll_s: float = 60.0, t
 
 
 def serve_one(card_id: str, alias: str = registry.CHAMPION, version: int | None = None, host: str = "127.0.0.1",
-              port: int = 5001, threads: int = 1, poll_s: float = 60.0, **kwargs) -> None:
-    """One registered model: the same app, checks and messages as `serve --all`, restricted to it, with
-    MLflow's scoring paths (POST /invocations, GET /ping) beside ours."""
-    serve(host=host, port=port, poll_s=poll_s if version is None else 0.0, threads=threads, only=card_id,
-          alias=alias, version=version, **kwargs)
+              port: int = 5001, threads: int = 1, poll_s: float = 60.0, site: str | None = None, **kwargs) -> None:
+    """One registered model (``card_id``'s, or its data line ``site``'s): the same app, checks and messages
+    as `serve --all`, restricted to it, with MLflow's scoring paths (POST /invocations, GET /ping) beside
+    ours."""
+    serve(host=host, port=port, poll_s=poll_s if version is None else 0.0, threads=threads,
+          only=registry.model_name(card_id, site), alias=alias, version=version, **kwargs)
