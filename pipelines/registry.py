@@ -279,7 +279,6 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
                 if promote:
                     client.set_registered_model_alias(name, CHAMPION, mv.version)
                 client.set_model_version_tag(name, mv.version, "promotion", reason)
-                tracking.describe_version(name, mv.version, card, reason, promote)
     else:  # a validation run: compared with the champion even when it misses the threshold, never registered
         promote = False
         _, reason, champion_before, champion_value = compare_with_champion(result, report)
