@@ -288,7 +288,6 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     if run is not None:
         mlflow.set_tags({"registry.promoted": str(promote), "registry.reason": reason,
                          **({"registry.version": str(version)} if version is not None else {})})
-        tracking.note_decision(version, reason, promote)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,
