@@ -123,8 +123,8 @@ def test_bad_rows_fail_clearly_and_leave_no_output(store, tmp_path):
     store["frame"].head(50).to_csv(good, index=False)
     with pytest.raises(WorkbenchError, match="No version 42"):  # the file is checked first, then the registry
         predict_file(CARD, good, tmp_path / "o.csv", version=42)
-    with pytest.raises(WorkbenchError, match=".csv or .parquet"):
-        predict_file(CARD, source, tmp_path / "o.xlsx")
+    with pytest.raises(WorkbenchError, match=r"\.csv, \.xlsx or \.parquet"):  # .xlsx is written since issue 18
+        predict_file(CARD, source, tmp_path / "o.json", lang="en")
     empty = tmp_path / "empty.csv"
     frame.head(0).to_csv(empty, index=False)
     with pytest.raises(DataError, match="no data rows"):
