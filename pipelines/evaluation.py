@@ -268,6 +268,8 @@ def figures(result: TuneResult, report: Report, lang: str | None = None) -> dict
         out["anomaly_scores"] = _anomaly_trace(p["y_true"], p["score"], result.model.threshold)
     out["feature_importance"] = _importance(result.model, card=card, lang=lang)
     out["shap_summary"] = _shap_summary(result, lang=lang)
+    for fig in out.values():  # shown where a notebook displays them, not a second time by the inline backend
+        plt.close(fig)
     return out
 
 

@@ -196,11 +196,23 @@ def log_result(result, report) -> str:
     from .drift import log_profile  # drift/profile.json: the inputs of the rows the logged model was fitted on
     log_profile(result, final)
     example = result.test.frame()[final.input_columns].head(5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        signature = infer_signature(example, final.predict(example))
-        info = mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=PyfuncModel(final), signature=signature,
-                                       input_example=example, pip_requirements=_requirements())
+    import logging
+
+    # MLflow logs, for every python_model object, a warning that CloudPickle serialises it and an INFO line that
+    # it validates the input example: red lines in each executed notebook. The object is a StandardModel that
+    # is a pickle whichever way it is shipped (models-from-code would load the same pickle from an artifact),
+    # read back only from this store; the model's own errors still raise.
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            signature = infer_signature(example, final.predict(example))
+            info = mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=PyfuncModel(final), signature=signature,
+                                           input_example=example, pip_requirements=_requirements())
+    finally:
+        logger.setLevel(level)
     return info.model_uri
 
 
