@@ -73,3 +73,38 @@ def test_the_champion_decision_waits_for_another_process_deciding(store, catalog
     assert decided_at >= released_at
     assert decision.version == 1 and decision.promoted
     assert int(MlflowClient().get_model_version_by_alias(card.id, "champion").version) == 1
+
+
+@pytest.mark.slow
+def test_four_runs_started_together_on_a_new_default_store_all_finish(tmp_path, catalog_copy):
+    """Four `workbench run` of one card at once on a store that does not exist yet (issue 19): every run
+    finishes, the study holds the trials asked for (one more at most, when two processes start their
+    last trial at the same instant), no two with the same parameters, and the registry has one champion
+    and versions numbered without gaps."""
+    import os
+
+    import optuna
+
+    catalog_copy.edit("heat-treatment-hardness", lambda raw: raw["reference_data"]["simulator"].update(rows=600))
+    store = tmp_path / "mlruns"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}", "WORKBENCH_THREADS": "1"}
+    env.pop("WORKBENCH_OPTUNA_STORAGE", None)
+    runs = [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "heat-treatment-hardness", "--trials", "4",
+                              "--quiet", "--output-dir", str(tmp_path / f"out{i}")], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(4)]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 4, "\n\n".join(o[-2000:] for o in outputs)
+    tracking.configure(env["MLFLOW_TRACKING_URI"])
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("heat-treatment-hardness")
+    states = [r.info.status for r in client.search_runs([experiment.experiment_id])]
+    assert states == ["FINISHED"] * 4
+    storage = f"sqlite:///{store / 'optuna.db'}"
+    [name] = optuna.get_all_study_names(storage)
+    trials = optuna.load_study(study_name=name, storage=storage).trials
+    finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert 4 <= len(finished) <= 5
+    assert len({tuple(sorted(t.params.items())) for t in finished}) == len(finished)
+    versions = sorted(int(v.version) for v in client.search_model_versions("name='heat-treatment-hardness'"))
+    assert versions == list(range(1, len(versions) + 1)) and versions
+    assert client.get_model_version_by_alias("heat-treatment-hardness", "champion") is not None
