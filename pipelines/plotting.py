@@ -65,7 +65,7 @@ def korean_fonts() -> str | None:
         return None
     # The Korean fonts by name, then the default sans-serif (DejaVu: the symbols NanumGothic lacks, such as
     # the minus sign): matplotlib falls back glyph by glyph over named families only, not within "sans-serif".
-    plt.rcParams["font.family"] = [*families, "sans-serif"]
+    plt.rcParams["font.family"] = [*families, "DejaVu Sans", "sans-serif"]
     plt.rcParams["font.sans-serif"] = [*families, *[f for f in plt.rcParams["font.sans-serif"] if f not in families]]
     plt.rcParams["axes.unicode_minus"] = False  # CJK fonts lack the Unicode minus sign
     return families[0]

@@ -108,6 +108,7 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     params = {"data_path": data_path, "n_trials": n_trials, "timeout_s": timeout_s, "device": device, "seed": seed,
               "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id,
               "data_options": data.Options.of(options).as_dict() or None}
+    settings.anchor_relative_paths()  # the kernel starts in notebooks/
     os.environ["WORKBENCH_PROGRESS_FILE"] = str(progress_file)  # the kernel inherits it
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ["WORKBENCH_REGISTER"] = "1" if register else "0"  # read by registry.register in the kernel

@@ -27,6 +27,19 @@ def data_dir() -> Path:
     return Path(os.environ.get("WORKBENCH_DATA_DIR", REPO_ROOT / "datasets" / "cache"))
 
 
+PATH_VARIABLES = ("WORKBENCH_CATALOG_DIR", "WORKBENCH_NOTEBOOKS_DIR", "WORKBENCH_DATA_DIR")
+
+
+def anchor_relative_paths() -> None:
+    """Relative folders in the path variables made absolute, from where the command was started: a
+    notebook's kernel runs in notebooks/, where ``WORKBENCH_DATA_DIR=../shared/datasets`` would name
+    another folder (and the card would quietly train on its simulator instead of the public data)."""
+    for name in PATH_VARIABLES:
+        value = os.environ.get(name)
+        if value and not Path(value).is_absolute():
+            os.environ[name] = str(Path(value).resolve())
+
+
 def sources_file() -> Path:
     return REPO_ROOT / "datasets" / "sources.yaml"
 

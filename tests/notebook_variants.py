@@ -19,7 +19,7 @@ import pandas as pd
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from pipelines import runner
+from pipelines import runner, settings
 
 FEATURES_ON_ALL_ROWS = "if 'make_features' in globals():\n    make_features(data.frame.copy())"
 CLEANUP = "import matplotlib.pyplot as _plt; _plt.close('all')\nimport mlflow as _mlflow; _mlflow.end_run()"
@@ -34,6 +34,7 @@ class KernelSession:
 
     def __init__(self, uri: str, timeout_s: float = 600):
         self.uri = uri
+        settings.anchor_relative_paths()  # the kernel starts in notebooks/
         env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "WORKBENCH_REGISTER": "0", "MPLBACKEND": "Agg",
                "WORKBENCH_PROGRESS_FILE": ""}
         self.client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", timeout=timeout_s,

@@ -20,6 +20,10 @@ from pipelines import runner
 from pipelines.cli import lab_command
 from serving_support import free_port, wait_for
 
+# the module's trained store is made once: every test of it on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("clean_notebooks")
+
+
 CARD = "heat-treatment-hardness"  # regression: residuals, intervals, importance and SHAP figures
 
 

@@ -3,6 +3,7 @@ and two runs deciding the champion at the same moment. Real processes, a real st
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -27,7 +28,8 @@ def _first_touch(uri: str, start: float) -> int:
 def test_runs_starting_together_on_a_new_store_all_find_it(tmp_path):
     """Four processes touch a store that does not exist yet at the same instant: one creates the tables
     while the others wait, and none fails on a table another is creating."""
-    with ProcessPoolExecutor(4) as pool:
+    # spawned, not forked: a fork of a test worker that holds threads (MLflow, LightGBM's OpenMP) can deadlock
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
         pool.submit(time.sleep, 0).result()
         for attempt in range(3):
             uri = f"sqlite:///{tmp_path / f'store{attempt}' / 'mlflow.db'}"

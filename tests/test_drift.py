@@ -21,6 +21,10 @@ from pipelines import data, drift, serving
 from pipelines.cli import app as cli
 from serving_support import CARD, server_thread, temporary_store, train
 
+# the module's trained store is made once: every test of it on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("drift")
+
+
 SHIFTED = "Austenitize_Temp_C"  # 820-900 °C in the reference data, card range 700-1000: +2 sd stays in range
 
 

@@ -22,6 +22,10 @@ from pipelines.cli import app as cli
 import pipelines as wb
 from serving_support import CARD, temporary_store
 
+# the module's trained store is made once: every test of it on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("model_report")
+
+
 BINARY = "machine-failure"
 
 

@@ -17,7 +17,8 @@ CARD, DATASET = "steel-tempering-hardness", "tempering_steel_hardness"
 
 def _catalog(monkeypatch) -> str:
     monkeypatch.setattr(cli, "console", Console(width=100))  # a 100-column terminal
-    result = CliRunner().invoke(cli.app, ["catalog"])
+    # COLUMNS too: piped, the command takes its width from COLUMNS where set (pytest-xdist's workers have 80)
+    result = CliRunner().invoke(cli.app, ["catalog"], env={"COLUMNS": "100"})
     assert result.exit_code == 0, result.output
     return result.output
 

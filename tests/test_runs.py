@@ -4,6 +4,7 @@ temporary folder, the registry's aliases, and the command line."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -33,6 +34,11 @@ def _small(catalog_copy, card_id="heat-treatment-hardness", rows=1500, accept=No
         if accept is not None:
             raw["metric"]["accept"] = accept
     catalog_copy.edit(card_id, change)
+
+
+# Worker processes are spawned, never forked: a fork of a process whose LightGBM has started its OpenMP
+# threads deadlocks in the child's first predict (it hung a CI run for its whole limit).
+SPAWN = multiprocessing.get_context("spawn")
 
 
 PUBLIC = {"injection-molding-quality": "kamp_injection_molding", "steel-plate-fault-type": "steel_plates_faults",
@@ -121,6 +127,7 @@ def test_registered_model_is_refit_on_every_row_and_the_champion_is_compared_as_
     assert error(tested) == pytest.approx(report.metrics["test_rmse"], rel=1e-9)
     assert error(registered) < error(tested)  # it has seen them: why the comparison must not use it
 
+    monkeypatch.setenv("WORKBENCH_RETRAIN", "1")  # the same trials again: registered only when asked to
     _, _, again, second = train()
     assert second.champion_value == pytest.approx(report.metrics["test_rmse"], rel=1e-9)
     assert second.promoted and "not worse than champion v1" in second.reason
@@ -270,7 +277,7 @@ def test_runs_starting_together_share_a_new_optuna_store(tmp_path):
     on the tables another is creating."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(4) as pool:
+    with ProcessPoolExecutor(4, mp_context=SPAWN) as pool:
         pool.submit(time.sleep, 0).result()  # workers started before the clock
         for attempt in range(5):
             url = f"sqlite:///{tmp_path / f'optuna{attempt}.db'}"
@@ -297,7 +304,7 @@ def test_runs_of_one_study_side_by_side_add_up_to_its_budget_without_repeating_a
     _small(catalog_copy, rows=600)
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     tuning.open_storage(storage)  # tables made before the race (the race itself: the test above)
-    with ProcessPoolExecutor(3) as pool:
+    with ProcessPoolExecutor(3, mp_context=SPAWN) as pool:
         pool.submit(time.sleep, 0).result()
         start = time.time() + 1.0
         for future in [pool.submit(_tune_small, storage, str(catalog_copy.catalog), start) for _ in range(3)]:

@@ -20,6 +20,10 @@ from pipelines.cli import app
 from pipelines.errors import WorkbenchError
 from serving_support import CARD, server_thread, temporary_store, train
 
+# the module's trained store is made once: every test of it on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("sites")
+
+
 
 def test_site_names_fit_models_uris_and_stay_apart_from_aliases():
     assert registry.model_name(CARD) == CARD == registry.model_name(CARD, "reference")
