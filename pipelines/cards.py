@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import metrics, settings
-from .errors import CardError
+from .errors import CardError, UnknownCard
 
 Task = Literal["binary", "multiclass", "regression", "rul", "anomaly", "forecast"]
 Problem = Literal["quality", "maintenance", "anomaly", "optimisation", "forecast"]
@@ -272,8 +272,7 @@ def load_card(card: str | Path) -> Card:
     if path.suffix not in (".yaml", ".yml"):
         path = card_path(str(card))
     if not path.exists():
-        known = ", ".join(list_ids()) or "none"
-        raise CardError(path, [f"no such card (known cards: {known})"])
+        raise UnknownCard(path, str(card), list_ids())
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:  # one line: where, and what the parser expected

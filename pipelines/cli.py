@@ -18,10 +18,29 @@ from rich.table import Table
 from . import cards, settings
 from .errors import WorkbenchError
 
+class _HelpFlag:
+    """-h/--help is a flag like any other: shown without a type (typer would print ``<bool>``)."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+
+class _Group(_HelpFlag, typer.core.TyperGroup):
+    pass
+
+
+class _Command(_HelpFlag, typer.core.TyperCommand):
+    pass
+
+
 app = typer.Typer(help="Standard Model Workbench: KAMP's AI standard models for manufacturing, run, tracked and served.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-# Piped into a file or a CI log there is no terminal to fit: print wide rather than fold names.
-console = Console(width=None if sys.stdout.isatty() else 160)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=_Group,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+# Piped into a file or a CI log there is no terminal to fit: print wide rather than fold names (COLUMNS rules).
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160)
 err = Console(stderr=True)
 
 
@@ -68,8 +87,29 @@ def _show_notes() -> None:
         logger.addHandler(_NoteHandler())
 
 
+def _version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    typer.echo(f"workbench {of('standard-model-workbench')} (Python {sys.version.split()[0]}; mlflow {of('mlflow')}, "
+               f"optuna {of('optuna')}, lightgbm {of('lightgbm')}, xgboost {of('xgboost')})")
+    raise typer.Exit()
+
+
 @app.callback()
-def _startup(ctx: typer.Context) -> None:
+def _startup(ctx: typer.Context,
+             version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                          help="print the workbench's version (and its engines') and exit")) -> None:
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and not sys.stdout.isatty():  # piped, but told how wide to be
+        console.width = int(columns)
     # Runs that a killed process left RUNNING are marked KILLED first (pipelines/stale_runs.py).
     from .stale_runs import recover_quietly
 
@@ -131,21 +171,64 @@ def _broken_cards(broken: list) -> None:
 
 
 @app.command("list")
-def list_cmd():
-    """List the standard models in the catalog (a card that does not load is named, with its error)."""
+def list_cmd(lang: Optional[str] = typer.Option(None, "--lang", help="the names in ko | en only (default: both)")):
+    """List the standard models in the catalog: id and name, task, primary metric and its acceptance threshold,
+    and the champion where one is registered (version, test metric, date). A card that does not load is
+    named, with its error."""
     broken: list = []
     found = cards.list_cards(broken)
-    table = Table()
-    # the id is what people copy: first, whole, on any terminal width; the rest may wrap
-    table.add_column("id", no_wrap=True, min_width=max((len(c.id) for c in found), default=2))
-    for header in ("task", "metric ≥/≤ accept", "name", "이름"):
-        table.add_column(header)
+    lang = _lang(lang)
+    champions = _champions([c.id for c in found])
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)  # fits 100 columns: the id whole, the names beneath it
+    table.add_column({"en": "card", "ko": "card / 이름"}.get(lang, "card / name / 이름"), no_wrap=False,
+                     min_width=max((len(c.id) for c in found), default=2))
+    table.add_column("task", no_wrap=True)
+    table.add_column("metric ≥/≤ accept", no_wrap=True)
+    table.add_column("champion (test metric)", no_wrap=True)
     for card in found:
         sign = "≥" if card.higher_is_better else "≤"
-        table.add_row(*map(escape, (card.id, card.task, f"{card.metric.primary} {sign} {card.metric.accept}",
-                                    card.name.en, card.name.ko)))
+        metric = cards.SHORT_METRICS.get(card.metric.primary, card.metric.primary)
+        name = {"ko": card.name.ko, "en": card.name.en}.get(lang, f"{card.name.en}\n{card.name.ko}")
+        table.add_row(f"[bold]{escape(card.id)}[/]\n[dim]{escape(name)}[/]", card.task,
+                      escape(f"{metric} {sign} {card.metric.accept:g}"), escape(champions.get(card.id, "")))
     console.print(table)
+    shown = sum(1 for c in found if c.id in champions)
+    console.print(f"{len(found)} standard models, {shown} with a champion (`workbench models` lists every version)")
     _broken_cards(broken)
+
+
+def _champions(card_ids: list[str]) -> dict[str, str]:
+    """Per card, its champion as ``v3 · 0.412 · 2026-12-03`` (the card's primary test metric, from the
+    version's tag). Reads the store only when it exists: a listing never creates one."""
+    from pathlib import Path as _Path
+
+    uri = settings.tracking_uri() if os.environ.get("MLFLOW_TRACKING_URI") else None
+    path = _Path(uri.removeprefix("sqlite:///")) if uri and uri.startswith("sqlite:///") else \
+        (settings.mlruns_dir() / "mlflow.db" if uri is None else None)
+    if path is not None and not path.exists():
+        return {}
+    from datetime import datetime
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from . import tracking
+
+    tracking.configure(uri or settings.tracking_uri())
+    client, out = MlflowClient(), {}
+    registered = {m.name for m in client.search_registered_models(max_results=1000)}
+    for card_id in card_ids:
+        if card_id not in registered:
+            continue
+        try:
+            mv = client.get_model_version_by_alias(card_id, "champion")
+        except MlflowException:
+            continue
+        primary = cards.load_card(card_id).metric.primary
+        value = mv.tags.get(f"test_{primary}")
+        when = datetime.fromtimestamp(int(mv.creation_timestamp) / 1000).strftime("%Y-%m-%d") if mv.creation_timestamp else ""
+        out[card_id] = " · ".join(x for x in (f"v{mv.version}", f"{float(value):.3g}" if value else "", when) if x)
+    return out
 
 
 @app.command()
@@ -246,6 +329,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--device must be auto, cpu or cuda")
     lang = _lang(lang)
+    if lang:  # the notebook's kernel inherits it: plots name the card's columns in that language
+        os.environ["WORKBENCH_LANG"] = lang
     options = _options(split, strict, dayfirst, monthfirst, na, costs)
     _show_notes()
     try:
@@ -261,13 +346,25 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         _fail(exc)
     s = outcome.summary
     d = outcome.decision
-    console.print(f"[bold]{card_id}[/] finished in {outcome.seconds:.0f} s on {s.get('device', '?')}")
-    table = Table("metric", "model (test)", "90 % interval", "baseline")
+    from .evaluation import accuracy_note, headline
+
+    card = cards.load_card(card_id)
     intervals, untrusted = s.get("intervals", {}), s.get("untrusted", {})
-    for name, value in s.get("metrics", {}).items():
+    console.print(f"[bold]{card_id}[/] finished in {outcome.seconds:.0f} s on {s.get('device', '?')} "
+                  f"({s.get('trials', '?')} trials in the study)")
+    if s.get("metrics"):
+        console.print(escape(headline(card, s["metrics"], s.get("baseline", {}), intervals)), highlight=False,
+                      soft_wrap=True)
+        note = accuracy_note(card, s["metrics"], s.get("baseline", {}))
+        if note:
+            console.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
+    primary = f"test_{card.metric.primary}"
+    table = Table("metric", "model (test)", "90 % interval", "baseline")
+    for name, value in sorted(s.get("metrics", {}).items(), key=lambda kv: kv[0] != primary):
         base = s.get("baseline", {}).get(name.replace("test_", "baseline_"))
         lo, hi = intervals.get(name, (None, None))
-        table.add_row(name + (" (!)" if name in untrusted else ""), f"{value:.4f}",
+        label = name + (" (primary)" if name == primary else "") + (" (!)" if name in untrusted else "")
+        table.add_row(f"[bold]{label}[/]" if name == primary else label, f"{value:.4f}",
                       "" if lo is None else f"{lo:.4f} to {hi:.4f}", "" if base is None else f"{base:.4f}")
     console.print(table)
     counts = s.get("counts", {})
@@ -283,7 +380,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if "test_interval_coverage" in decided:
         console.print(f"{decided['interval_level']:.0%} prediction intervals held {decided['test_interval_coverage']:.1%} "
                       f"of the test rows (mean width {decided['test_interval_width']:.3g})")
-    if s.get("split") and s["split"] != cards.load_card(card_id).split.kind:
+    if s.get("split") and s["split"] != card.split.kind:
         console.print(f"split: {s['split']} (the card's split was not possible on this file; see the notes above)")
     if data is None and s.get("data_notes"):
         for line in s["data_notes"]:
@@ -297,7 +394,9 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         console.print(f"registered model {card_id} version {d['version']}: {state} ({d['reason']})")
     console.print(f"MLflow run: {outcome.run_id}  (store: {escape(settings.tracking_uri())})")
     console.print(f"executed notebook: {escape(str(outcome.executed_notebook))}")
-    console.print("open the MLflow UI with: [bold]workbench ui[/]  (or: make ui)")
+    console.print("open the MLflow UI with: [bold]workbench ui[/]  (or: make ui); the card's runs with the primary "
+                  "metric first: the link in its experiment's description; trials: [bold]workbench dashboard "
+                  f"{card_id}[/]")
 
 
 @app.command()
@@ -794,6 +893,51 @@ def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0
     raise typer.Exit(subprocess.call(cmd))
 
 
+def card_studies(card_id: str, storage: str) -> list[tuple[int, str, int]]:
+    """The card's Optuna studies in ``storage`` (one per data and design), newest first, as
+    ``(study id, name, trials)``; an absent SQLite file is not created."""
+    import optuna
+
+    if storage.startswith("sqlite:///") and not Path(storage.removeprefix("sqlite:///")).exists():
+        return []
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rdb = optuna.storages.RDBStorage(storage)
+    found = [(s._study_id, s.study_name, rdb.get_n_trials(s._study_id)) for s in rdb.get_all_studies()
+             if s.study_name == card_id or s.study_name.startswith(f"{card_id}-")]
+    rdb.remove_session()
+    return sorted(found, reverse=True)
+
+
+@app.command()
+def dashboard(card_id: str = typer.Argument(..., help="card id"),
+              port: int = typer.Option(8080, "--port"),
+              host: str = typer.Option("127.0.0.1", "--host", help="loopback by default; 0.0.0.0 opens it to the network"),
+              browser: Optional[bool] = typer.Option(None, "--browser/--no-browser", help=BROWSER_HELP)):
+    """Open optuna-dashboard on the card's Optuna study: every trial, the optimisation history, parameter
+    importances and slices, live while a run tunes (the same storage as `workbench run`, loopback by default)."""
+    try:
+        card = cards.load_card(card_id)
+    except WorkbenchError as exc:
+        _fail(exc)
+    storage = settings.optuna_storage()
+    studies = card_studies(card.id, storage)
+    if not studies:
+        _fail(WorkbenchError(f"No Optuna study of {card.id} in {storage} yet: `workbench run {card.id}` tunes one "
+                             f"(WORKBENCH_OPTUNA_STORAGE or MLFLOW_TRACKING_URI point at another store)."))
+    study_id, name, n = studies[0]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/dashboard/studies/{study_id}"
+    others = f"; {len(studies) - 1} older stud{'y' if len(studies) == 2 else 'ies'} of it in the list" if len(studies) > 1 else ""
+    console.print(f"optuna-dashboard on {url}  (study {escape(name)}, {n} trials{others}; storage {escape(storage)}); "
+                  f"Ctrl-C stops it", highlight=False, soft_wrap=True)
+    _reach_note(host, port)
+    if browser if browser is not None else _has_display():
+        _open_browser_soon(url)
+    cmd = [sys.executable, "-c", "from optuna_dashboard._cli import main; main()", storage, "--host", host,
+           "--port", str(port)]
+    raise typer.Exit(subprocess.call(cmd))
+
+
 def lab_command(port: int, host: str, browser: bool, as_root: bool) -> list[str]:
     """The JupyterLab command line: as root (every container) Lab refuses to start without --allow-root."""
     cmd = [sys.executable, "-m", "jupyter", "lab", "--ip", host, "--port", str(port),
@@ -820,6 +964,40 @@ def lab(port: int = typer.Option(8888, "--port"),
     _reach_note(host, port)
     cmd = lab_command(port, host, browser if browser is not None else _has_display(), as_root)
     raise typer.Exit(subprocess.call(cmd, env=env, cwd=settings.notebooks_dir()))
+
+
+def _conventions(typer_app: typer.Typer) -> None:
+    """What every command's help follows, set once here rather than on each option: a flag shows no type
+    (``--quiet``, not ``--quiet <bool>``), an option that takes a value shows its name in capitals
+    (``--trials TRIALS``), and docstrings read as paragraphs (their line breaks are the source's, not the
+    reader's), with the first sentence as the command list's short help."""
+    import inspect
+    import re
+
+    for command in typer_app.registered_commands + [typer_app.registered_callback]:
+        if command is None or command.callback is None:
+            continue
+        for parameter in inspect.signature(command.callback).parameters.values():
+            info = parameter.default
+            if isinstance(info, typer.models.OptionInfo) and info.metavar is None:
+                flag = parameter.annotation in (bool, "bool", Optional[bool], "Optional[bool]")
+                longest = max((d for d in info.param_decls or () if d.startswith("--")), key=len, default="")
+                info.metavar = "" if flag else longest.split("/")[0].lstrip("-").upper().replace("-", "_")
+            elif isinstance(info, typer.models.ArgumentInfo) and info.metavar is None:
+                info.metavar = parameter.name.upper()
+        cls = getattr(command, "cls", None)
+        if command is not typer_app.registered_callback and (not isinstance(cls, type) or cls is typer.core.TyperCommand):
+            command.cls = _Command
+        doc = command.help or inspect.getdoc(command.callback) or ""
+        if doc and command.help is None:
+            paragraphs = [re.sub(r"\s*\n\s*", " ", p.strip()) for p in doc.split("\n\n")]
+            command.help = "\n\n".join(paragraphs)
+            if command.short_help is None:
+                first = re.split(r"(?<=\.)\s", paragraphs[0], maxsplit=1)[0]
+                command.short_help = first
+
+
+_conventions(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

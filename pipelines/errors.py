@@ -18,8 +18,25 @@ class CardError(WorkbenchError):
         self.problems = problems
         super().__init__(
             f"Card {self.path} is not valid: " + "; ".join(problems)
-            + ". Fix these fields (see DESIGN.md section 3 for the card schema) and run again."
+            + ". Fix these fields (docs/cards.md describes each one) and run again."
         )
+
+
+class UnknownCard(CardError):
+    """A card id the catalog lacks: the closest ids (difflib) and where the catalog is listed."""
+
+    def __init__(self, path, card_id: str, known: list[str]):
+        import difflib
+
+        self.path, self.card_id, self.known = str(path), card_id, known
+        close = difflib.get_close_matches(card_id, known, n=3, cutoff=0.6)
+        if not close:  # a fragment of an id: "molding" -> the ids that hold it
+            close = [k for k in known if card_id and card_id.lower() in k][:3]
+        self.suggestions = close
+        self.problems = ["no such card"]
+        hint = (f" Did you mean {' or '.join(close)}? `workbench list` shows the whole catalog." if close else
+                f" `workbench list` shows the catalog (known cards: {', '.join(known) or 'none'}).")
+        WorkbenchError.__init__(self, f"No card named {card_id!r} (no file {self.path}).{hint}")
 
 
 class DataError(WorkbenchError):

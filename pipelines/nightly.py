@@ -52,6 +52,45 @@ class Check:
     status: str  # passed | failed | skipped
     message: str
 
+    @property
+    def meaning(self) -> str:
+        """What the check compares, in one line."""
+        return CHECK_HELP[self.name][0] if self.name in CHECK_HELP else ""
+
+    @property
+    def fix(self) -> str:
+        """What to do when it fails (and when a failure is expected)."""
+        return CHECK_HELP[self.name][1] if self.name in CHECK_HELP else ""
+
+
+# Each check: what it compares, and what to do when it fails. The report shows both beside the message.
+CHECK_HELP = {
+    "schema": ("the card's reference data (simulator or public dataset) still has the card's columns, types and "
+               "ranges.",
+               "the message names the column: fix the card (a renamed column, a changed range) or the simulator, "
+               "or fetch the dataset again if its sha256 changed."),
+    "notebook": ("the card's notebook runs to its end on the reference data at this budget.",
+                 "open the executed notebook linked here at the failing cell; run it by hand with `workbench lab`."),
+    "threshold": ("the new model's test metric meets the card's acceptance threshold (metric.accept).",
+                  "at the smoke budget (2 trials) a card near its threshold may miss it: rerun at --budget nightly; "
+                  "if it misses there too, the data or the features changed, see the notebook."),
+    "champion": ("the new model is not worse than the registered champion re-scored on the same test rows, beyond "
+                 "validation.champion_tolerance (default 5 %).",
+                 "expected when the validation budget is far below the champion's (smoke: 2 trials against a "
+                 "champion tuned longer); at the same budget it means the code or the data got worse."),
+    "probe": ("the new model and the champion agree on the first validation.probe_rows rows of the reference data "
+              "(correlation of their outputs, or share of equal labels for multiclass) by at least "
+              "1 - validation.probe_tolerance: a change of behaviour that the test metric alone can hide.",
+              "expected after a retrain that changed the model (other features, more trials, new code) while the "
+              "threshold and champion checks pass: look at the notebook, and accept it by training the champion "
+              "anew (`workbench run CARD`, which registers and promotes it when it is not worse), after which "
+              "the probe compares with that one; or widen validation.probe_tolerance in the card when the outputs "
+              "are known to vary that much. A failure with the champion check failing too is a real regression."),
+    "wall_time": ("the card finished (data, notebook, checks) within the budget's wall time per card.",
+                  "a slow machine or a busy night shows on every card; one card alone: its notebook or data grew, "
+                  "lower its work or raise the budget."),
+}
+
 
 @dataclass
 class CardResult:
@@ -70,6 +109,7 @@ class CardResult:
     checks: list[Check] = field(default_factory=list)
     history: list[float] = field(default_factory=list)  # the metric over past validation runs, oldest first
     notebook: bytes | None = None  # the executed notebook, carried back: a remote worker needs no shared disk
+    notebook_html: bytes | None = None  # its HTML rendering when the runner made one (else the report renders it)
     drift: dict | None = None  # the champion's training inputs against the reference data (see _check_drift)
 
     @property
@@ -202,7 +242,7 @@ def _run_notebook(card, budget: Budget, batch: str, seed: int, tmp: Path, out: C
         outcome = runner.run_card(card.id, n_trials=budget.n_trials, timeout_s=budget.timeout_s, seed=seed,
                                   output_dir=tmp / "run", progress=False, register=False,
                                   tags={KIND_TAG: "validation", "validation.budget": budget.name,
-                                        "validation.batch": batch},
+                                        "validation.batch": batch, "site": "reference"},
                                   cell_timeout_s=2 * budget.wall_s)  # a hung cell must not stall the night
         out.run_id = outcome.run_id
         check = Check("notebook", PASSED, f"executed in {outcome.seconds:.0f} s")
@@ -217,6 +257,8 @@ def _run_notebook(card, budget: Budget, batch: str, seed: int, tmp: Path, out: C
     out.checks.append(check)
     if executed.exists():
         out.notebook = executed.read_bytes()
+    if executed.with_suffix(".html").exists():  # the runner's rendering, also logged as notebook/<card>.executed.html
+        out.notebook_html = executed.with_suffix(".html").read_bytes()
     return outcome
 
 
@@ -246,10 +288,10 @@ def _check_result(card, outcome, dataset, out: CardResult) -> None:
         out.checks.append(Check("champion", PASSED if ok else FAILED,
                                 f"{out.value:.4g} {verdict} than champion v{out.champion_version}'s "
                                 f"{out.champion_value:.4g} on the same test rows beyond {tolerance:.0%}"))
-    out.checks.append(_check_probe(card, outcome, dataset, out.champion_version))
+    out.checks.append(_check_probe(card, outcome, dataset, out.champion_version, out.check("champion")))
 
 
-def _check_probe(card, outcome, dataset, champion_version: int) -> Check:
+def _check_probe(card, outcome, dataset, champion_version: int, champion_check: Check | None = None) -> Check:
     """The new model and the champion score the first rows of the reference data alike."""
     import mlflow
 
@@ -269,7 +311,17 @@ def _check_probe(card, outcome, dataset, champion_version: int) -> Check:
     measure = "share of equal labels" if card.task == "multiclass" else "correlation of outputs"
     return Check("probe", PASSED if ok else FAILED,
                  f"{measure} with champion v{champion_version} on {len(rows)} probe rows is {agreement:.3f} "
-                 f"({'≥' if ok else '<'} {need:.2f})")
+                 f"({'≥' if ok else '<'} {need:.2f})" + ("" if ok else _probe_hint(champion_check)))
+
+
+def _probe_hint(champion_check: Check | None) -> str:
+    """Whether a probe failure is the expected kind: the new model behaves differently but is not worse."""
+    if champion_check is not None and champion_check.status == PASSED:
+        return ("; the new model is not worse than the champion (champion check passed), so it only behaves "
+                "differently: expected after a retrain; accept it by training the champion anew")
+    if champion_check is not None and champion_check.status == FAILED:
+        return "; the new model is also worse than the champion: a regression to look into"
+    return ""
 
 
 def probe_agreement(task: str, new, old) -> float:
@@ -432,13 +484,35 @@ def write_reports(batch: Batch, folder: str | Path) -> dict[str, Path]:
     notebooks.mkdir(parents=True, exist_ok=True)
     for old in notebooks.glob("*.ipynb"):  # a report describes one batch only
         old.unlink()
+    for old in notebooks.glob("*.html"):
+        old.unlink()
     links = {}
     for result in batch.results:
         if result.notebook is not None:
             (notebooks / f"{result.card_id}.ipynb").write_bytes(result.notebook)
             links[result.card_id] = f"notebooks/{result.card_id}.ipynb"
+            html = result.notebook_html or notebook_html(result.notebook)
+            if html is not None:  # what the report links to: a page any browser reads, figures inline
+                (notebooks / f"{result.card_id}.html").write_bytes(html)
+                links[result.card_id] = f"notebooks/{result.card_id}.html"
     return {"junit": write_junit(batch, folder / "junit.xml"),
             "html": write_html(batch, folder / "report.html", links)}
+
+
+def notebook_html(notebook: bytes) -> bytes | None:
+    """An executed notebook as one HTML page (nbconvert's lab template, images inline), or None when it
+    cannot be rendered (the .ipynb is still linked)."""
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.reads(notebook.decode("utf-8"),
+                                                                                      as_version=4))
+        return body.encode("utf-8")
+    except Exception as exc:  # noqa: BLE001 - the report links the .ipynb instead
+        print(f"workbench validate: a notebook could not be rendered as HTML: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return None
 
 
 def write_junit(batch: Batch, path: Path) -> Path:
@@ -452,7 +526,8 @@ def write_junit(batch: Batch, path: Path) -> Path:
             case = TestCase(check.name, classname=result.card_id,
                             time=round(result.seconds, 3) if check.name == "notebook" else 0.0)
             if check.status == FAILED:
-                case.result = [Failure(check.message, type_=check.name)]
+                case.result = [Failure(f"{check.message}. What it checks: {check.meaning} What to do: {check.fix}",
+                                       type_=check.name)]
             elif check.status == SKIPPED:
                 case.result = [Skipped(check.message)]
             else:

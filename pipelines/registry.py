@@ -279,6 +279,7 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
                 if promote:
                     client.set_registered_model_alias(name, CHAMPION, mv.version)
                 client.set_model_version_tag(name, mv.version, "promotion", reason)
+                tracking.describe_version(name, mv.version, card, reason, promote, report)
     else:  # a validation run: compared with the champion even when it misses the threshold, never registered
         promote = False
         _, reason, champion_before, champion_value = compare_with_champion(result, report)
@@ -288,6 +289,7 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     if run is not None:
         mlflow.set_tags({"registry.promoted": str(promote), "registry.reason": reason,
                          **({"registry.version": str(version)} if version is not None else {})})
+        tracking.note_decision(version, reason, promote)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,

@@ -131,6 +131,7 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     client = MlflowClient()
     if executed.exists():
         client.log_artifact(run_id, str(executed), artifact_path="notebook")
+        tracking.log_notebook_html(run_id, executed)  # MLflow shows an .ipynb as JSON; the HTML reads as a page
     if failure:
         client.set_terminated(run_id, "FAILED")
         exc = failure[0]
@@ -179,6 +180,12 @@ def _show_progress(worker: threading.Thread, progress_file: Path, card_id: str, 
         return
     from tqdm import tqdm
 
+    from .evaluation import objective_words
+
+    try:  # what best= is: the cross-validated figure the study optimises
+        best = objective_words(cards.load_card(card_id))
+    except Exception:  # noqa: BLE001 - the bar still runs
+        best = "CV score"
     seen = None
     with tqdm(total=n_trials, desc=f"{card_id}: tuning", unit="trial", dynamic_ncols=True) as bar:
         while worker.is_alive():
@@ -193,5 +200,5 @@ def _show_progress(worker: threading.Thread, progress_file: Path, card_id: str, 
             bar.total = state["total"]
             bar.n = min(state["done"], state["total"])
             if state.get("best") is not None:
-                bar.set_postfix(best=f"{state['best']:.4f}")
+                bar.set_postfix_str(f"best {best} {state['best']:.4f}")
             bar.refresh()

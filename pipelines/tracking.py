@@ -62,6 +62,81 @@ def experiment_id(card_id: str) -> str:
     return client.create_experiment(card_id, artifact_location=f"{root}/{card_id}" if root else None)
 
 
+# --- what a person sees in the MLflow UI: experiment description and tags, run names, a runs view -------
+
+VIEW_KEY = "workbench"  # the experiment's shared view: the runs table with the primary metric first
+
+
+def runs_view_path(experiment: str) -> str:
+    """The MLflow UI path (after ``#``) of an experiment's runs with the card's primary metric as the first
+    column (MLflow's own shared-view state, stored as an experiment tag by ``describe_experiment``)."""
+    return f"/experiments/{experiment}/runs?viewStateShareKey={VIEW_KEY}"
+
+
+def describe_experiment(card: Card, experiment: str) -> None:
+    """The card's names (ko, en), summary, industry, equipment and task as the experiment's description and
+    tags, and a runs view that shows the primary metric, its baseline and CV figure without choosing
+    columns. Set at every run, so an edited card shows; a handful of tag writes."""
+    import json
+
+    client = MlflowClient()
+    sign = "≥" if card.higher_is_better else "≤"
+    primary = card.metric.primary
+    lines = [f"{card.name.ko} · {card.name.en}", ""]
+    if card.summary:
+        lines += [card.summary.ko, "", card.summary.en, ""]
+    lines += [f"- equipment / 설비: {card.equipment.en} / {card.equipment.ko}",
+              f"- industry: {card.industry} · problem: {card.problem} · task: {card.task}",
+              f"- primary metric: test_{primary} {sign} {card.metric.accept:g} to become champion"
+              + (f" ({card.metric.why})" if card.metric.why else ""),
+              f"- target: {card.target.column}" + (f" ({card.target.ko})" if card.target.ko else ""),
+              f"- card: catalog/{card.id}.yaml v{card.version} · runs table with the primary metric first: "
+              f"[this view](#{runs_view_path(experiment)})"]
+    first = [f"metrics.`test_{primary}`", f"metrics.`baseline_{primary}`"]  # right after the run's name and date
+    view = {"selectedColumns": [*first, "attributes.`Dataset`", "attributes.`Models`"], "columnOrder": first}
+    tags = {"mlflow.note.content": "\n".join(lines), "mlflow.experimentKind": "custom_model_development",
+            "card.id": card.id, "card.version": str(card.version), "name.ko": card.name.ko, "name.en": card.name.en,
+            "industry": card.industry, "equipment.en": card.equipment.en, "equipment.ko": card.equipment.ko,
+            "problem": card.problem, "task": card.task, "metric.primary": primary,
+            "metric.accept": f"{sign} {card.metric.accept:g}",
+            **({"summary.en": card.summary.en[:4000], "summary.ko": card.summary.ko[:4000]} if card.summary else {}),
+            f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(view)}
+    experiment_tags = client.get_experiment(experiment).tags
+    for key, value in tags.items():
+        if experiment_tags.get(key) != value:
+            client.set_experiment_tag(experiment, key, value)
+
+
+def data_label(source: str, user_file: str | None = None) -> str:
+    """Where a run's data came from, as its name says it: ``reference`` (the card's simulator), the public
+    dataset id, or the file's name."""
+    if user_file:
+        return Path(user_file).name
+    if source.startswith("public:"):
+        return source.removeprefix("public:")
+    if source.startswith("simulator:"):
+        return "reference"
+    return Path(source.removeprefix("file:")).name or source
+
+
+def run_name(card_id: str, label: str, trials: int | None = None, when: float | None = None,
+             site: str | None = None, validation: bool = False) -> str:
+    """``turbofan-rul · reference · 40 trials · 2026-12-03 10:14`` (a site and a validation run say so)."""
+    import time as _time
+
+    parts = [card_id, *([site] if site and site != "reference" else []), label, *([f"{trials} trials"] if trials is not None else []),
+             _time.strftime("%Y-%m-%d %H:%M", _time.localtime(when if when is not None else _time.time())),
+             *(["validation"] if validation else [])]
+    return " · ".join(parts)
+
+
+def _reference_label(card: Card) -> str:
+    from .cards import data_kind
+
+    kind, name = data_kind(card)
+    return "reference" if kind == "simulated" else name or "reference"
+
+
 def git_sha() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=settings.REPO_ROOT, capture_output=True, text=True,
@@ -74,10 +149,15 @@ def git_sha() -> str:
 def create_run(card: Card, tracking_uri: str | None = None, tags: dict | None = None) -> str:
     """A new RUNNING run in the card's experiment (the runner's, before the notebook starts)."""
     configure(tracking_uri)
-    run = MlflowClient().create_run(experiment_id(card.id), run_name=f"{card.id}",
+    tags = tags or {}
+    experiment = experiment_id(card.id)
+    describe_experiment(card, experiment)
+    label = data_label("", tags["data.file"]) if tags.get("data.file") else _reference_label(card)
+    name = run_name(card.id, label, site=tags.get("site"), validation=tags.get("workbench.kind") == "validation")
+    run = MlflowClient().create_run(experiment, run_name=name,
                                     tags={"card.id": card.id, "card.version": str(card.version),
                                           "git.sha": git_sha(), stale_runs.TAG: stale_runs.process_tag(),
-                                          **(tags or {})})
+                                          **tags})
     return run.info.run_id
 
 
@@ -90,7 +170,9 @@ def start_run(card: Card, data: Dataset, run_id: str | None = None, tracking_uri
     if run_id:
         run = mlflow.start_run(run_id=run_id)
     else:
-        run = mlflow.start_run(experiment_id=experiment_id(card.id), run_name=card.id)
+        experiment = experiment_id(card.id)
+        describe_experiment(card, experiment)
+        run = mlflow.start_run(experiment_id=experiment, run_name=run_name(card.id, data_label(data.source)))
     mlflow.set_tags({"card.id": card.id, "card.version": str(card.version), "data.sha256": data.sha256,
                      "data.source": data.source, "git.sha": git_sha(),
                      # who works on the run, so that a killed process's run is found (pipelines/stale_runs.py)
@@ -163,8 +245,14 @@ def log_result(result, report) -> str:
                        **{f"best.{k}": v for k, v in result.params.items()}})
     if result.model.threshold is not None:
         mlflow.log_param("threshold", round(result.model.threshold, 6))
-    mlflow.log_metrics({**report.metrics, **report.baseline, **result.cv, **report.counts, **report.decisions,
-                        "tuning_seconds": result.seconds})
+    primary = card.metric.primary  # first, where MLflow lists metrics in the order they were logged
+    first = {k: v for k, v in ((f"test_{primary}", report.metrics.get(f"test_{primary}")),
+                                (f"baseline_{primary}", report.baseline.get(f"baseline_{primary}")),
+                                (f"cv_{primary}", result.cv.get(f"cv_{primary}"))) if v is not None}
+    mlflow.log_metrics(first)
+    mlflow.log_metrics({k: v for k, v in {**report.metrics, **report.baseline, **result.cv, **report.counts,
+                                          **report.decisions, "tuning_seconds": result.seconds}.items()
+                        if k not in first})
     # each test figure's 90 % bootstrap interval, and the ones too thin to trust, beside it
     mlflow.log_metrics({f"{k}.ci90_{end}": v for k, (lo, hi) in report.intervals.items()
                         for end, v in (("low", lo), ("high", hi)) if v == v})
@@ -181,8 +269,13 @@ def log_result(result, report) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         trials = result.study.trials_dataframe(attrs=("number", "value", "state", "params", "duration"))
         trials.to_csv(Path(tmp) / "trials.csv", index=False)
+        leaderboard(result).to_csv(Path(tmp) / "leaderboard.csv", index=False)
         report.predictions.head(5000).to_csv(Path(tmp) / "test_predictions.csv", index=False)
         mlflow.log_artifacts(tmp, artifact_path="tables")
+    for name, fig in study_figures(result).items():
+        mlflow.log_figure(fig, f"plots/optuna_{name}.png")
+    log_inputs(result)
+    present_run(result, report)
     final = result.model
     if settings.refitting():
         final = refit(result)
@@ -214,6 +307,201 @@ def log_result(result, report) -> str:
     finally:
         logger.setLevel(level)
     return info.model_uri
+
+
+def leaderboard(result) -> pd.DataFrame:
+    """The study's trials best first: rank, model type, the objective (named for what it is), state, trial
+    number, seconds, then the parameters; pruned and failed trials after the finished ones."""
+    import optuna
+
+    from .evaluation import objective_words
+
+    study = result.study
+    higher = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    rows = []
+    for t in study.trials:
+        rows.append({"model": t.params.get("model", ""), "value": t.value, "state": t.state.name, "trial": t.number,
+                     "seconds": round(t.duration.total_seconds(), 2) if t.duration else None,
+                     **{k: v for k, v in t.params.items() if k != "model"}})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["_done"] = frame["state"] != "COMPLETE"
+    frame = frame.sort_values(["_done", "value"], ascending=[True, not higher], na_position="last").drop(columns="_done")
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame.rename(columns={"value": objective_words(result.card)}).reset_index(drop=True)
+
+
+def study_figures(result) -> dict:
+    """Optuna's optimisation history and parameter importances (its matplotlib plots: no plotly), for the
+    parameters every finished trial shares; a study too small for importances gets the history only."""
+    import matplotlib.pyplot as plt
+    import optuna
+    from optuna.visualization import matplotlib as ovm
+
+    from .evaluation import objective_words
+
+    study, label = result.study, objective_words(result.card)
+    out = {}
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both are marked experimental
+        if complete:
+            ax = ovm.plot_optimization_history(study, target_name=label)
+            ax.set_title(f"{result.card.id}: optimisation history ({len(study.trials)} trials)")
+            ax.figure.set_size_inches(8, 4.5)
+            ax.figure.tight_layout()
+            out["history"] = ax.figure
+        if len(complete) >= 3:
+            try:
+                ax = ovm.plot_param_importances(study, target_name=label)
+            except (ValueError, RuntimeError):  # no parameter varied across the finished trials
+                ax = None
+            if ax is not None:
+                ax.set_title(f"{result.card.id}: which settings mattered for the {label}")
+                ax.figure.set_size_inches(8, 4.5)
+                ax.figure.tight_layout()
+                out["param_importances"] = ax.figure
+    for fig in out.values():
+        plt.close(fig)  # logged, not shown again at the notebook's end
+    return out
+
+
+def _dataset_source(source: str):
+    """MLflow's dataset source for where the data came from: the file, the public dataset's address (or its
+    folder where it has none: KAMP files are fetched by hand), or the card's simulator and its seed."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+
+    from . import sources
+
+    def local(path: Path):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "can be interpreted in multiple ways": both are the local one
+            return resolve_dataset_source(str(path.resolve()))
+
+    if source.startswith("public:"):
+        dataset = source.removeprefix("public:")
+        found = sources.catalog().get(dataset)
+        if found is not None and found.url:
+            return HTTPDatasetSource(found.url)
+        return local(sources.folder(dataset))
+    if source.startswith("simulator:"):
+        return CodeDatasetSource({"simulator": source.removeprefix("simulator:")})
+    return local(Path(source.removeprefix("file:")))
+
+
+def log_inputs(result) -> None:
+    """The training and test rows as the run's dataset inputs (MLflow's Datasets column): where they came
+    from, rows and columns (schema and profile), and a digest from our sha256 of each part (MLflow keeps 36
+    characters); the whole data's sha256 is on each input and on the run (``data.sha256``)."""
+    from mlflow.data import from_pandas
+
+    from .data import frame_sha256
+
+    data = result.data
+    source = _dataset_source(data.source)
+    name = data_label(data.source) if not data.source.startswith("simulator:") else \
+        f"simulator {data.source.removeprefix('simulator:').split('(')[0]}"
+    parts = {"training": result.train_raw, "test": result.test.frame()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # schema inference notes on integer columns that may hold missing values
+        for context, frame in parts.items():
+            digest = frame_sha256(frame)
+            dataset = from_pandas(frame, source=source, name=name[:500], digest=digest[:36],
+                                  targets=result.card.target.column if result.card.target.column in frame else None)
+            mlflow.log_input(dataset, context=context, tags={"data.sha256": data.sha256, "sha256": digest,
+                                                           "rows": str(len(frame)), "columns": str(frame.shape[1])})
+
+
+def present_run(result, report) -> None:
+    """The run as a person finds it: named for the card, site, data, trials and time, and described by the
+    primary metric beside its threshold and baseline (then the data's decisions, as before)."""
+    from .evaluation import accuracy_note, headline
+
+    run = mlflow.active_run()
+    if run is None:
+        return
+    info = MlflowClient().get_run(run.info.run_id)
+    tags = info.data.tags
+    label = data_label(result.data.source, tags.get("data.file"))
+    mlflow.set_tag("mlflow.runName", run_name(result.card.id, label, trials=len(result.study.trials),
+                                              when=info.info.start_time / 1000, site=tags.get("site"),
+                                              validation=tags.get("workbench.kind") == "validation"))
+    note = accuracy_note(result.card, report.metrics, report.baseline)
+    lead = headline(result.card, report.metrics, report.baseline, report.intervals) + (f"\n\n{note}" if note else "")
+    previous = tags.get("mlflow.note.content") or f"Data: {result.data.source} (sha256 {result.data.sha256[:12]}…)"
+    mlflow.set_tag("mlflow.note.content", f"{lead}\n\n{previous}")
+
+
+def describe_version(name: str, version: int | str, card: Card, reason: str, promoted: bool, report=None) -> None:
+    """A new model version's description: the card's names and summary (en, ko), the primary metric beside
+    its threshold and baseline, and the decision; the registered model, when it has no description yet,
+    gets the card's (registry.register calls this once the version exists)."""
+    from .evaluation import headline
+
+    run = mlflow.active_run()
+    about = [f"**{card.name.en}** · {card.name.ko}"]
+    if card.summary:
+        about += ["", card.summary.en, "", card.summary.ko]
+    lines = list(about)
+    if report is not None:
+        lines += ["", headline(card, report.metrics, report.baseline, report.intervals)]
+    lines += ["", f"**Decision:** {'champion' if promoted else 'challenger'}: {reason}"]
+    if run is not None:
+        lines += ["", f"Trained by MLflow run {run.info.run_id}."]
+    client = MlflowClient()
+    client.update_model_version(name, str(version), description="\n".join(lines))
+    if not client.get_registered_model(name).description:
+        sign = "≥" if card.higher_is_better else "≤"
+        client.update_registered_model(name, description="\n".join(
+            about + ["", f"Champion: the latest version that passes test_{card.metric.primary} {sign} "
+                         f"{card.metric.accept:g} and is not worse than the champion before it on the same test rows "
+                         f"(card: catalog/{card.id}.yaml)."]))
+
+
+def note_decision(version: int | None, reason: str, promoted: bool) -> None:
+    """The registry's decision in the run's description, right after its headline."""
+    run = mlflow.active_run()
+    if run is None:
+        return
+    state = "champion" if promoted else "challenger"
+    line = f"**Registry:** v{version} {state}: {reason}" if version is not None else f"**Registry:** not registered: {reason}"
+    note = MlflowClient().get_run(run.info.run_id).data.tags.get("mlflow.note.content", "")
+    head, sep, rest = note.partition("\n\n")
+    mlflow.set_tag("mlflow.note.content", f"{head}\n\n{line}{sep}{rest}" if note else line)
+
+
+# nbconvert's lab page without the scripts it fetches from a CDN (require.js, MathJax, Mermaid): the page
+# reads the same offline, and MLflow's artifact viewer, which cannot fetch them either, shows it at once.
+_OFFLINE_NOTEBOOK = ("{%- extends 'lab/index.html.j2' -%}"
+                     "{%- block html_head_js -%}{%- endblock html_head_js -%}"
+                     "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
+                     "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}")
+
+
+def log_notebook_html(run_id: str, executed: Path) -> Path | None:
+    """The executed notebook as HTML beside the .ipynb (MLflow shows .ipynb as raw JSON): nbconvert's
+    lab template, images inline, nothing fetched; a notebook that cannot be converted is said, never
+    failing the run."""
+    import sys
+
+    try:
+        import nbformat
+        from jinja2 import DictLoader
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter(template_name="lab", template_file="workbench_notebook.html.j2",
+                                extra_loaders=[DictLoader({"workbench_notebook.html.j2": _OFFLINE_NOTEBOOK})])
+        body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+        html = executed.with_suffix(".html")
+        html.write_text(body, encoding="utf-8")
+        MlflowClient().log_artifact(run_id, str(html), artifact_path="notebook")
+        return html
+    except Exception as exc:  # noqa: BLE001 - the notebook itself is logged either way
+        print(f"workbench: the notebook's HTML could not be made: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
 
 
 def load_holdout_model(run_id: str):

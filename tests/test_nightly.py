@@ -177,7 +177,7 @@ def test_html_report_opens_in_headless_chromium_and_shows_every_card(outcome, tm
     for result in batch.results:
         assert f'id="{result.card_id}"' in dom
     assert dom.count(">FAIL<") == 2 and "<svg" in dom and "cell " in dom
-    assert f'href="notebooks/{CARD}.ipynb"' in dom
+    assert f'href="notebooks/{CARD}.html"' in dom  # the executed notebook rendered as a page (issue 18)
     shot = tmp_path / "report.png"
     subprocess.run([*flags, "--window-size=1400,900", f"--screenshot={shot}", url], capture_output=True,
                    timeout=120, check=True)
