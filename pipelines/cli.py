@@ -347,56 +347,56 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     s = outcome.summary
     d = outcome.decision
     from .evaluation import accuracy_note, headline
+    from .messages import counts_text, decision_reason, say, untrusted_text
 
     card = cards.load_card(card_id)
+    lang = lang or settings.language()
     intervals, untrusted = s.get("intervals", {}), s.get("untrusted", {})
-    console.print(f"[bold]{card_id}[/] finished in {outcome.seconds:.0f} s on {s.get('device', '?')} "
-                  f"({s.get('trials', '?')} trials in the study)")
+    console.print(f"[bold]{escape(say('run_finished', lang, card=card_id, seconds=outcome.seconds, device=s.get('device', '?'), trials=s.get('trials', '?')))}[/]",
+                  highlight=False)
     if s.get("metrics"):
-        console.print(escape(headline(card, s["metrics"], s.get("baseline", {}), intervals)), highlight=False,
+        console.print(escape(headline(card, s["metrics"], s.get("baseline", {}), intervals, lang)), highlight=False,
                       soft_wrap=True)
-        note = accuracy_note(card, s["metrics"], s.get("baseline", {}))
+        note = accuracy_note(card, s["metrics"], s.get("baseline", {}), lang)
         if note:
             console.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
     primary = f"test_{card.metric.primary}"
-    table = Table("metric", "model (test)", "90 % interval", "baseline")
+    table = Table(*say("run_table", lang).split("|"))
     for name, value in sorted(s.get("metrics", {}).items(), key=lambda kv: kv[0] != primary):
         base = s.get("baseline", {}).get(name.replace("test_", "baseline_"))
         lo, hi = intervals.get(name, (None, None))
-        label = name + (" (primary)" if name == primary else "") + (" (!)" if name in untrusted else "")
+        label = name + (say("run_primary", lang) if name == primary else "") + (" (!)" if name in untrusted else "")
         table.add_row(f"[bold]{label}[/]" if name == primary else label, f"{value:.4f}",
-                      "" if lo is None else f"{lo:.4f} to {hi:.4f}", "" if base is None else f"{base:.4f}")
+                      "" if lo is None else say("run_to", lang, lo=lo, hi=hi), "" if base is None else f"{base:.4f}")
     console.print(table)
     counts = s.get("counts", {})
     if counts:
-        console.print("test: " + ", ".join(f"{v} {k.removeprefix('test_')}" for k, v in counts.items()))
+        console.print(say("run_counts", lang, counts=counts_text(counts, lang)), highlight=False)
     for name, why in untrusted.items():
-        console.print(f"[yellow](!) {name} cannot be trusted:[/] {escape(why)}")
+        console.print(f"[yellow]{escape(say('run_untrusted', lang, name=name, why=untrusted_text(why, lang)))}[/]")
     decided = s.get("decisions") or {}
     if "test_expected_cost" in decided:
-        console.print(f"alarm threshold {decided['decision_threshold']:.3f} (chosen for the card's costs on the "
-                      f"training folds): cost per test row {decided['test_expected_cost']:.3f}, at 0.5 "
-                      f"{decided['test_cost_at_0.5']:.3f}, never alarming {decided['test_cost_never_alarm']:.3f}")
+        console.print(say("run_costs", lang, threshold=decided["decision_threshold"], cost=decided["test_expected_cost"],
+                          half=decided["test_cost_at_0.5"], never=decided["test_cost_never_alarm"]), highlight=False)
     if "test_interval_coverage" in decided:
-        console.print(f"{decided['interval_level']:.0%} prediction intervals held {decided['test_interval_coverage']:.1%} "
-                      f"of the test rows (mean width {decided['test_interval_width']:.3g})")
+        console.print(say("run_intervals", lang, level=decided["interval_level"], coverage=decided["test_interval_coverage"],
+                          width=decided["test_interval_width"]), highlight=False)
     if s.get("split") and s["split"] != card.split.kind:
-        console.print(f"split: {s['split']} (the card's split was not possible on this file; see the notes above)")
+        console.print(escape(say("run_split", lang, split=s["split"])), highlight=False)
     if data is None and s.get("data_notes"):
         for line in s["data_notes"]:
-            console.print(f"[dim]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
+            console.print(f"[dim]{say('run_note', lang)}[/] {escape(line)}", highlight=False, soft_wrap=True)
     rows = s.get("rows") or {}
     if rows.get("registered_model") and rows["registered_model"] > rows.get("train", 0):
-        console.print(f"tested on {rows['test']} rows with the model fitted on {rows['train']}; "
-                      f"the registered model is refit on all {rows['registered_model']} rows (--no-refit: not)")
+        console.print(say("run_refit", lang, test=rows["test"], train=rows["train"], rows=rows["registered_model"]),
+                      highlight=False)
     if d:
-        state = "[green]champion[/]" if d["promoted"] else "[yellow]challenger[/]"
-        console.print(f"registered model {card_id} version {d['version']}: {state} ({d['reason']})")
-    console.print(f"MLflow run: {outcome.run_id}  (store: {escape(settings.tracking_uri())})")
-    console.print(f"executed notebook: {escape(str(outcome.executed_notebook))}")
-    console.print("open the MLflow UI with: [bold]workbench ui[/]  (or: make ui); the card's runs with the primary "
-                  "metric first: the link in its experiment's description; trials: [bold]workbench dashboard "
-                  f"{card_id}[/]")
+        state = f"[green]{say('run_champion', lang)}[/]" if d["promoted"] else f"[yellow]{say('run_challenger', lang)}[/]"
+        console.print(say("run_registered", lang, model=escape(d.get("model") or card_id), version=d["version"], state=state,
+                          reason=escape(decision_reason(d, card_id, lang))), soft_wrap=True)
+    console.print(escape(say("run_mlflow", lang, run=outcome.run_id, store=settings.tracking_uri())), highlight=False)
+    console.print(escape(say("run_notebook", lang, path=str(outcome.executed_notebook))), highlight=False)
+    console.print(escape(say("run_ui", lang, card=card_id)), highlight=False, soft_wrap=True)
 
 
 @app.command()

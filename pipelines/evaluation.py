@@ -119,30 +119,47 @@ def objective_words(card: Card) -> str:
     return f"CV {metric_words(card.metric.primary)}"
 
 
-def headline(card: Card, values: dict, baseline: dict, intervals: dict | None = None) -> str:
+def headline(card: Card, values: dict, baseline: dict, intervals: dict | None = None, lang: str | None = "en") -> str:
     """One line: the card's primary metric on the test rows, its acceptance threshold and whether it passes,
-    beside the naive baseline (``values``/``baseline``/``intervals`` keyed ``test_*``/``baseline_*``)."""
+    beside the naive baseline (``values``/``baseline``/``intervals`` keyed ``test_*``/``baseline_*``), in
+    ``lang`` (MLflow's descriptions keep English)."""
+    from .messages import say
+
     name = card.metric.primary
     value = values.get(f"test_{name}")
     if value is None:
-        return f"{card.id}: no test {metric_words(name)} (the test rows could not score it)"
-    sign = "≥" if card.higher_is_better else "≤"
+        return say("run_headline_none", lang, card=card.id, metric=metric_words(name))
     passed = metrics.better(card.task, name, value, card.metric.accept)
     lo, hi = (intervals or {}).get(f"test_{name}", (None, None))
-    interval = "" if lo is None or lo != lo else f" (90 % interval {lo:.4f} to {hi:.4f})"
+    interval = "" if lo is None or lo != lo else say("run_interval", lang, lo=lo, hi=hi)
     base = baseline.get(f"baseline_{name}")
-    base_text = "" if base is None else f"; naive baseline {base:.4f} ({_BASELINE_WORDS.get(card.task, 'naive')})"
-    return (f"{card.id}: primary metric test {metric_words(name)} {value:.4f}{interval} "
-            f"{'passes' if passed else 'does NOT pass'} the acceptance threshold {sign} {card.metric.accept:g}{base_text}")
+    how = (_BASELINE_WORDS_KO if lang == "ko" else _BASELINE_WORDS).get(card.task, "naive")
+    base_text = "" if base is None else say("run_baseline", lang, value=base, how=how)
+    return say("run_headline", lang, card=card.id, metric=metric_words(name), value=value, interval=interval,
+               verdict=say("run_passes" if passed else "run_fails", lang), sign="≥" if card.higher_is_better else "≤",
+               accept=card.metric.accept, baseline=base_text)
 
 
-def accuracy_note(card: Card, values: dict, baseline: dict) -> str | None:
+_BASELINE_WORDS_KO = {"binary": "모든 점수를 불량률로", "anomaly": "모든 점수를 이상 비율로",
+                      "multiclass": "늘 가장 흔한 부류", "regression": "늘 학습 평균", "rul": "늘 학습 평균",
+                      "forecast": "마지막으로 알려진 값"}
+
+
+def accuracy_note(card: Card, values: dict, baseline: dict, lang: str | None = "en") -> str | None:
     """Why accuracy sits below the majority-class baseline (None when it does not): on rare defects the
     baseline that never alarms is right most of the time, and the model's alarms cost accuracy."""
     acc, base = values.get("test_accuracy"), baseline.get("baseline_accuracy")
     if acc is None or base is None or acc >= base:
         return None
     primary = metric_words(card.metric.primary)
+    if lang == "ko":
+        if card.task == "multiclass":
+            return (f"정확도 {acc:.4f} 가 기준선의 {base:.4f} 보다 낮습니다: 한 부류가 대부분이면 늘 가장 흔한 부류를 "
+                    f"답해도 그만큼 맞지만 다른 부류는 가려내지 못합니다. 이 카드의 척도는 {primary} 입니다")
+        events = {"maintenance": "고장", "anomaly": "이상"}.get(card.problem, "불량")
+        return (f"정확도 {acc:.4f} 가 기준선의 {base:.4f} 보다 낮은 것은 {events}이(가) 드물기 때문입니다 (시험 행의 "
+                f"{1 - base:.1%}): 경보하지 않으면 {base:.1%} 맞지만 {events}을(를) 하나도 잡지 못합니다. 모델의 경보는 "
+                f"약간의 오경보를 대가로 {events}을(를) 잡고, 정확도는 그 오경보를 깎으므로 {primary} 로 판단합니다")
     if card.task == "multiclass":
         return (f"accuracy {acc:.4f} is below the baseline's {base:.4f}: always naming the most common class is right "
                 f"that often when one class dominates, and tells no other class apart; {primary} is the card's measure")

@@ -645,6 +645,111 @@ SAY.update({
 })
 
 
+# `workbench run`: what it prints when the run is over
+SAY.update({
+    "run_finished": {"en": "{card} finished in {seconds:.0f} s on {device} ({trials} trials in the study)",
+                     "ko": "{card} 학습 완료: {seconds:.0f}초, 장치 {device} (스터디의 시행 {trials}회)"},
+    "run_headline": {"en": "{card}: primary metric test {metric} {value:.4f}{interval} {verdict} the acceptance "
+                           "threshold {sign} {accept:g}{baseline}",
+                     "ko": "{card}: 주 지표 시험 {metric} {value:.4f}{interval}, 합격 기준 {sign} {accept:g} 을(를) "
+                           "{verdict}{baseline}"},
+    "run_headline_none": {"en": "{card}: no test {metric} (the test rows could not score it)",
+                          "ko": "{card}: 시험 {metric} 없음 (시험 행으로 계산할 수 없었습니다)"},
+    "run_passes": {"en": "passes", "ko": "통과했습니다"},
+    "run_fails": {"en": "does NOT pass", "ko": "통과하지 못했습니다"},
+    "run_interval": {"en": " (90 % interval {lo:.4f} to {hi:.4f})", "ko": " (90% 구간 {lo:.4f} ~ {hi:.4f})"},
+    "run_baseline": {"en": "; naive baseline {value:.4f} ({how})", "ko": "; 단순 기준선 {value:.4f} ({how})"},
+    "run_table": {"en": "metric|model (test)|90 % interval|baseline", "ko": "지표|모델 (시험)|90% 구간|기준선"},
+    "run_primary": {"en": " (primary)", "ko": " (주 지표)"},
+    "run_to": {"en": "{lo:.4f} to {hi:.4f}", "ko": "{lo:.4f} ~ {hi:.4f}"},
+    "run_counts": {"en": "test: {counts}", "ko": "시험: {counts}"},
+    "run_untrusted": {"en": "(!) {name} cannot be trusted: {why}", "ko": "(!) {name} 은(는) 믿을 수 없습니다: {why}"},
+    "run_costs": {"en": "alarm threshold {threshold:.3f} (chosen for the card's costs on the training folds): cost per "
+                        "test row {cost:.3f}, at 0.5 {half:.3f}, never alarming {never:.3f}",
+                  "ko": "경보 기준값 {threshold:.3f} (학습 폴드에서 카드의 비용으로 고름): 시험 행당 비용 {cost:.3f}, "
+                        "기준값 0.5 일 때 {half:.3f}, 경보하지 않을 때 {never:.3f}"},
+    "run_intervals": {"en": "{level:.0%} prediction intervals held {coverage:.1%} of the test rows (mean width {width:.3g})",
+                      "ko": "{level:.0%} 예측 구간이 시험 행의 {coverage:.1%} 를 담았습니다 (평균 폭 {width:.3g})"},
+    "run_split": {"en": "split: {split} (the card's split was not possible on this file; see the notes above)",
+                  "ko": "분할: {split} (이 파일에서는 카드의 분할을 쓸 수 없었습니다. 위의 안내 참고)"},
+    "run_note": {"en": "note:", "ko": "안내:"},
+    "run_refit": {"en": "tested on {test} rows with the model fitted on {train}; the registered model is refit on all "
+                        "{rows} rows (--no-refit: not)",
+                  "ko": "{train}행으로 학습한 모델을 {test}행으로 시험했고, 등록 모델은 전체 {rows}행으로 다시 "
+                        "학습했습니다 (--no-refit: 다시 학습 안 함)"},
+    "run_registered": {"en": "registered model {model} version {version}: {state} ({reason})",
+                       "ko": "등록 모델 {model} 버전 {version}: {state} ({reason})"},
+    "run_champion": {"en": "champion", "ko": "챔피언"},
+    "run_challenger": {"en": "challenger", "ko": "도전자"},
+    "run_mlflow": {"en": "MLflow run: {run}  (store: {store})", "ko": "MLflow 실행: {run}  (저장소: {store})"},
+    "run_notebook": {"en": "executed notebook: {path}", "ko": "실행된 노트북: {path}"},
+    "run_ui": {"en": "open the MLflow UI with: workbench ui  (or: make ui); the card's runs with the primary metric "
+                     "first: the link in its experiment's description; trials: workbench dashboard {card}",
+               "ko": "MLflow 화면 열기: workbench ui  (또는 make ui). 주 지표가 앞에 오는 실행 목록은 실험 설명의 "
+                     "링크에, 시행 목록은 workbench dashboard {card} 에 있습니다"},
+    # the registry's decision, said from its facts (MLflow keeps the English reason as the version's tag)
+    "reason_unchanged": {"en": "{reason}", "ko": "모델이 그대로입니다: 같은 데이터·카드·코드에서 스터디에 새 시행이 없어 "
+                                                 "v{version} 이(가) 그대로 {state}입니다. 그래도 새 버전을 등록하려면 "
+                                                 "workbench run {card} --retrain"},
+    "reason_first": {"en": "{reason}", "ko": "합격 기준을 통과한 첫 버전"},
+    "reason_misses": {"en": "{reason}", "ko": "시험 {metric} {value:.4f} 이(가) 합격 기준 {accept:g} 에 못 미침"},
+    "reason_compared": {"en": "{reason}", "ko": "시험 {metric} {value:.4f}, 챔피언 v{before} 은(는) 같은 시험 행에서 "
+                                                "{champion:.4f}: {verdict}"},
+    "reason_untrusted": {"en": "{reason}", "ko": "시험 {metric} 를 믿을 수 없어(시험 행의 불량이 너무 적음) 교차 검증으로 "
+                                                 "판단함; 직접 챔피언으로 올리려면 workbench promote {model} --version {version}"},
+    "reason_not_worse": {"en": "not worse", "ko": "챔피언보다 나쁘지 않음"},
+    "reason_worse": {"en": "worse", "ko": "챔피언보다 나쁨"},
+})
+
+# why a test figure cannot be trusted (pipelines/metrics.untrusted), in Korean
+UNTRUSTED_KO = ((r"only (\d+) test rows", r"시험 행이 \1개뿐"),
+                (r"only (\d+) positive test rows \(at least (\d+) needed\)", r"시험 행의 양성(불량)이 \1개뿐 (\2개 이상 필요)"),
+                (r"the test target is constant", "시험 목표값이 일정함"))
+
+
+def untrusted_text(why: str, lang: str | None = None) -> str:
+    if lang_or_default(lang) != "ko":
+        return why
+    import re
+
+    for pattern, korean in UNTRUSTED_KO:
+        if re.fullmatch(pattern, why):
+            return re.sub(pattern, korean, why)
+    return why
+
+
+COUNT_WORDS_KO = {"rows": "행", "positives": "양성(불량) 행", "groups": "그룹"}
+
+
+def counts_text(counts: dict, lang: str | None = None) -> str:
+    """``1200 rows, 35 positives`` (ko: ``1200 행, 35 양성(불량) 행``)."""
+    korean = lang_or_default(lang) == "ko"
+    return ", ".join(f"{v} {COUNT_WORDS_KO.get(k.removeprefix('test_'), k.removeprefix('test_')) if korean else k.removeprefix('test_')}"
+                     for k, v in counts.items())
+
+
+def decision_reason(decision: dict, card_id: str, lang: str | None = None) -> str:
+    """The registry's reason in ``lang``: English as the registry wrote it; Korean said from the decision's
+    own fields (version, values, champion before), which hold the same facts."""
+    reason = decision.get("reason", "")
+    if lang_or_default(lang) != "ko":
+        return reason
+    state = say("run_champion" if decision.get("promoted") else "run_challenger", "ko")
+    fields = dict(reason=reason, metric=decision.get("metric", ""), value=decision.get("value") or 0.0,
+                  accept=decision.get("accept") or 0.0, version=decision.get("version"), card=card_id, state=state,
+                  model=decision.get("model") or card_id, before=decision.get("champion_before"),
+                  champion=decision.get("champion_value") or 0.0)
+    if reason.startswith("model unchanged"):
+        return say("reason_unchanged", "ko", **fields)
+    if "cannot be trusted" in reason:
+        return say("reason_untrusted", "ko", **fields)
+    if not decision.get("passes_threshold", True):
+        return say("reason_misses", "ko", **fields)
+    if decision.get("champion_before") is not None and decision.get("champion_value") is not None:
+        verdict = say("reason_not_worse" if " not worse than " in reason else "reason_worse", "ko")
+        return say("reason_compared", "ko", verdict=verdict, **{k: v for k, v in fields.items() if k != "verdict"})
+    return say("reason_first", "ko", **fields)
+
 def say(code: str, lang: str | None = None, **fields) -> str:
     """A sentence a command prints, in ``lang`` (default: the locale)."""
     return SAY[code][lang_or_default(lang)].format(**{k: _python(v) for k, v in fields.items()})

@@ -47,6 +47,11 @@ def configure(tracking_uri: str | None = None) -> str:
     if uri not in _READY:
         # the first touch creates or migrates the tables: four runs starting together on a new store
         # would each try (`table logged_models already exists`), so one at a time
+        # MLflow's INFO lines on a new store ("Creating initial MLflow database tables...") are its own
+        # bookkeeping, in English whatever --lang says: kept out of the command's output
+        import logging
+
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
         with settings.store_lock("create", uri):
             MlflowClient().search_experiments(max_results=1)
         _READY.add(uri)
