@@ -7,7 +7,6 @@ Also: `workbench lab` starts as root (every container) with --allow-root, said o
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import signal
 import subprocess
@@ -64,9 +63,6 @@ def test_each_figure_is_shown_once(executed):
     assert not repeated, f"figures shown twice (first cell, again in cell): {repeated}"
 
 
-@pytest.mark.xfail(importlib.util.find_spec("ipywidgets") is None, strict=True,
-                   reason="ipywidgets is not installed: tqdm (imported by Optuna) warns 'IProgress not found' in "
-                          "every kernel until it is a dependency")
 def test_no_warning_or_stderr_in_the_executed_notebook(executed):
     found = []
     for index, output in _outputs(executed):
