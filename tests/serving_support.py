@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -107,3 +111,25 @@ def wait_for(url: str, seconds: float, proc=None) -> None:
             pass
         time.sleep(0.25)
     raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+def start_command(args: list[str], stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """``workbench ARGS`` as a user starts it (this checkout's package first), in a session of its own so
+    that ``stop_command`` ends it with whatever it started."""
+    from pipelines import settings
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(settings.REPO_ROOT),
+                                                                    os.environ.get("PYTHONPATH", "")] if p)}
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=stderr)
+
+
+def stop_command(proc: subprocess.Popen) -> None:
+    """SIGTERM to the command's process group, SIGKILL after 20 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -7,11 +7,7 @@ all answered. Hostile clients: tests/test_serving_hostile.py."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,9 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 import pipelines as wb
-from pipelines import data, serving, settings
+from pipelines import data, serving
 from pipelines.cli import app as cli
-from serving_support import CARD, free_port, promote, server_thread, temporary_store, train, wait_for
+from serving_support import (CARD, free_port, promote, server_thread, start_command, stop_command, temporary_store,
+                             train, wait_for)
 
 # one worker, module after module, each training once (with pytest 9.2 loadgroup ignores the mark:
 # pytest-xdist#1386; until that is fixed each worker trains its own, which is slower, not wrong)
@@ -304,42 +301,27 @@ def test_cli_models_lists_versions_and_aliases_and_promote_refuses_unknown_versi
         assert confused.exit_code != 0 and "--all" in confused.output
 
 
-def _start(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(settings.REPO_ROOT),
-                                                                    os.environ.get("PYTHONPATH", "")] if p)}
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.mark.slow
 def test_workbench_serve_all_command_serves_the_champion(store, rows):
     frame, records = rows
     port = free_port()
-    proc = _start(["serve", "--all", "--port", str(port), "--poll", "0"])
+    proc = start_command(["serve", "--all", "--port", str(port), "--poll", "0"])
     try:
         wait_for(f"http://127.0.0.1:{port}/health", 120, proc)
         got = _post(f"http://127.0.0.1:{port}", {"dataframe_records": records}).json()
         np.testing.assert_array_equal([p["prediction"] for p in got["predictions"]],
                                       _pyfunc(store["v1"], frame)["prediction"].to_numpy())
     finally:
-        _stop(proc)
+        stop_command(proc)
 
 
 @pytest.mark.slow
 def test_workbench_serve_one_model_serves_that_version_with_the_checks_of_serve_all(store, rows):
     frame, records = rows
     port = free_port()
-    proc = _start(["serve", CARD, "--version", str(store["v2"]), "--port", str(port)])
+    proc = start_command(["serve", CARD, "--version", str(store["v2"]), "--port", str(port)])
     try:
         wait_for(f"http://127.0.0.1:{port}/ping", 180, proc)
         columns = list(records[0])
@@ -361,6 +343,6 @@ def test_workbench_serve_one_model_serves_that_version_with_the_checks_of_serve_
         other = httpx.get(f"http://127.0.0.1:{port}/models/turbofan-rul/schema", timeout=30)
         assert other.status_code == 404 and "serves heat-treatment-hardness only" in other.json()["message"]
     finally:
-        _stop(proc)
+        stop_command(proc)
     refused = CliRunner().invoke(cli, ["serve", CARD, "--alias", "no-such-alias"])
     assert refused.exit_code != 0 and "workbench run" in refused.output

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,7 +23,8 @@ from hypothesis import strategies as st
 import pipelines as wb
 from pipelines import data, serving
 from pipelines import settings as wb_settings
-from serving_support import CARD, free_port, promote, server_thread, temporary_store, train, wait_for
+from serving_support import (CARD, free_port, promote, server_thread, start_command, stop_command, temporary_store,
+                             train, wait_for)
 
 pytestmark = pytest.mark.xdist_group("serving")
 
@@ -53,29 +52,14 @@ def records(store):
     return found
 
 
-def _start(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(wb_settings.REPO_ROOT),
-                                                                    os.environ.get("PYTHONPATH", "")] if p)}
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
 def servers(store):
     """Both server kinds as users start them, on free loopback ports: {kind: (base URL, process, paths)}."""
     all_port, one_port = free_port(), free_port()
-    procs = {"all": _start(["serve", "--all", "--port", str(all_port), "--poll", "0"]),
-             "one": _start(["serve", CARD, "--port", str(one_port), "--poll", "0"])}
+    procs = {"all": start_command(["serve", "--all", "--port", str(all_port), "--poll", "0"]),
+             "one": start_command(["serve", CARD, "--port", str(one_port), "--poll", "0"])}
     found = {"all": (f"http://127.0.0.1:{all_port}", procs["all"], [f"/models/{CARD}/invocations"]),
              "one": (f"http://127.0.0.1:{one_port}", procs["one"], ["/invocations", f"/models/{CARD}/invocations"])}
     try:
@@ -84,7 +68,7 @@ def servers(store):
         yield found
     finally:
         for proc in procs.values():
-            _stop(proc)
+            stop_command(proc)
 
 
 # --- generated hostile payloads ------------------------------------------------------------------
