@@ -265,6 +265,7 @@ def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) ->
 def figures(result: TuneResult, report: Report, lang: str | None = None) -> dict[str, plt.Figure]:
     from .settings import language
 
+    korean_fonts()  # again: a cell or a library may have reset matplotlib's fonts since the import
     card = result.card
     lang = lang if lang in ("ko", "en") else language()
     out: dict[str, plt.Figure] = {}

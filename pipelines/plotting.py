@@ -22,7 +22,7 @@ FONT_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKkr-Regular.otf", "NanumGoth
               "AppleSDGothicNeo.ttc")
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "/Library/Fonts",
              "/System/Library/Fonts", "C:/Windows/Fonts")
-_done = False
+_families: list[str] | None = None  # found once per process
 
 
 def bundled_font() -> Path | None:
@@ -38,14 +38,29 @@ KOREAN_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Malgun Gothic", "Apple SD
 
 
 def korean_fonts() -> str | None:
-    """Make Hangul render in matplotlib; returns the font family used, or None where there is none."""
-    global _done
-    import matplotlib.font_manager as fm
+    """Make Hangul render in matplotlib; returns the font family used, or None where there is none.
+    The fonts are found once; the font settings are put back on every call, since a library or a
+    notebook cell may reset matplotlib's settings (rcdefaults, a style) after the first."""
+    global _families
     import matplotlib.pyplot as plt
 
-    if _done:
-        return next((f for f in plt.rcParams["font.sans-serif"] if f in KOREAN_FAMILIES), None)
-    _done = True
+    if _families is None:
+        _families = _find_korean_fonts()
+    if not _families:
+        return None
+    # The Korean fonts by name, then DejaVu Sans (the symbols NanumGothic lacks, such as the minus sign):
+    # matplotlib falls back glyph by glyph over named families only, not within "sans-serif".
+    wanted = [*_families, "DejaVu Sans", "sans-serif"]
+    if list(plt.rcParams["font.family"]) != wanted:
+        plt.rcParams["font.family"] = wanted
+        plt.rcParams["font.sans-serif"] = [*_families, *[f for f in plt.rcParams["font.sans-serif"] if f not in _families]]
+        plt.rcParams["axes.unicode_minus"] = False  # CJK fonts lack the Unicode minus sign
+    return _families[0]
+
+
+def _find_korean_fonts() -> list[str]:
+    """Register the bundled NanumGothic and any system CJK font with matplotlib; the Korean families found."""
+    import matplotlib.font_manager as fm
     from os.path import expanduser
 
     bundled = bundled_font()
@@ -61,14 +76,8 @@ def korean_fonts() -> str | None:
         warnings.filterwarnings("ignore", message="Glyph .* missing from (current )?font")
         warnings.warn("No Korean font found: Korean labels in plots show as boxes. Reinstall from "
                       "requirements.lock (koreanize-matplotlib brings NanumGothic), or install one, e.g. "
-                      "`apt install fonts-noto-cjk` (Debian/Ubuntu).", stacklevel=2)
-        return None
-    # The Korean fonts by name, then the default sans-serif (DejaVu: the symbols NanumGothic lacks, such as
-    # the minus sign): matplotlib falls back glyph by glyph over named families only, not within "sans-serif".
-    plt.rcParams["font.family"] = [*families, "DejaVu Sans", "sans-serif"]
-    plt.rcParams["font.sans-serif"] = [*families, *[f for f in plt.rcParams["font.sans-serif"] if f not in families]]
-    plt.rcParams["axes.unicode_minus"] = False  # CJK fonts lack the Unicode minus sign
-    return families[0]
+                      "`apt install fonts-noto-cjk` (Debian/Ubuntu).", stacklevel=3)
+    return families
 
 
 def panel(ax, frame, *columns: str) -> bool:
