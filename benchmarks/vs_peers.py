@@ -35,9 +35,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines import cards, metrics, sources
+from pipelines.mapping import map_columns
 from pipelines.tuning import target_values
 
 ROOT = Path(__file__).resolve().parent.parent
+SITE = "benchmark"  # the data line the TRAIN files register under (<card>.benchmark)
 WORKBENCH = str(Path(sys.executable).parent / "workbench")  # the command a user types, from this environment
 
 
@@ -117,14 +119,17 @@ def project(card, train_file: Path, test_file: Path, test: pd.DataFrame, budget:
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
            "WORKBENCH_OPTUNA_STORAGE": f"sqlite:///{work / 'optuna.db'}"}
     start = time.perf_counter()
-    run = [WORKBENCH, "run", card.id, "--data", str(train_file), "--timeout",
+    run = [WORKBENCH, "run", card.id, "--data", str(train_file), "--site", SITE, "--timeout",
            str(budget), "--trials", "100000", "--quiet", "--output-dir", str(work / "run"),
            *([] if refit else ["--no-refit"])]
     _command(run, env)
     seconds = time.perf_counter() - start
-    internal = json.loads((work / "run" / "metrics.json").read_text())["metrics"][f"test_{card.metric.primary}"]
+    summary = json.loads((work / "run" / "metrics.json").read_text())
+    internal = summary["metrics"][f"test_{card.metric.primary}"]
     out = work / "scored.csv"
-    _command([WORKBENCH, "predict", card.id, "--input", str(test_file), "--output", str(out)], env)
+    # the version this run registered, champion or not (a plant file registers under CARD.SITE)
+    _command([WORKBENCH, "predict", card.id, "--site", SITE, "--version", str(summary["decision"]["version"]),
+              "--input", str(test_file), "--output", str(out)], env)
     scored = pd.read_csv(out, encoding="utf-8-sig").set_index("input_row").sort_index()
     y, rows = truth_and_rows(card, test)
     found = scored.reindex(rows + 1)  # input_row counts the file's rows from 1
@@ -228,7 +233,10 @@ def main() -> None:
             train_file, test_file = work / "train.csv", work / "test.csv"
             train.to_csv(train_file, index=False)
             test.to_csv(test_file, index=False)
-            test = pd.read_csv(test_file)  # as predict reads it: its rows, its order
+            # as predict reads it (its rows, its order), with the card's column names for scoring and peers:
+            # the files keep the dataset's own headers, as a user's would
+            test = map_columns(pd.read_csv(test_file), card, None, test_file)
+            train = map_columns(train.reset_index(drop=True), card, None, train_file)
             ours, seconds, internal = project(card, train_file, test_file, test, args.budget, work, refit=True)
             no_refit = ""
             if args.no_refit_too:

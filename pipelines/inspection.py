@@ -556,11 +556,16 @@ def split_blocker(typed: pd.DataFrame, card: Card) -> tuple[str, dict] | None:
         if groups < 3:
             return "split_few_groups", {"count": groups, "group_column": card.group.column}
     if kind == "time" and card.task in ("binary", "anomaly") and card.time and card.time.column in typed.columns:
+        from .splits import test_share_for_events
+
         order = typed.sort_values(card.time.column, kind="stable")
         positive = is_positive(order[card.target.column], card.target.positive).to_numpy()
-        cut = int(round(len(order) * (1 - card.split.test_size)))
+        # the test period the run will use: the card's, reaching further back (up to half the rows) when
+        # the latest rows hold too few events (tuning._enough_test_events); refused only when even that has none
+        share = test_share_for_events(card, order.reset_index(drop=True), positive.astype(float))
+        cut = int(round(len(order) * (1 - share)))
         start = order[card.time.column].iloc[cut]
-        fields = {"share": f"{card.split.test_size:.0%}", "start": start, "positive": card.target.positive}
+        fields = {"share": f"{share:.0%}", "start": start, "positive": card.target.positive}
         if not positive[cut:].any():
             return "split_no_positive_in_test", fields
         if card.task == "binary" and not positive[:cut].any():

@@ -57,10 +57,19 @@ def test_share_for_events(card: Card, frame: pd.DataFrame, events: np.ndarray) -
         return share
     order = _time_order(card, frame)
     latest = np.cumsum(np.asarray(events, dtype=float)[order][::-1])  # events among the last k rows
-    for candidate in np.arange(share, MOST_TEST + 1e-9, 0.05):
+    candidates = np.arange(share, MOST_TEST + 1e-9, 0.05)
+
+    def held(candidate: float) -> float:
         rows = len(frame) - int(round(len(frame) * (1 - candidate)))
-        if rows and latest[rows - 1] >= card.split.min_test_events:
+        return latest[rows - 1] if rows else 0.0
+
+    for candidate in candidates:
+        if held(candidate) >= card.split.min_test_events:
             return round(float(candidate), 2)
+    if held(share) == 0:  # not enough anywhere: at least one event, or the test could judge nothing at all
+        for candidate in candidates:
+            if held(candidate) > 0:
+                return round(float(candidate), 2)
     return share
 
 
