@@ -194,7 +194,9 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
         if unlabelled:
             notes.append(("unlabelled_rows", {"count": unlabelled}))
         typed = typed[typed[target].notna()]
-        problems += _target_values(typed[target], card, rownum) or _target_problems(typed, usable, facts)
+        found = _target_values(typed[target], card, rownum) or _target_problems(typed, usable, facts)
+        usable, found = _split_without_late_events(typed, usable, card, options, found, notes, facts)
+        problems += found
     time = usable.time.column if usable.time else None
     if time and time in typed.columns and not any(p.code == "ambiguous_dates" for p in problems):
         lost_group = card.group.column if card.group and card.group.column not in typed.columns else None
@@ -541,6 +543,26 @@ def _target_problems(typed: pd.DataFrame, card: Card, facts: dict) -> list[Probl
     blocker = split_blocker(typed, card)
     facts["split"] = blocker[0] if blocker else "ok"
     return [Problem(blocker[0], None, fields=blocker[1])] if blocker else []
+
+
+def _split_without_late_events(typed: pd.DataFrame, usable: Card, card: Card, options: Options,
+                               found: list[Problem], notes: list, facts: dict) -> tuple[Card, list[Problem]]:
+    """A time split whose latest half holds no defect cannot judge a model, but the file still teaches
+    one: the card's fallback split is used instead, with a note, unless --split time or --strict asks
+    for the time split (then the problem stands)."""
+    blocked = [p for p in found if p.code == "split_no_positive_in_test"]
+    if not blocked or options.strict or options.split == "time" or card.fallback_split == "time":
+        return usable, found
+    from .splits import MOST_TEST
+
+    fallback = usable.model_copy(update={"split": usable.split.model_copy(update={"kind": card.fallback_split})})
+    if split_blocker(typed, fallback) is not None:  # the fallback is not possible either: the time problem stands
+        return usable, found
+    fields = blocked[0].fields
+    notes.append(("split_no_late_events", {"start": fields["start"], "share": f"{MOST_TEST:.0%}",
+                                           "positive": fields["positive"], "fallback": card.fallback_split}))
+    facts["split"] = "ok"
+    return fallback, [p for p in found if p is not blocked[0]]
 
 
 def split_blocker(typed: pd.DataFrame, card: Card) -> tuple[str, dict] | None:

@@ -365,6 +365,12 @@ NOTES: dict[str, dict[str, str]] = {
                              "add the time column for a test on the latest rows, or choose with --split.",
                        "ko": "파일에 {time_column} 열이 없어 시간 분할 대신 {fallback} 분할을 씁니다 (시험 {share}). "
                              "최근 행으로 시험하려면 시간 열을 넣거나 --split 으로 고르세요."},
+    "split_no_late_events": {"en": "no {positive!r} row in the latest {share} of the rows, so a test on the "
+                                   "latest period could judge nothing: split {fallback} instead, which mixes periods "
+                                   "(the test figure may flatter a model that drifts); --split time refuses instead.",
+                             "ko": "최근 {share}의 행에 {positive!r} 행이 없어 최근 기간으로는 모델을 평가할 수 "
+                                   "없습니다: 대신 {fallback} 분할을 씁니다. 기간이 섞이므로 시간에 따라 변하는 모델은 시험 "
+                                   "점수가 실제보다 좋게 나올 수 있습니다. --split time 이면 대신 거부합니다."},
     "split_file_order": {"en": "no {time_column} in the file: the rows are taken to be in time order as the file has them.",
                          "ko": "파일에 {time_column} 열이 없어 파일의 행 순서를 시간 순서로 봅니다."},
     "split_override": {"en": "split {kind} as asked with --split (the card says {card_kind}).",

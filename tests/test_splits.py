@@ -195,3 +195,26 @@ def test_small_data_gets_at_least_five_folds_and_large_data_the_cards():
     assert sum(len(va) for _, va in found) == len(small)  # every row validated once
     large = pd.concat([frame] * (splits.SMALL_ROWS // len(frame) + 1), ignore_index=True)
     assert len(splits.folds(card, large, 0)) == card.split.folds
+
+
+def test_a_time_split_without_late_defects_falls_back_to_stratified_with_a_note(molding, tmp_path):
+    """Defects only in the first 40 % of a file: no test period in time can judge a model, yet the file
+    teaches one. `check` says so and uses the card's fallback split; `--split time` refuses."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    card, frame = molding
+    frame = frame.sort_values("TimeStamp", kind="stable").reset_index(drop=True)
+    bad = (frame["PassOrFail"] == card.target.positive).to_numpy()
+    late = np.arange(len(frame)) >= int(len(frame) * 0.4)
+    frame.loc[bad & late, "PassOrFail"] = frame.loc[~bad, "PassOrFail"].iloc[0]
+    assert (frame["PassOrFail"] == card.target.positive).sum() >= 10
+    path = tmp_path / "early_defects.csv"
+    frame.to_csv(path, index=False)
+    checked = CliRunner().invoke(app, ["check", card.id, "--data", str(path)])
+    assert checked.exit_code == 0, checked.output
+    assert f"no {card.target.positive!r} row in the latest 50% of the rows" in checked.output
+    assert "stratified (classes in proportion) instead of the card's time" in checked.output
+    refused = CliRunner().invoke(app, ["check", card.id, "--data", str(path), "--split", "time"])
+    assert refused.exit_code == 2 and f"holds no {card.target.positive!r} row" in refused.output

@@ -189,7 +189,9 @@ def main() -> None:
     early = mold.copy()
     late = early.index >= int(len(early) * 0.45)  # the test period reaches back to half the rows, no further
     early.loc[late, "양불 판정"] = "Y"
-    add("defects_only_early.csv", "injection-molding-quality", "holds no 'N' row", csv_bytes(early, "cp949"), commands=TRAIN)
+    # without --split time the run falls back to a stratified split with a note; asked for time, it refuses
+    add("defects_only_early.csv", "injection-molding-quality", "holds no 'N' row", csv_bytes(early, "cp949"), commands=TRAIN,
+        args=["--split", "time"])
     hard = heat.astype({"Hardness_HRC": object})
     hard["Hardness_HRC"] = hard["Hardness_HRC"].map(lambda v: f"HRC {v}")
     add("target_with_unit_text.csv", "heat-treatment-hardness", "column 'Hardness_HRC'", csv_bytes(hard), commands=TRAIN)
