@@ -31,7 +31,8 @@ def english_sentences(output: str) -> list[str]:
 @pytest.mark.slow
 def test_template_check_run_and_predict_speak_korean_or_english_throughout(store, catalog_copy, tmp_path):
     catalog_copy.edit(CARD, lambda raw: raw["reference_data"]["simulator"].update(rows=1500))
-    cli = CliRunner()
+    # one line per sentence: piped, the console folds at COLUMNS (80 in pytest-xdist's workers)
+    cli = CliRunner(env={"COLUMNS": "250"})
     outputs = {}
     for lang in ("en", "ko"):  # the second run adds no trial: the registry's 'unchanged' decision, in Korean
         template = tmp_path / f"template-{lang}.csv"
