@@ -151,22 +151,13 @@ def accuracy_note(card: Card, values: dict, baseline: dict, lang: str | None = "
     acc, base = values.get("test_accuracy"), baseline.get("baseline_accuracy")
     if acc is None or base is None or acc >= base:
         return None
+    from .messages import say
+
     primary = metric_words(card.metric.primary)
-    if lang == "ko":
-        if card.task == "multiclass":
-            return (f"정확도 {acc:.4f} 가 기준선의 {base:.4f} 보다 낮습니다: 한 부류가 대부분이면 늘 가장 흔한 부류를 "
-                    f"답해도 그만큼 맞지만 다른 부류는 가려내지 못합니다. 이 카드의 척도는 {primary} 입니다")
-        events = {"maintenance": "고장", "anomaly": "이상"}.get(card.problem, "불량")
-        return (f"정확도 {acc:.4f} 가 기준선의 {base:.4f} 보다 낮은 것은 {events}이(가) 드물기 때문입니다 (시험 행의 "
-                f"{1 - base:.1%}): 경보하지 않으면 {base:.1%} 맞지만 {events}을(를) 하나도 잡지 못합니다. 모델의 경보는 "
-                f"약간의 오경보를 대가로 {events}을(를) 잡고, 정확도는 그 오경보를 깎으므로 {primary} 로 판단합니다")
     if card.task == "multiclass":
-        return (f"accuracy {acc:.4f} is below the baseline's {base:.4f}: always naming the most common class is right "
-                f"that often when one class dominates, and tells no other class apart; {primary} is the card's measure")
-    events = {"maintenance": "failures", "anomaly": "faults"}.get(card.problem, "defects")
-    return (f"accuracy {acc:.4f} is below the baseline's {base:.4f} because {events} are rare ({1 - base:.1%} of the "
-            f"test rows): never alarming is right {base:.1%} of the time and catches none; the model's alarms catch "
-            f"{events} at the price of some false alarms, which accuracy counts against it, so {primary} decides")
+        return say("accuracy_below_multiclass", lang, acc=acc, base=base, primary=primary)
+    events = say(f"events_{card.problem if card.problem in ('maintenance', 'anomaly') else 'quality'}", lang)
+    return say("accuracy_below_rare", lang, acc=acc, base=base, rate=1 - base, events=events, primary=primary)
 
 
 def test_scores(card: Card, model: StandardModel, test: TestSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -693,6 +693,21 @@ SAY.update({
                      "first: the link in its experiment's description; trials: workbench dashboard {card}",
                "ko": "MLflow 화면 열기: workbench ui  (또는 make ui). 주 지표가 앞에 오는 실행 목록은 실험 설명의 "
                      "링크에, 시행 목록은 workbench dashboard {card} 에 있습니다"},
+    "accuracy_below_multiclass": {
+        "en": "accuracy {acc:.4f} is below the baseline's {base:.4f}: always naming the most common class is right "
+              "that often when one class dominates, and tells no other class apart; {primary} is the card's measure",
+        "ko": "정확도 {acc:.4f} 가 기준선의 {base:.4f} 보다 낮습니다: 한 부류가 대부분이면 늘 가장 흔한 부류를 답해도 "
+              "그만큼 맞지만 다른 부류는 가려내지 못합니다. 이 카드의 척도는 {primary} 입니다"},
+    "accuracy_below_rare": {
+        "en": "accuracy {acc:.4f} is below the baseline's {base:.4f} because {events} are rare ({rate:.1%} of the test "
+              "rows): never alarming is right {base:.1%} of the time and catches none; the model's alarms catch "
+              "{events} at the price of some false alarms, which accuracy counts against it, so {primary} decides",
+        "ko": "정확도 {acc:.4f} 가 기준선의 {base:.4f} 보다 낮은 것은 {events}이(가) 드물기 때문입니다 (시험 행의 "
+              "{rate:.1%}): 경보하지 않으면 {base:.1%} 맞지만 {events}을(를) 하나도 잡지 못합니다. 모델의 경보는 약간의 "
+              "오경보를 대가로 {events}을(를) 잡고, 정확도는 그 오경보를 깎으므로 {primary} 로 판단합니다"},
+    "events_quality": {"en": "defects", "ko": "불량"},
+    "events_maintenance": {"en": "failures", "ko": "고장"},
+    "events_anomaly": {"en": "faults", "ko": "이상"},
     # the registry's decision, said from its facts (MLflow keeps the English reason as the version's tag)
     "reason_unchanged": {"en": "{reason}", "ko": "모델이 그대로입니다: 같은 데이터·카드·코드에서 스터디에 새 시행이 없어 "
                                                  "v{version} 이(가) 그대로 {state}입니다. 그래도 새 버전을 등록하려면 "
@@ -701,8 +716,9 @@ SAY.update({
     "reason_misses": {"en": "{reason}", "ko": "시험 {metric} {value:.4f} 이(가) 합격 기준 {accept:g} 에 못 미침"},
     "reason_compared": {"en": "{reason}", "ko": "시험 {metric} {value:.4f}, 챔피언 v{before} 은(는) 같은 시험 행에서 "
                                                 "{champion:.4f}: {verdict}"},
-    "reason_untrusted": {"en": "{reason}", "ko": "시험 {metric} 를 믿을 수 없어(시험 행의 불량이 너무 적음) 교차 검증으로 "
-                                                 "판단함; 직접 챔피언으로 올리려면 workbench promote {model} --version {version}"},
+    "reason_untrusted": {"en": "{reason}", "ko": "시험 {metric} 를 믿을 수 없어(위의 (!) 참고) 이 수치만으로는 챔피언을 "
+                                                 "정하지 않습니다; 직접 챔피언으로 올리려면 workbench promote {model} "
+                                                 "--version {version}"},
     "reason_not_worse": {"en": "not worse", "ko": "챔피언보다 나쁘지 않음"},
     "reason_worse": {"en": "worse", "ko": "챔피언보다 나쁨"},
 })
@@ -729,9 +745,9 @@ COUNT_WORDS_KO = {"rows": "행", "positives": "양성(불량) 행", "groups": "�
 
 def counts_text(counts: dict, lang: str | None = None) -> str:
     """``1200 rows, 35 positives`` (ko: ``1200 행, 35 양성(불량) 행``)."""
-    korean = lang_or_default(lang) == "ko"
-    return ", ".join(f"{v} {COUNT_WORDS_KO.get(k.removeprefix('test_'), k.removeprefix('test_')) if korean else k.removeprefix('test_')}"
-                     for k, v in counts.items())
+    words = COUNT_WORDS_KO if lang_or_default(lang) == "ko" else {}
+    names = {k: k.removeprefix("test_") for k in counts}
+    return ", ".join(f"{v} {words.get(names[k], names[k])}" for k, v in counts.items())
 
 
 def decision_reason(decision: dict, card_id: str, lang: str | None = None) -> str:
