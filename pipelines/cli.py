@@ -900,8 +900,10 @@ def card_studies(card_id: str, storage: str) -> list[tuple[int, str, int]]:
 
     if storage.startswith("sqlite:///") and not Path(storage.removeprefix("sqlite:///")).exists():
         return []
+    from .tuning import open_storage
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    rdb = optuna.storages.RDBStorage(storage)
+    rdb = open_storage(storage)  # waits out a run that is creating the tables this moment
     found = [(s._study_id, s.study_name, rdb.get_n_trials(s._study_id)) for s in rdb.get_all_studies()
              if s.study_name == card_id or s.study_name.startswith(f"{card_id}-")]
     rdb.remove_session()

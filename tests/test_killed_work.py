@@ -69,10 +69,16 @@ def _wait_for_its_processes(run) -> None:
         time.sleep(0.2)
 
 
+_opened: dict[str, optuna.storages.RDBStorage] = {}
+
+
 def _trials(states=None) -> list[optuna.trial.FrozenTrial]:
-    storage = settings.optuna_storage()
-    if not Path(storage.removeprefix("sqlite:///")).exists():
+    url = settings.optuna_storage()
+    if not Path(url.removeprefix("sqlite:///")).exists():
         return []
+    if url not in _opened:  # through the engine: the command may be creating the tables this moment
+        _opened[url] = tuning.open_storage(url)
+    storage = _opened[url]
     names = optuna.get_all_study_names(storage)
     return [t for n in names for t in optuna.load_study(study_name=n, storage=storage).get_trials(states=states)]
 
