@@ -80,6 +80,18 @@ class _NoteHandler(logging.Handler):
         err.print(f"[dim]note:[/] {escape(record.getMessage())}", highlight=False, soft_wrap=True)
 
 
+def _check_cluster(scheduler: str | None, workers: int | None) -> None:
+    """--scheduler and --workers name two clusters; a SQLite study on other machines' workers is one
+    file they may not reach (said, not refused: workers on this host do reach it)."""
+    if scheduler and workers:
+        raise typer.BadParameter("give --scheduler (an existing Dask cluster) or --workers (a local one), not both")
+    storage = settings.optuna_storage()
+    if scheduler and storage.startswith("sqlite"):
+        console.print(f"note: the trials' study is the SQLite file {storage.removeprefix('sqlite:///')}: workers on "
+                      f"other machines cannot reach it. Set WORKBENCH_OPTUNA_STORAGE=postgresql://... for them "
+                      f"(docs/scale-out.md).", highlight=False, soft_wrap=True)
+
+
 def _show_notes() -> None:
     logger = logging.getLogger("pipelines.data")
     logger.setLevel(logging.INFO)
@@ -270,6 +282,8 @@ def show(card_id: str = typer.Argument(..., help="card id, e.g. injection-moldin
 
 SITE_RUN_HELP = ("the data line (plant, machine line) of a --data file: the model registers as CARD.SITE, with its own "
                  "champion (default: a label from the file name; the reference data registers as CARD)")
+SCHEDULER_RUN_HELP = ("spread the trials over the workers of this Dask scheduler; every worker must reach the "
+                      "Optuna storage (WORKBENCH_OPTUNA_STORAGE=postgresql://...) and have the workbench installed")
 SITE_HELP = "the data line whose registered model to use (CARD.SITE; default: the card's reference-data model)"
 
 
@@ -320,6 +334,10 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         costs: Optional[str] = typer.Option(None, "--costs", help="binary cards: FALSE_ALARM:MISSED, what an "
                                             "unneeded alarm and a missed defect cost (e.g. 1:20; default: the card's)"),
         site: Optional[str] = typer.Option(None, "--site", help=SITE_RUN_HELP),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
+                                                help=SCHEDULER_RUN_HELP),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="spread the trials over a local "
+                                              "Dask cluster of this many worker processes"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar")):
     """Run a card's notebook end to end: tune, evaluate, log to MLflow, register (champion if it earns it).
     The model trains on the card columns your file has; every decision (absent columns, fallback split,
@@ -332,6 +350,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if lang:  # the notebook's kernel inherits it: plots name the card's columns in that language
         os.environ["WORKBENCH_LANG"] = lang
     options = _options(split, strict, dayfirst, monthfirst, na, costs)
+    _check_cluster(scheduler, workers)
     _show_notes()
     try:
         column_map = _parse_map(map_, lang)
@@ -341,7 +360,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         outcome = run_card(card_id, data_path=str(data) if data else None, n_trials=trials, timeout_s=timeout,
                            device=device, seed=seed, column_map=column_map, output_dir=output_dir,
                            progress=not quiet, sheet=sheet, lang=lang, options=options, refit=not no_refit,
-                           retrain=retrain, tags=site_tags)
+                           retrain=retrain, tags=site_tags, scheduler=scheduler, workers=workers)
     except WorkbenchError as exc:
         _fail(exc)
     s = outcome.summary
@@ -354,6 +373,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     intervals, untrusted = s.get("intervals", {}), s.get("untrusted", {})
     console.print(f"[bold]{escape(say('run_finished', lang, card=card_id, seconds=outcome.seconds, device=s.get('device', '?'), trials=s.get('trials', '?')))}[/]",
                   highlight=False)
+    if s.get("engine") not in (None, "this process"):
+        console.print(escape(say("run_engine", lang, engine=s["engine"])), highlight=False)
     if s.get("metrics"):
         console.print(escape(headline(card, s["metrics"], s.get("baseline", {}), intervals, lang)), highlight=False,
                       soft_wrap=True)

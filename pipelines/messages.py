@@ -655,6 +655,7 @@ SAY.update({
 SAY.update({
     "run_finished": {"en": "{card} finished in {seconds:.0f} s on {device} ({trials} trials in the study)",
                      "ko": "{card} 학습 완료: {seconds:.0f}초, 장치 {device} (스터디의 시행 {trials}회)"},
+    "run_engine": {"en": "this run's trials ran on {engine}", "ko": "이번 실행의 시행은 {engine}에서 실행됨"},
     "run_headline": {"en": "{card}: primary metric test {metric} {value:.4f}{interval} {verdict} the acceptance "
                            "threshold {sign} {accept:g}{baseline}",
                      "ko": "{card}: 주 지표 시험 {metric} {value:.4f}{interval}, 합격 기준 {sign} {accept:g} 을(를) "

@@ -12,7 +12,6 @@ results; ``write_reports`` writes the executed notebooks, JUnit XML and the HTML
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import platform
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import settings
+from .cluster import cores, dask_client, default_workers, worker_environment
 
 KIND_TAG = "workbench.kind"  # "validation" on every validation run: the metric history is a tag query
 CHECKS = ("schema", "notebook", "threshold", "champion", "probe", "wall_time")
@@ -380,45 +380,6 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 # --- the fan-out, in the client ---------------------------------------------------------------------
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def default_workers() -> int:
-    """One card per core, but no more kernels than memory holds (about 2 GB each, with headroom)."""
-    import psutil
-
-    return max(1, min(cores(), int(psutil.virtual_memory().total // 2e9)))
-
-
-def worker_environment(local_workers: int | None) -> dict[str, str]:
-    """What every worker must see as the client does: the same MLflow store, catalog, notebooks and
-    data. On a LocalCluster the cores are shared out, so N kernels do not each start every core."""
-    env = {"MLFLOW_TRACKING_URI": settings.tracking_uri()}
-    for name in ("WORKBENCH_CATALOG_DIR", "WORKBENCH_NOTEBOOKS_DIR", "WORKBENCH_DATA_DIR", "WORKBENCH_THREADS"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
-    if local_workers and "WORKBENCH_THREADS" not in env:
-        env["WORKBENCH_THREADS"] = str(max(1, cores() // local_workers))
-    return env
-
-
-@contextlib.contextmanager
-def dask_client(scheduler: str | None, workers: int | None) -> Iterator[tuple[object, str]]:
-    """An existing cluster when ``scheduler`` names one, else a LocalCluster of worker processes
-    (not threads: each runs a kernel and boosters that want their own process)."""
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client, f"Dask scheduler {scheduler}"
-        return
-    n = workers or default_workers()
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client, f"Dask LocalCluster, {n} worker process{'es' if n > 1 else ''}"
-
 
 def validate(card_ids: list[str], budget: Budget, workers: int | None = None, scheduler: str | None = None,
              seed: int = 42, on_result: Callable[[CardResult], None] | None = None) -> Batch:

@@ -295,7 +295,7 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
         summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,
                    "intervals": report.intervals, "counts": report.counts, "untrusted": report.untrusted,
                    "baseline": report.baseline, "cv": result.cv, "decisions": report.decisions, "decision": asdict(decision), "device": result.device,
-                   "tuning_seconds": result.seconds, "trials": len(result.study.trials),
+                   "tuning_seconds": result.seconds, "trials": len(result.study.trials), "engine": result.engine,
                    "data_notes": report.data_notes, "split": result.card.split.kind,
                    "rows": {"train": result.model.rows_fit, "test": int(result.test.scored.sum()),
                             "registered_model": result.registered_rows}}

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cards, data, settings, tracking
+from . import cards, cluster, data, settings, tracking
 from .errors import NotebookError, WorkbenchError
 
 
@@ -69,13 +69,16 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
              output_dir: str | Path | None = None, progress: bool = True, register: bool = True,
              tags: dict | None = None, sheet: str | int | None = None, lang: str | None = None,
              cell_timeout_s: float | None = None, options: data.Options | dict | None = None,
-             refit: bool = True, retrain: bool = False) -> RunOutcome:
+             refit: bool = True, retrain: bool = False, scheduler: str | None = None,
+             workers: int | None = None) -> RunOutcome:
     """Execute the card's notebook in a new MLflow run. ``register=False`` (validation) logs and
     compares with the champion but registers nothing; ``tags`` are added to the run;
     ``cell_timeout_s`` stops a cell that hangs (a failure like any other); ``options`` are the
     user's data choices (split, strict, date order, sensor codes), passed on to the notebook;
     ``refit=False`` registers the model fitted on the internal train part instead of on every row;
-    ``retrain=True`` registers a new version even when the run only repeats a registered one."""
+    ``retrain=True`` registers a new version even when the run only repeats a registered one;
+    ``scheduler`` (a Dask scheduler's address) or ``workers`` (a LocalCluster of that many processes)
+    spreads the trials over Dask workers, everything else staying in the kernel."""
     import mlflow
     import papermill as pm
     from mlflow.tracking import MlflowClient
@@ -114,6 +117,8 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     os.environ["WORKBENCH_REGISTER"] = "1" if register else "0"  # read by registry.register in the kernel
     os.environ["WORKBENCH_REFIT"] = "1" if refit else "0"  # read by tracking.log_result in the kernel
     os.environ["WORKBENCH_RETRAIN"] = "1" if retrain else "0"  # read by registry.register in the kernel
+    os.environ[cluster.SCHEDULER_ENV] = scheduler or ""  # read by tuning.tune in the kernel
+    os.environ[cluster.WORKERS_ENV] = str(workers or "")
     failure: list[BaseException] = []
 
     def execute():

@@ -243,7 +243,7 @@ def log_result(result, report) -> str:
     from .tuning import refit
 
     card = result.card
-    mlflow.set_tag("device", result.device)
+    mlflow.set_tags({"device": result.device, "tuning.engine": result.engine})
     mlflow.log_params({"seed": result.seed, "n_trials_total": len(result.study.trials),
                        "n_trials_new": result.new_trials, "study": result.study.study_name,
                        "cv_folds": result.folds,

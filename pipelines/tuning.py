@@ -22,7 +22,7 @@ import pandas as pd
 import psutil
 from sklearn.metrics import f1_score
 
-from . import alarms, boosters, devices, intervals, metrics, settings, splits
+from . import alarms, boosters, cluster, devices, intervals, metrics, settings, splits
 from .cards import Card
 from .data import Dataset
 from .model import FeatureFn, StandardModel
@@ -158,6 +158,7 @@ class TuneResult:
     cv_rounds: float | dict = 0.0  # boosting rounds early stopping found, averaged over the CV folds
     registered_rows: int | None = None  # rows the logged model was fitted on (set by tracking.log_result)
     folds: int = 0  # cross-validation folds the trials were scored on
+    engine: str = "this process"  # where the trials ran: a Dask cluster with `run --scheduler/--workers`
 
 
 def _last_per_group(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -247,7 +248,7 @@ def _cv_score(card: Card, y_true: np.ndarray, pred: np.ndarray, classes: list) -
     return metric.fn(y_true, pred)
 
 
-def _optimize(study: optuna.Study, objective, n_trials: int, timeout_s: float | None, callbacks: list) -> None:
+def run_trials(study: optuna.Study, objective, n_trials: int, timeout_s: float | None, callbacks: list) -> None:
     """``study.optimize``, going on when another process finished a queued trial this one had also taken:
     SQLite has no row locks, so two runs starting together can pop the same waiting trial, and the
     second to finish it is told it is already complete. The budget callbacks keep the total."""
@@ -295,7 +296,13 @@ class _Stagnation:
             study.stop()
 
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+def worker_id() -> str:
+    """host:pid of the process running a trial (a Dask worker's own, where the trials are spread)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def sampler(seed: int) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True)
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
@@ -362,7 +369,11 @@ def open_storage(url: str | None = None, attempts: int = 6, heartbeat_s: float |
     import sqlalchemy.exc
 
     url = url or settings.optuna_storage()
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}  # wait on a busy file
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"timeout": 60}}  # wait on a busy file
+    else:  # a server many workers share: a small pool each (N workers x pool stay under max_connections),
+        # and a connection the server or a firewall dropped is tested and replaced, not failed on
+        kwargs = {"pool_size": 2, "max_overflow": 4, "pool_pre_ping": True, "pool_recycle": 1800}
     beat = max(1, round(heartbeat_s or HEARTBEAT_S))
     # an in-memory SQLite study lives in one process (and its heartbeat thread would open an empty
     # database of its own): no heartbeat there
@@ -473,7 +484,9 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         return float(np.mean(errors))
 
     def objective(trial: optuna.Trial) -> float:
-        trial.set_user_attr("worker", WORKER)  # who runs it: a trial of a dead process is not counted as running
+        # who runs it (called, not a global: on a Dask worker it names the worker): a trial of a dead
+        # process is not counted as running
+        trial.set_user_attr("worker", worker_id())
         kind = trial.suggest_categorical("model", card.models)
         params = search_space(trial, kind)
         values, rounds = [], []
@@ -490,22 +503,29 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         return average if np.isfinite(average) else 0.0  # no fold held a positive: every trial ties
 
     name = study_name(card, data, feature_names)
-    study = optuna.create_study(study_name=name, storage=open_storage(storage),
-                                direction=_study_direction(card), load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
+    storage_url = storage or settings.optuna_storage()
+    study = optuna.create_study(study_name=name, storage=open_storage(storage_url),
+                                direction=_study_direction(card), load_if_exists=True, sampler=sampler(seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=4))
     if any(t.state == optuna.trial.TrialState.RUNNING for t in study.trials):
         # another process tunes this study now: the same seed would propose the very trials it proposes
-        study.sampler = optuna.samplers.TPESampler(seed=seed + os.getpid(), multivariate=True)
+        study.sampler = sampler(seed + os.getpid())
     finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     remaining = max(0, n_trials - len(finished) - _running_elsewhere(study))
     _enqueue_starting_points(study, card.models, remaining)
     before = len(finished)
+    engine = "this process"
     if remaining:
-        _optimize(study, objective, remaining, timeout_s,
-                  callbacks=[_Stagnation(patience or max(10, n_trials // 2)),
-                             _Budget(n_trials),  # the study's total, not this process's share
-                             _Progress(os.environ.get("WORKBENCH_PROGRESS_FILE"), n_trials)])
+        callbacks = [_Stagnation(patience or max(10, n_trials // 2)),
+                     _Budget(n_trials)]  # the study's total, not this process's share
+        progress = _Progress(os.environ.get("WORKBENCH_PROGRESS_FILE"), n_trials)
+        where = cluster.requested()
+        if where:  # `run --scheduler/--workers`: the trials go to Dask workers; the rest stays here
+            engine = cluster.spread_trials(study, objective, remaining, timeout_s, callbacks, progress,
+                                           lambda i: sampler(seed + 1 + i), storage_url, *where)
+            print(f"workbench: {remaining} trials spread over {engine}")
+        else:
+            run_trials(study, objective, remaining, timeout_s, callbacks=[*callbacks, progress])
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise RuntimeError(f"study {name} finished no trial within the budget: raise --trials or --timeout")
@@ -564,7 +584,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                       new_trials=sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
                                      for t in study.trials) - before,
                       seconds=time.perf_counter() - start, params={"model": kind, **params},
-                      cv_rounds=cv_rounds, folds=len(fold_list))
+                      cv_rounds=cv_rounds, folds=len(fold_list), engine=engine)
 
 
 ROUNDS_MORE = 1.1  # the final fit sees more rows than a CV fold: a little more boosting than early stopping found

@@ -1,0 +1,94 @@
+"""Scale-out on real servers (issue 15): a throw-away PostgreSQL cluster, an `mlflow server` with it as
+the backend store, a Dask scheduler with two worker processes, all on loopback. One study's trials spread
+over both workers; concurrent runs of several cards against the one store; predict and promote through
+the tracking server. Skipped, with the reason, where PostgreSQL is not installed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import optuna
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+import servers
+from pipelines import cards, data, settings, stale_runs
+
+pytestmark = [pytest.mark.skipif(servers.why_no_postgres() is not None, reason=str(servers.why_no_postgres())),
+              pytest.mark.xdist_group("scale_out"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scale-out")
+    with servers.postgres() as dbs, servers.mlflow_server(dbs["mlflow"], folder / "mlflow") as url, \
+            servers.dask_cluster(folder / "dask", workers=2, env={"WORKBENCH_THREADS": "1"}) as scheduler:
+        yield {"tracking": url, "optuna": dbs["optuna"], "scheduler": scheduler}
+
+
+def _env(stack) -> dict:
+    path = os.pathsep.join(p for p in [str(settings.REPO_ROOT), os.environ.get("PYTHONPATH", "")] if p)
+    return {**os.environ, "PYTHONPATH": path, "WORKBENCH_THREADS": "1", "COLUMNS": "200",
+            "MLFLOW_TRACKING_URI": stack["tracking"], "WORKBENCH_OPTUNA_STORAGE": stack["optuna"]}
+
+
+def _workbench(stack, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=_env(stack), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _studies(stack, card_id: str) -> list[optuna.Study]:
+    return [optuna.load_study(study_name=s.study_name, storage=stack["optuna"])
+            for s in optuna.get_all_study_summaries(stack["optuna"]) if s.study_name.startswith(f"{card_id}-")]
+
+
+def test_one_study_spread_over_two_dask_workers_registers_one_version_that_predicts(stack, tmp_path):
+    card = "injection-molding-quality"
+    done = _workbench(stack, "run", card, "--trials", "20", "--scheduler", stack["scheduler"], "--quiet")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"trials ran on Dask scheduler {stack['scheduler']}" in done.stdout
+
+    [study] = _studies(stack, card)
+    states = Counter(t.state.name for t in study.trials)
+    assert states["COMPLETE"] + states["PRUNED"] == 20 and set(states) <= {"COMPLETE", "PRUNED"}, states
+    workers = Counter(t.user_attrs.get("worker") for t in study.trials)
+    assert len(workers) == 2, f"the trials ran on {dict(workers)}, not on both workers"
+    client = MlflowClient(stack["tracking"])
+    [version] = client.search_model_versions(f"name = '{card}'")
+    run = client.get_run(version.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["tuning.engine"] == f"Dask scheduler {stack['scheduler']}"
+    kernel_pid = run.data.tags[stale_runs.KERNEL_TAG].split()[1]
+    assert kernel_pid not in {w.rpartition(":")[2] for w in workers}  # the workers tuned, not the kernel
+
+    rows = tmp_path / "shots.csv"
+    data.reference(cards.load_card(card))[0].head(50).to_csv(rows, index=False)
+    predicted = _workbench(stack, "predict", card, "--version", "1", "--input", str(rows),
+                           "--output", str(tmp_path / "out.csv"))
+    assert predicted.returncode == 0, predicted.stdout[-3000:] + predicted.stderr[-3000:]
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 50
+
+
+def test_concurrent_runs_of_several_cards_leave_a_consistent_registry(stack):
+    runs = ["heat-treatment-defect-rate", "dyeing-color-difference", "thermal-thickness-inspection",
+            "semiconductor-yield", "dyeing-color-difference"]  # the last twice: two versions of one model at once
+    procs = [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", card, "--trials", "3", "--quiet",
+                               "--seed", str(i), "--retrain"], env=_env(stack), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for i, card in enumerate(runs)]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+    for card, proc, out in zip(runs, procs, outputs):
+        assert proc.returncode == 0, f"{card}: {out[-3000:]}"
+
+    client = MlflowClient(stack["tracking"])
+    for card in set(runs):
+        experiment = client.get_experiment_by_name(card)
+        states = [r.info.status for r in client.search_runs([experiment.experiment_id])]
+        assert states == ["FINISHED"] * runs.count(card), (card, states)
+        versions = sorted(int(v.version) for v in client.search_model_versions(f"name = '{card}'"))
+        assert versions == list(range(1, runs.count(card) + 1)), (card, versions)
+    promoted = _workbench(stack, "promote", "dyeing-color-difference", "--version", "1")
+    assert promoted.returncode == 0, promoted.stdout[-3000:] + promoted.stderr[-3000:]
+    assert client.get_model_version_by_alias("dyeing-color-difference", "champion").version == "1"
