@@ -74,10 +74,15 @@ def spread_trials(study, objective, n_trials: int, timeout_s: float | None, call
     import time
 
     with dask_client(scheduler, workers) as (client, engine):
-        slots = max(1, sum(client.nthreads().values()))
+        workers = client.scheduler_info()["workers"]
+        on_host: dict[str, int] = {}  # slots per machine: their boosters share its cores
+        for w in workers.values():
+            on_host[w["host"]] = on_host.get(w["host"], 0) + w["nthreads"]
+        sharing = {address: on_host[w["host"]] for address, w in workers.items()}
+        slots = max(1, sum(w["nthreads"] for w in workers.values()))
         shares = [n_trials // slots + (i < n_trials % slots) for i in range(slots)]
         futures = [client.submit(_tune_share, study.study_name, storage_url, objective, share, timeout_s,
-                                 callbacks, samplers(i), study.pruner, pure=False)
+                                 callbacks, samplers(i), study.pruner, sharing, pure=False)
                    for i, share in enumerate(shares) if share]
         while not all(f.done() for f in futures):
             time.sleep(1)
@@ -88,15 +93,19 @@ def spread_trials(study, objective, n_trials: int, timeout_s: float | None, call
 
 
 def _tune_share(study_name: str, storage_url: str, objective, n_trials: int, timeout_s: float | None,
-                callbacks: list, sampler, pruner) -> int:
-    """On a worker: tune ``n_trials`` of the shared study; boosters get this worker's share of its cores."""
+                callbacks: list, sampler, pruner, sharing: dict[str, int]) -> int:
+    """On a worker: tune ``n_trials`` of the shared study. Unless WORKBENCH_THREADS says otherwise, a
+    trial's boosters get the machine's cores divided by the slots on it (``sharing``: worker address ->
+    slots on its machine), so N local workers do not each start every core."""
     import optuna
     from distributed import get_worker
 
     from . import tuning
 
     if not os.environ.get("WORKBENCH_THREADS"):
-        os.environ["WORKBENCH_THREADS"] = str(max(1, cores() // get_worker().state.nthreads))
+        worker = get_worker()
+        slots = sharing.get(worker.address, worker.state.nthreads)
+        os.environ["WORKBENCH_THREADS"] = str(max(1, cores() // slots))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_name, storage=tuning.open_storage(storage_url),
                               sampler=sampler, pruner=pruner)

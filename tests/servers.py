@@ -8,8 +8,6 @@ import contextlib
 import glob
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,14 +15,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from serving_support import free_port, stop_command
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # mlflow and dask commands of this environment
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def postgres_bin() -> Path | None:
@@ -100,16 +94,6 @@ def _wait(check, what: str, proc: subprocess.Popen, log: Path, seconds: float = 
         time.sleep(0.5)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-
-
 @contextlib.contextmanager
 def mlflow_server(backend_uri: str, folder: Path) -> Iterator[str]:
     """``mlflow server`` on a free loopback port, artifacts served from ``folder``; yields its URL."""
@@ -134,7 +118,7 @@ def mlflow_server(backend_uri: str, folder: Path) -> Iterator[str]:
         _wait(healthy, "mlflow server", proc, log)
         yield url
     finally:
-        _stop(proc)
+        stop_command(proc)
 
 
 @contextlib.contextmanager
@@ -168,5 +152,5 @@ def dask_cluster(folder: Path, workers: int = 2, env: dict | None = None) -> Ite
                 time.sleep(0.5)
         yield address
     finally:
-        _stop(pool)
-        _stop(scheduler)
+        stop_command(pool)
+        stop_command(scheduler)

@@ -71,3 +71,22 @@ def test_top_level_layout_is_the_designed_one():
                  "pyproject.toml", "requirements.lock", "Makefile", "README.md"):
         assert (ROOT / name).exists(), f"{name} missing at the top level"
     assert (ROOT / "datasets" / "sources.yaml").exists()
+
+
+def test_the_plant_compose_file_binds_its_ports_to_the_env_files_address_and_holds_no_password():
+    """docker-compose.yml (Docker is not on the test machines: its shape is checked here, its commands in
+    tests/test_scale_out.py, which runs the same servers without Docker)."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    compose = yaml.safe_load(text)
+    services = compose["services"]
+    assert {"postgres", "mlflow", "dask-scheduler", "dask-worker", "serve"} <= set(services)
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.startswith("${WORKBENCH_BIND:-127.0.0.1}:"), f"{name} publishes {port} on every interface"
+    assert "${POSTGRES_PASSWORD:?" in text  # compose refuses to start without the env file's password
+    example = dict(line.split("=", 1) for line in (ROOT / "deploy" / "plant.env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert example["WORKBENCH_BIND"] == "127.0.0.1" and example["POSTGRES_PASSWORD"] not in text
+    assert "workbench serve --all" in services["serve"]["command"]
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -r requirements.lock" in dockerfile  # the image runs the locked versions

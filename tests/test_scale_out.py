@@ -5,17 +5,20 @@ the tracking server. Skipped, with the reason, where PostgreSQL is not installed
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections import Counter
 
+import httpx
 import optuna
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
 import servers
+from serving_support import free_port, start_command, stop_command, wait_for
 from pipelines import cards, data, settings, stale_runs
 
 pytestmark = [pytest.mark.skipif(servers.why_no_postgres() is not None, reason=str(servers.why_no_postgres())),
@@ -72,7 +75,7 @@ def test_one_study_spread_over_two_dask_workers_registers_one_version_that_predi
     assert len(pd.read_csv(tmp_path / "out.csv")) == 50
 
 
-def test_concurrent_runs_of_several_cards_leave_a_consistent_registry(stack):
+def test_concurrent_runs_of_several_cards_leave_a_consistent_registry_that_serves_and_validates(stack, tmp_path):
     runs = ["heat-treatment-defect-rate", "dyeing-color-difference", "thermal-thickness-inspection",
             "semiconductor-yield", "dyeing-color-difference"]  # the last twice: two versions of one model at once
     procs = [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", card, "--trials", "3", "--quiet",
@@ -89,6 +92,32 @@ def test_concurrent_runs_of_several_cards_leave_a_consistent_registry(stack):
         assert states == ["FINISHED"] * runs.count(card), (card, states)
         versions = sorted(int(v.version) for v in client.search_model_versions(f"name = '{card}'"))
         assert versions == list(range(1, runs.count(card) + 1)), (card, versions)
-    promoted = _workbench(stack, "promote", "dyeing-color-difference", "--version", "1")
+    card = "dyeing-color-difference"
+    promoted = _workbench(stack, "promote", card, "--version", "1")
     assert promoted.returncode == 0, promoted.stdout[-3000:] + promoted.stderr[-3000:]
-    assert client.get_model_version_by_alias("dyeing-color-difference", "champion").version == "1"
+    assert client.get_model_version_by_alias(card, "champion").version == "1"
+
+    # the champion served and validated through the tracking server (its artifacts come over HTTP)
+    frame = data.reference(cards.load_card(card))[0].head(5)
+    records = json.loads(frame.drop(columns=[cards.load_card(card).target.column]).to_json(orient="records", date_format="iso"))
+    port = free_port()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in _env(stack).items():
+            patch.setenv(name, value)
+        proc = start_command(["serve", card, "--port", str(port), "--poll", "0"])
+    try:
+        wait_for(f"http://127.0.0.1:{port}/ping", 180, proc)
+        answer = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": records}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == {"id": card, "version": 1} and len(answer.json()["predictions"]) == 5
+    finally:
+        stop_command(proc)
+    checked = _workbench(stack, "validate", card, "--budget", "smoke", "--workers", "1",
+                         "--report", str(tmp_path / "report"))
+    assert (tmp_path / "report" / "junit.xml").exists(), checked.stdout[-3000:] + checked.stderr[-3000:]
+    validation = [r for r in client.search_runs([client.get_experiment_by_name(card).experiment_id])
+                  if r.data.tags.get("workbench.kind") == "validation"]
+    assert [r.info.status for r in validation] == ["FINISHED"]
+    # the notebook ran and the champion (read back through the server) was compared, not skipped
+    assert validation[0].data.tags["validation.notebook"] == "passed"
+    assert validation[0].data.tags["validation.champion"] in ("passed", "failed"), validation[0].data.tags
