@@ -55,7 +55,7 @@ def main() -> None:
         sys.exit(f"scale_out: {servers.why_no_postgres()}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     card = cards.load_card(args.card)
-    dataset = data.load_data(card)
+    dataset = data.load(card)
     cores = cluster.cores()
     rows = []
     with servers.postgres(("optuna",)) as dbs:
@@ -93,7 +93,7 @@ Trials of one study are independent but for the sampler reading the finished one
 with the worker processes while each has a core of its own and the storage keeps up: a trial here
 writes a few dozen rows (parameters, intermediate values, heartbeats) over a few seconds, far below what
 one PostgreSQL server takes. On this {cores}-core machine, more worker processes than cores share the
-same cores, so the 4-worker row shows the cost of oversubscription rather than a gain. With M machines
+same cores, so the 4-worker row gains little over the 2-worker one. With M machines
 of C cores each running `dask worker --nworkers C --nthreads 1`, expect about M x C times the one-worker
 rate, less the sampler's growing cost per trial (TPE reads every finished trial) and the trials left
 idle at the end of the budget (at most one per worker).
