@@ -125,11 +125,14 @@ def data_label(source: str, user_file: str | None = None) -> str:
 
 
 def run_name(card_id: str, label: str, trials: int | None = None, when: float | None = None,
-             site: str | None = None, validation: bool = False) -> str:
-    """``turbofan-rul · reference · 40 trials · 2026-12-03 10:14`` (a site and a validation run say so)."""
+             site: str | None = None, validation: bool = False, metric: str | None = None) -> str:
+    """``turbofan-rul · reference · test_rmse 12.06 · 40 trials · 2026-12-03 10:14`` (a site and a
+    validation run say so; the metric once the test has scored: MLflow's runs table shows it in the first
+    column, where its metric columns start off-screen)."""
     import time as _time
 
-    parts = [card_id, *([site] if site and site != "reference" else []), label, *([f"{trials} trials"] if trials is not None else []),
+    parts = [card_id, *([site] if site and site != "reference" else []), label, *([metric] if metric else []),
+             *([f"{trials} trials"] if trials is not None else []),
              _time.strftime("%Y-%m-%d %H:%M", _time.localtime(when if when is not None else _time.time())),
              *(["validation"] if validation else [])]
     return " · ".join(parts)
@@ -431,9 +434,12 @@ def present_run(result, report) -> None:
     info = MlflowClient().get_run(run.info.run_id)
     tags = info.data.tags
     label = data_label(result.data.source, tags.get("data.file"))
+    key = f"test_{result.card.metric.primary}"
+    value = report.metrics.get(key)
     mlflow.set_tag("mlflow.runName", run_name(result.card.id, label, trials=len(result.study.trials),
                                               when=info.info.start_time / 1000, site=tags.get("site"),
-                                              validation=tags.get("workbench.kind") == "validation"))
+                                              validation=tags.get("workbench.kind") == "validation",
+                                              metric=f"{key} {value:.4g}" if value is not None and value == value else None))
     note = accuracy_note(result.card, report.metrics, report.baseline)
     lead = headline(result.card, report.metrics, report.baseline, report.intervals) + (f"\n\n{note}" if note else "")
     previous = tags.get("mlflow.note.content") or f"Data: {result.data.source} (sha256 {result.data.sha256[:12]}…)"

@@ -303,6 +303,8 @@ def worker_id() -> str:
 
 def sampler(seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+
+
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
@@ -400,8 +402,8 @@ def study_name(card: Card, data: Dataset, feature_names: list[str]) -> str:
 
 
 def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials: int = 20,
-         timeout_s: float | None = None, device: str = "auto", seed: int = 42, storage: str | None = None,
-         patience: int | None = None) -> TuneResult:
+         timeout_s: float | None = None, device: str = "auto", seed: int = 42,
+         storage: str | optuna.storages.BaseStorage | None = None, patience: int | None = None) -> TuneResult:
     """Tune, refit and return the model for ``card`` on ``data``; the test split is never touched."""
     start = time.perf_counter()
     card = data.card or card  # the card as the file allows it: the split it fell back to, the signals present
@@ -503,8 +505,9 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         return average if np.isfinite(average) else 0.0  # no fold held a positive: every trial ties
 
     name = study_name(card, data, feature_names)
-    storage_url = storage or settings.optuna_storage()
-    study = optuna.create_study(study_name=name, storage=open_storage(storage_url),
+    # a URL (default: beside the MLflow store), or a storage object a benchmark made (in memory)
+    storage_url = (storage or settings.optuna_storage()) if storage is None or isinstance(storage, str) else None
+    study = optuna.create_study(study_name=name, storage=open_storage(storage_url) if storage_url else storage,
                                 direction=_study_direction(card), load_if_exists=True, sampler=sampler(seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=4))
     if any(t.state == optuna.trial.TrialState.RUNNING for t in study.trials):
@@ -520,7 +523,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                      _Budget(n_trials)]  # the study's total, not this process's share
         progress = _Progress(os.environ.get("WORKBENCH_PROGRESS_FILE"), n_trials)
         where = cluster.requested()
-        if where:  # `run --scheduler/--workers`: the trials go to Dask workers; the rest stays here
+        if where and storage_url:  # `run --scheduler/--workers`: the trials go to Dask workers; the rest stays here
             engine = cluster.spread_trials(study, objective, remaining, timeout_s, callbacks, progress,
                                            lambda i: sampler(seed + 1 + i), storage_url, *where)
             print(f"workbench: {remaining} trials spread over {engine}")

@@ -72,9 +72,10 @@ def test_the_experiment_carries_the_cards_names_summary_and_a_view_with_the_prim
 def test_the_run_is_named_for_card_data_trials_and_time_and_described_by_its_primary_metric(trained):
     run, card = trained["run"], trained["card"]
     trials = int(run.data.params["n_trials_total"])
-    assert re.fullmatch(rf"{CARD} · reference · {trials} trials · \d{{4}}-\d\d-\d\d \d\d:\d\d", run.info.run_name)
-    note = run.data.tags["mlflow.note.content"]
     rmse, baseline = run.data.metrics["test_rmse"], run.data.metrics["baseline_rmse"]
+    assert re.fullmatch(rf"{CARD} · reference · test_rmse {rmse:.4g} · {trials} trials · \d{{4}}-\d\d-\d\d \d\d:\d\d",
+                        run.info.run_name)
+    note = run.data.tags["mlflow.note.content"]
     first = note.splitlines()[0]
     assert first.startswith(f"{CARD}: primary metric test RMSE {rmse:.4f}")
     assert f"acceptance threshold ≤ {card.metric.accept:g}" in first and f"naive baseline {baseline:.4f}" in first
