@@ -85,6 +85,13 @@ def _check_cluster(scheduler: str | None, workers: int | None) -> None:
     file they may not reach (said, not refused: workers on this host do reach it)."""
     if scheduler and workers:
         raise typer.BadParameter("give --scheduler (an existing Dask cluster) or --workers (a local one), not both")
+    if scheduler:
+        from .cluster import check_scheduler
+
+        try:
+            check_scheduler(scheduler)
+        except WorkbenchError as exc:
+            _fail(exc)
     storage = settings.optuna_storage()
     if scheduler and storage.startswith("sqlite"):
         console.print(f"note: the trials' study is the SQLite file {storage.removeprefix('sqlite:///')}: workers on "

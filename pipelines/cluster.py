@@ -65,6 +65,26 @@ def requested() -> tuple[str | None, int | None] | None:
     return (scheduler, workers) if scheduler or workers else None
 
 
+def check_scheduler(address: str, seconds: float = 15) -> int:
+    """The number of worker slots at ``address``, or a WorkbenchError that says what to start: checked
+    before a run exists, so a wrong address costs seconds and leaves nothing behind."""
+    from dask.distributed import Client
+
+    from .errors import WorkbenchError
+
+    try:
+        with Client(address, timeout=seconds) as client:
+            slots = sum(client.nthreads().values())
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise WorkbenchError(f"No Dask scheduler answers at {address} ({type(exc).__name__}: {exc}). Start one there "
+                             f"with `dask scheduler` and workers with `dask worker {address}`, or use --workers N "
+                             f"for a cluster on this machine (docs/scale-out.md).") from None
+    if not slots:
+        raise WorkbenchError(f"The Dask scheduler at {address} has no workers: start some with "
+                             f"`dask worker {address} --nworkers 2 --nthreads 1` (docs/scale-out.md).")
+    return slots
+
+
 def spread_trials(study, objective, n_trials: int, timeout_s: float | None, callbacks: list, progress,
                   samplers, storage_url: str, scheduler: str | None, workers: int | None) -> str:
     """Run ``n_trials`` of ``study`` on the cluster: the budget is shared out over the workers' slots,

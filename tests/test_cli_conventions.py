@@ -82,3 +82,18 @@ def test_listings_read_at_100_columns_with_ids_whole(command, tmp_path):
     for card_id in cards.list_ids():
         assert any(re.match(rf"^\s*{re.escape(card_id)}(\s|$)", line) for line in lines), card_id
     assert not store.parent.exists()
+
+
+def test_run_on_a_scheduler_that_does_not_answer_fails_before_any_run_and_says_what_to_start(store):
+    """A real Dask client against a loopback port where nothing listens: refused in seconds, with the commands
+    that start a scheduler and its workers, and no MLflow store or Optuna study made."""
+    from serving_support import free_port
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    result = runner.invoke(app, ["run", "heat-treatment-defect-rate", "--scheduler", address, "--trials", "1"],
+                           env={"COLUMNS": "250"})
+    assert result.exit_code == 2, result.output
+    assert f"No Dask scheduler answers at {address}" in result.output and f"dask worker {address}" in result.output
+    assert list(store.iterdir()) == []
+    both = runner.invoke(app, ["run", "heat-treatment-defect-rate", "--scheduler", address, "--workers", "2"])
+    assert both.exit_code == 2 and "not both" in both.output
