@@ -186,10 +186,10 @@ def batch(card_id: str, source: Path, out: Path, env: dict) -> dict:
     text = " ".join(log.read_text().split())
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"predict failed: {text[-2000:]}")
-    found = re.search(r"wrote (\d+) predictions.* in ([\d.]+) s \(model loaded in ([\d.]+) s, then ([\d,]+) rows/s\)",
+    found = re.search(r"wrote ([\d,]+) predictions.* in ([\d.]+) s \(model loaded in ([\d.]+) s, then ([\d,]+) rows/s\)",
                       text)
     peak = re.search(r"VmHWM (\d+)", text)
-    return {"rows": int(found.group(1)), "wall": wall, "seconds": float(found.group(2)),
+    return {"rows": int(found.group(1).replace(",", "")), "wall": wall, "seconds": float(found.group(2)),
             "load": float(found.group(3)), "rate": float(found.group(4).replace(",", "")),
             "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": int(peak.group(1)) / 1024,
             "file_mb": source.stat().st_size / 1e6}

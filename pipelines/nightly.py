@@ -11,7 +11,6 @@ results; ``write_reports`` writes the executed notebooks, JUnit XML and the HTML
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import sys
@@ -20,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from . import settings
 from .cluster import cores, dask_client, default_workers, worker_environment
@@ -160,7 +159,7 @@ def validate_card(card_id: str, budget: Budget, env: dict[str, str], batch: str,
 
     start = time.perf_counter()
     out = CardResult(card_id)
-    with tempfile.TemporaryDirectory(prefix=f"validate-{card_id}-") as tmp, _environment({
+    with tempfile.TemporaryDirectory(prefix=f"validate-{card_id}-") as tmp, settings.environment({
             **env, "WORKBENCH_OPTUNA_STORAGE": f"sqlite:///{tmp}/optuna.db"}):
         # A fresh Optuna study: the run tunes from scratch and adds no trials to the users' study.
         try:
@@ -364,19 +363,6 @@ def _record(card, out: CardResult, budget: Budget, batch: str) -> None:
                                             f"tags.`validation.budget` = '{budget.name}'")
     key = f"test_{card.metric.primary}"
     out.history = [r.data.metrics[key] for r in reversed(past) if key in r.data.metrics]
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set variables for this card (and its kernel), and put the worker's environment back after: a
-    worker runs many cards, and the runner sets variables for its kernel too."""
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 # --- the fan-out, in the client ---------------------------------------------------------------------

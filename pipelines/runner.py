@@ -112,13 +112,11 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
               "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id,
               "data_options": data.Options.of(options).as_dict() or None}
     settings.anchor_relative_paths()  # the kernel starts in notebooks/
-    os.environ["WORKBENCH_PROGRESS_FILE"] = str(progress_file)  # the kernel inherits it
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    os.environ["WORKBENCH_REGISTER"] = "1" if register else "0"  # read by registry.register in the kernel
-    os.environ["WORKBENCH_REFIT"] = "1" if refit else "0"  # read by tracking.log_result in the kernel
-    os.environ["WORKBENCH_RETRAIN"] = "1" if retrain else "0"  # read by registry.register in the kernel
-    os.environ[cluster.SCHEDULER_ENV] = scheduler or ""  # read by tuning.tune in the kernel
-    os.environ[cluster.WORKERS_ENV] = str(workers or "")
+    kernel_env = {"WORKBENCH_PROGRESS_FILE": str(progress_file), "MLFLOW_TRACKING_URI": uri,
+                  "WORKBENCH_REGISTER": "1" if register else "0",  # read by registry.register in the kernel
+                  "WORKBENCH_REFIT": "1" if refit else "0",  # read by tracking.log_result in the kernel
+                  "WORKBENCH_RETRAIN": "1" if retrain else "0",  # read by registry.register in the kernel
+                  cluster.SCHEDULER_ENV: scheduler or "", cluster.WORKERS_ENV: str(workers or "")}  # tuning.tune
     failure: list[BaseException] = []
 
     def execute():
@@ -129,11 +127,12 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             failure.append(exc)
 
-    worker = threading.Thread(target=execute, daemon=True)
-    worker.start()
-    _show_progress(worker, progress_file, card.id, n_trials, enabled=progress)
-    worker.join()
-    client = MlflowClient()
+    with settings.environment(kernel_env):  # the kernel inherits them; this process gets its own back after
+        worker = threading.Thread(target=execute, daemon=True)
+        worker.start()
+        _show_progress(worker, progress_file, card.id, n_trials, enabled=progress)
+        worker.join()
+    client = MlflowClient(uri)
     if executed.exists():
         client.log_artifact(run_id, str(executed), artifact_path="notebook")
         tracking.log_notebook_html(run_id, executed)  # MLflow shows an .ipynb as JSON; the HTML reads as a page

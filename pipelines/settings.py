@@ -68,6 +68,20 @@ def _sqlite_path(uri: str) -> Path | None:
 
 
 @contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """Set variables while the block runs (a notebook kernel started inside inherits them), and put this
+    process's environment back after: a run's kernel settings (register or not, the cluster) must not
+    stay behind for the next run a long-lived process (a notebook, a test, a Dask worker) starts."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
 def store_lock(purpose: str, uri: str | None = None):
     """Held while one process does what others must not do at the same moment on a local SQLite store:
     create its tables, or decide a champion and move the alias. A lock file beside the store (filelock:

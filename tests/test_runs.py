@@ -219,7 +219,9 @@ def test_killed_run_resumes_its_study(store, catalog_copy, tmp_path):
     assert params["study"] == name and int(params["n_trials_new"]) <= target - len(finished_before) + 1
 
 
-def test_failing_notebook_names_the_cell_and_registers_nothing(store, catalog_copy, tmp_path):
+def test_failing_notebook_names_the_cell_and_registers_nothing(store, catalog_copy, tmp_path, monkeypatch):
+    for name in ("WORKBENCH_REGISTER", "WORKBENCH_PROGRESS_FILE", "WORKBENCH_SCHEDULER"):
+        monkeypatch.delenv(name, raising=False)
     path = catalog_copy.notebooks / "heat-treatment-hardness.ipynb"
     nb = json.loads(path.read_text(encoding="utf-8"))
     load_cell = next(i for i, c in enumerate(nb["cells"]) if "load_data" in "".join(c["source"]))
@@ -228,7 +230,11 @@ def test_failing_notebook_names_the_cell_and_registers_nothing(store, catalog_co
                                        "source": "raise RuntimeError('thermocouple log truncated')"})
     path.write_text(json.dumps(nb), encoding="utf-8")
     with pytest.raises(NotebookError) as info:
-        runner.run_card("heat-treatment-hardness", n_trials=1, output_dir=tmp_path / "out", progress=False)
+        runner.run_card("heat-treatment-hardness", n_trials=1, output_dir=tmp_path / "out", progress=False,
+                        register=False, scheduler="tcp://127.0.0.1:1")
+    # what the runner set for its kernel stays out of this process: the next run here must not inherit
+    # "do not register" (a CI worker's later subprocess runs registered nothing)
+    assert [n for n in ("WORKBENCH_REGISTER", "WORKBENCH_PROGRESS_FILE", "WORKBENCH_SCHEDULER") if n in os.environ] == []
     error = info.value
     assert error.cell_index == load_cell + 1 and error.ename == "RuntimeError"
     assert "thermocouple log truncated" in str(error) and "nothing was registered" in str(error)
