@@ -354,8 +354,6 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--device must be auto, cpu or cuda")
     lang = _lang(lang)
-    if lang:  # the notebook's kernel inherits it: plots name the card's columns in that language
-        os.environ["WORKBENCH_LANG"] = lang
     options = _options(split, strict, dayfirst, monthfirst, na, costs)
     _check_cluster(scheduler, workers)
     _show_notes()

@@ -116,7 +116,8 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
                   "WORKBENCH_REGISTER": "1" if register else "0",  # read by registry.register in the kernel
                   "WORKBENCH_REFIT": "1" if refit else "0",  # read by tracking.log_result in the kernel
                   "WORKBENCH_RETRAIN": "1" if retrain else "0",  # read by registry.register in the kernel
-                  cluster.SCHEDULER_ENV: scheduler or "", cluster.WORKERS_ENV: str(workers or "")}  # tuning.tune
+                  cluster.SCHEDULER_ENV: scheduler or "", cluster.WORKERS_ENV: str(workers or ""),  # tuning.tune
+                  **({"WORKBENCH_LANG": lang} if lang else {})}  # plots name the card's columns in that language
     failure: list[BaseException] = []
 
     def execute():

@@ -35,7 +35,9 @@ def stack(tmp_path_factory):
 
 def _env(stack) -> dict:
     path = os.pathsep.join(p for p in [str(settings.REPO_ROOT), os.environ.get("PYTHONPATH", "")] if p)
-    return {**os.environ, "PYTHONPATH": path, "WORKBENCH_THREADS": "1", "COLUMNS": "200",
+    inherited = {k: v for k, v in os.environ.items()  # nothing another test of this worker left set
+                 if not k.startswith("WORKBENCH_") or k == "WORKBENCH_DATA_DIR"}
+    return {**inherited, "PYTHONPATH": path, "WORKBENCH_THREADS": "1", "COLUMNS": "200",
             "MLFLOW_TRACKING_URI": stack["tracking"], "WORKBENCH_OPTUNA_STORAGE": stack["optuna"]}
 
 
