@@ -94,12 +94,12 @@ def spread_trials(study, objective, n_trials: int, timeout_s: float | None, call
     import time
 
     with dask_client(scheduler, workers) as (client, engine):
-        workers = client.scheduler_info()["workers"]
+        members = client.scheduler_info()["workers"]
         on_host: dict[str, int] = {}  # slots per machine: their boosters share its cores
-        for w in workers.values():
+        for w in members.values():
             on_host[w["host"]] = on_host.get(w["host"], 0) + w["nthreads"]
-        sharing = {address: on_host[w["host"]] for address, w in workers.items()}
-        slots = max(1, sum(w["nthreads"] for w in workers.values()))
+        sharing = {address: on_host[w["host"]] for address, w in members.items()}
+        slots = max(1, sum(w["nthreads"] for w in members.values()))
         shares = [n_trials // slots + (i < n_trials % slots) for i in range(slots)]
         futures = [client.submit(_tune_share, study.study_name, storage_url, objective, share, timeout_s,
                                  callbacks, samplers(i), study.pruner, sharing, pure=False)
@@ -113,7 +113,7 @@ def spread_trials(study, objective, n_trials: int, timeout_s: float | None, call
 
 
 def _tune_share(study_name: str, storage_url: str, objective, n_trials: int, timeout_s: float | None,
-                callbacks: list, sampler, pruner, sharing: dict[str, int]) -> int:
+                callbacks: list, sampler, pruner, sharing: dict[str, int]) -> None:
     """On a worker: tune ``n_trials`` of the shared study. Unless WORKBENCH_THREADS says otherwise, a
     trial's boosters get the machine's cores divided by the slots on it (``sharing``: worker address ->
     slots on its machine), so N local workers do not each start every core."""
@@ -122,12 +122,12 @@ def _tune_share(study_name: str, storage_url: str, objective, n_trials: int, tim
 
     from . import tuning
 
-    if not os.environ.get("WORKBENCH_THREADS"):
+    threads = {}
+    if not os.environ.get("WORKBENCH_THREADS"):  # for this task only: a long-lived worker serves other runs
         worker = get_worker()
-        slots = sharing.get(worker.address, worker.state.nthreads)
-        os.environ["WORKBENCH_THREADS"] = str(max(1, cores() // slots))
+        threads["WORKBENCH_THREADS"] = str(max(1, cores() // sharing.get(worker.address, worker.state.nthreads)))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_name, storage=tuning.open_storage(storage_url),
                               sampler=sampler, pruner=pruner)
-    tuning.run_trials(study, objective, n_trials, timeout_s, callbacks)
-    return n_trials
+    with settings.environment(threads):
+        tuning.run_trials(study, objective, n_trials, timeout_s, callbacks)
