@@ -46,6 +46,12 @@ def _workbench(stack, *args: str, timeout: float = 600) -> subprocess.CompletedP
                           text=True, timeout=timeout)
 
 
+def _client(stack) -> MlflowClient:
+    # the registry named too: without it the client reads the global registry URI that an earlier test
+    # of this worker set with mlflow.set_registry_uri, and finds no version in this store
+    return MlflowClient(tracking_uri=stack["tracking"], registry_uri=stack["tracking"])
+
+
 def _studies(stack, card_id: str) -> list[optuna.Study]:
     return [optuna.load_study(study_name=s.study_name, storage=stack["optuna"])
             for s in optuna.get_all_study_summaries(stack["optuna"]) if s.study_name.startswith(f"{card_id}-")]
@@ -62,7 +68,7 @@ def test_one_study_spread_over_two_dask_workers_registers_one_version_that_predi
     assert states["COMPLETE"] + states["PRUNED"] == 20 and set(states) <= {"COMPLETE", "PRUNED"}, states
     workers = Counter(t.user_attrs.get("worker") for t in study.trials)
     assert len(workers) == 2, f"the trials ran on {dict(workers)}, not on both workers"
-    client = MlflowClient(stack["tracking"])
+    client = _client(stack)
     [version] = client.search_model_versions(f"name = '{card}'")
     run = client.get_run(version.run_id)
     assert run.info.status == "FINISHED" and run.data.tags["tuning.engine"] == f"Dask scheduler {stack['scheduler']}"
@@ -87,7 +93,7 @@ def test_concurrent_runs_of_several_cards_leave_a_consistent_registry_that_serve
     for card, proc, out in zip(runs, procs, outputs):
         assert proc.returncode == 0, f"{card}: {out[-3000:]}"
 
-    client = MlflowClient(stack["tracking"])
+    client = _client(stack)
     for card in set(runs):
         experiment = client.get_experiment_by_name(card)
         states = [r.info.status for r in client.search_runs([experiment.experiment_id])]
