@@ -43,3 +43,64 @@ def test_rolling_within_a_unit_matches_a_loop_over_each_units_past_rows(units):
         past = frame["x"].iloc[:i + 1][frame["unit"].iloc[:i + 1] == unit].tail(5).dropna()
         for stat, value in (("mean", past.mean()), ("std", past.std()), ("max", past.max())):
             assert got.loc[i, f"x_{stat}5"] == pytest.approx(value, nan_ok=True), (i, stat)
+
+
+# --- derive on a few rows (a served request) computes on numpy: the values must be pandas' own ---------
+
+SEVERITY = {"water": 1.0, "oil": 0.35}
+
+
+def _few() -> pd.DataFrame:
+    return pd.DataFrame({"x": [1.0, np.nan, 4.0, 0.0], "y": [2.0, 3.0, 0.0, np.nan], "n": [1, 2, 3, 4],
+                         "medium": pd.Series(["water", "oil", None, "brine"], dtype="str"),
+                         "t": pd.to_datetime(["2024-01-01 06:00", "2024-01-01 07:30", None, "2024-01-02 23:00"])},
+                        index=[7, 3, 5, 1])  # an index out of order, as after F.sort_by
+
+
+FEATURES = dict(
+    ratio=lambda d: d["x"] / d["y"],  # 1/0, 0/0 and NaN
+    logged=lambda d: np.log10(d["x"].clip(lower=0.5)) + d["n"] ** 2,
+    severity=lambda d: d["medium"].map(SEVERITY).astype(float) * (1 - d["y"] / 200),
+    filled=lambda d: d["ratio"].fillna(-1).abs().where(d["x"] > 0, 9.0),
+    centred=lambda d: d["x"] - d["x"].mean(),  # a reduction: pandas skips NaN, numpy would not
+    hour=lambda d: d["t"].dt.hour,  # dates: pandas only
+    later=lambda d: d["hour"] * 2 + d["severity"],  # reads a pandas-computed and a numpy-computed feature
+    halves=lambda d: d["n"].div(2).rsub(10),
+    watered=lambda d: d["medium"] == "water",
+    absent=lambda d: d["no_such_column"] * 2,
+    after_absent=lambda d: d["absent"] + 1,
+)
+
+
+def test_derive_on_a_few_rows_gives_exactly_what_pandas_gives(monkeypatch):
+    frame = _few()
+    fast = F.derive(frame, **FEATURES)
+    monkeypatch.setattr(F, "SMALL", -1)  # every frame is "large": pandas alone
+    slow = F.derive(frame, **FEATURES)
+    assert list(fast.columns) == list(slow.columns) and "absent" not in fast and "after_absent" not in fast
+    pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
+    assert fast["centred"].tolist() == pytest.approx([1 - 5 / 3, np.nan, 4 - 5 / 3, -5 / 3], nan_ok=True)
+
+
+def test_derive_on_a_few_rows_raises_a_features_own_error():
+    with pytest.raises(ValueError, match="NA"):  # a missing x cannot be an integer, in pandas
+        F.derive(_few(), whole=lambda d: d["x"].astype(int))
+    with pytest.raises(TypeError):
+        F.derive(_few(), wrong=lambda d: d["t"] + d["medium"])
+
+
+def test_a_pandas_feature_with_its_rows_in_another_order_is_aligned_by_label(monkeypatch):
+    frame = _few()
+    shuffled = dict(back=lambda d: d["x"].sort_index() * 1.0, plus=lambda d: d["back"] + d["y"])
+    fast = F.derive(frame, **shuffled)
+    monkeypatch.setattr(F, "SMALL", -1)
+    pd.testing.assert_frame_equal(fast, F.derive(frame, **shuffled))
+
+
+def test_added_columns_keep_the_frames_labels_attrs_and_places():
+    frame = _few().set_axis(pd.Index(list(_few().columns), dtype=object), axis=1)
+    frame.attrs["note"] = "kept"
+    out = F.added(frame, {f"c{i}": np.arange(4.0) + i for i in range(5)} | {"x": np.zeros(4)})
+    assert list(out.columns) == list(frame.columns) + [f"c{i}" for i in range(5)] and out["x"].eq(0).all()
+    out = F.added(frame, {f"c{i}": np.arange(4.0) + i for i in range(5)})
+    assert out.columns.dtype == object and out.attrs == {"note": "kept"} and out["c4"].tolist() == [4, 5, 6, 7]

@@ -70,6 +70,23 @@ def test_every_card_notebook_runs_and_registers_a_champion(store, tmp_path, card
     sample = wb.load_data(card).frame.head(50)
     predictions = model.predict(sample)
     assert len(predictions) == 50 and "prediction" in predictions
+    _served_features_are_the_trained_ones(model.unwrap_python_model().model, sample)
+
+
+def _served_features_are_the_trained_ones(model, sample: pd.DataFrame) -> None:
+    """A few rows (a served request) get their features on numpy (features.derive's fast path); the
+    model learned them from pandas on a large frame: both must give the booster the same matrix."""
+    from pipelines import features
+
+    requests = [sample.iloc[[i]] for i in range(0, len(sample), 7)] + [sample.head(20)]
+    fast = [model.matrix(model.featurize(rows)) for rows in requests]
+    small, features.SMALL = features.SMALL, -1  # every frame takes the pandas path
+    try:
+        slow = [model.matrix(model.featurize(rows)) for rows in requests]
+    finally:
+        features.SMALL = small
+    for rows, a, b in zip(requests, fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-12, equal_nan=True, err_msg=f"{len(rows)} row(s)")
 
 
 def test_worse_second_run_does_not_replace_the_champion(store, catalog_copy, tmp_path):

@@ -1,0 +1,207 @@
+"""A few rows' columns as numpy arrays, for ``features.derive``'s fast path.
+
+A served request holds one row. pandas spends about 50 microseconds on each arithmetic step of a
+one-row Series (index alignment, a new Series per result) where numpy spends one or two, so a notebook's
+dozen derived features took most of a served row's time. ``derive`` hands a feature function these
+arrays when the frame is small; a function that asks for anything whose meaning could differ from
+pandas' (reductions, ``.dt``, ``.str``, ``shift``, label indexing, a date or category column) gets
+``PandasOnly`` raised, and that one feature is computed on the pandas frame as before. Training frames
+are large and always take the pandas path, so a feature the model learned is defined by pandas, and
+tests/test_runs.py checks every card's served features against it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class PandasOnly(Exception):
+    """The feature function asked for something only pandas answers the pandas way."""
+
+
+# Attributes a feature function may use on a column, beyond Python's own (__add__, __gt__, ...):
+# numpy's that mean the same as the Series method, those defined below, and those numpy itself reads.
+_ALLOWED = frozenset({
+    "dtype", "shape", "ndim", "size", "view", "copy", "flags", "base", "strides", "itemsize", "nbytes",
+    "round", "tolist",
+    "astype", "clip", "map", "fillna", "abs", "where", "isna", "notna", "isnull", "notnull", "isin",
+    "to_numpy", "values", "add", "sub", "mul", "div", "truediv", "pow", "radd", "rsub", "rmul", "rdiv",
+    "rtruediv",
+})
+
+
+class Numbers(np.ndarray):
+    """A column as a feature function sees it on the fast path: numpy arithmetic, the Series methods
+    listed in ``_ALLOWED`` with pandas' meaning (missing stays missing), and nothing else."""
+
+    def __getattribute__(self, name: str):
+        if name.startswith("_") or name in _ALLOWED:  # "_": Python's, numpy's and this class's own
+            return super().__getattribute__(name)
+        raise PandasOnly(name)
+
+    def __getitem__(self, key):  # pandas indexes by label, numpy by position: never mix them up
+        raise PandasOnly("indexing")
+
+    def _plain(self) -> np.ndarray:
+        return self.view(np.ndarray)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._plain()
+
+    def to_numpy(self, dtype=None, copy: bool = False) -> np.ndarray:
+        return np.array(self._plain(), dtype=dtype, copy=True) if dtype is not None or copy else self._plain()
+
+    def astype(self, dtype, copy: bool = True):
+        try:
+            target = np.dtype(dtype)
+        except TypeError:  # pandas' own dtypes ("category", "Int64", ...)
+            raise PandasOnly(f"astype({dtype})") from None
+        if target.kind == "f" and self.dtype.kind in "fiub" or target.kind in "iu" and self.dtype.kind in "iub":
+            return self._plain().astype(target).view(Numbers)
+        raise PandasOnly(f"astype({dtype})")  # NaN to int raises in pandas; text and dates differ
+
+    def clip(self, lower=None, upper=None, **kwargs):
+        if kwargs or self.dtype.kind not in "fiu" or not all(np.ndim(b) == 0 for b in (lower, upper)):
+            raise PandasOnly("clip")
+        out = self._plain().astype(float)
+        if lower is not None and not pd.isna(lower):
+            out = np.where(out < lower, lower, out)  # NaN stays NaN, as in pandas
+        if upper is not None and not pd.isna(upper):
+            out = np.where(out > upper, upper, out)
+        return out.view(Numbers) if self.dtype.kind == "f" else _as_numbers(out)
+
+    def map(self, arg, na_action=None):
+        if not isinstance(arg, dict) or type(arg) is not dict or na_action is not None:
+            raise PandasOnly("map")
+        found = np.array([arg.get(v, np.nan) if not _missing(v) else np.nan for v in self._plain().tolist()],
+                         dtype=object)
+        return _as_numbers(found)
+
+    def fillna(self, value=None, **kwargs):
+        if kwargs or np.ndim(value) != 0 or value is None:
+            raise PandasOnly("fillna")
+        return _as_numbers(np.where(self.isna(), value, self._plain()))
+
+    def abs(self):
+        if self.dtype.kind not in "fiu":
+            raise PandasOnly("abs")
+        return np.abs(self)
+
+    def where(self, cond, other=np.nan, **kwargs):
+        if kwargs or callable(cond) or callable(other):
+            raise PandasOnly("where")
+        return _as_numbers(np.where(np.asarray(cond, dtype=bool), self._plain(), np.asarray(other)))
+
+    def isna(self) -> np.ndarray:
+        return pd.isna(self._plain())
+
+    isnull = isna
+
+    def notna(self) -> np.ndarray:
+        return ~pd.isna(self._plain())
+
+    notnull = notna
+
+    def isin(self, values) -> np.ndarray:
+        return np.asarray(pd.Series(self._plain()).isin(values))
+
+    def _method(op):
+        def method(self, other, **kwargs):
+            if kwargs:
+                raise PandasOnly("fill_value, axis or level")
+            return op(self, other)
+        return method
+
+    add, sub, mul = _method(np.add), _method(np.subtract), _method(np.multiply)
+    div = truediv = _method(np.true_divide)
+    pow = _method(np.power)
+    radd, rsub, rmul = (_method(lambda a, b: np.add(b, a)), _method(lambda a, b: np.subtract(b, a)),
+                        _method(lambda a, b: np.multiply(b, a)))
+    rdiv = rtruediv = _method(lambda a, b: np.true_divide(b, a))
+    del _method
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _as_numbers(values: np.ndarray) -> Numbers:
+    """Object arrays become floats where every value is a number (missing as NaN), as pandas infers."""
+    if values.dtype == object:
+        try:
+            values = values.astype(float)
+        except (TypeError, ValueError):
+            pass
+    return np.asarray(values).view(Numbers)
+
+
+def column(values) -> Numbers:
+    """A column of the frame, or a feature computed before, as a feature function may read it."""
+    if isinstance(values, pd.Series):
+        dtype = values.dtype
+        if isinstance(dtype, pd.CategoricalDtype) or dtype.kind in "mM":
+            raise PandasOnly("dates and categories")
+        if pd.api.types.is_string_dtype(dtype) or dtype == object:
+            values = values.to_numpy(dtype=object, na_value=np.nan)
+        elif pd.api.types.is_bool_dtype(dtype):
+            if values.isna().any():
+                raise PandasOnly("a boolean with missing values")
+            values = values.to_numpy(dtype=bool)
+        elif pd.api.types.is_integer_dtype(dtype) and not values.isna().any():
+            values = values.to_numpy(dtype=np.int64)
+        else:
+            try:
+                values = values.to_numpy(dtype=float, na_value=np.nan)
+            except (TypeError, ValueError):  # intervals, periods, Arrow types: pandas knows them
+                raise PandasOnly(str(dtype)) from None
+    elif isinstance(values, np.ndarray):
+        if values.dtype.kind in "mMV" or values.ndim != 1:
+            raise PandasOnly("dates")
+        values = values.view(np.ndarray)
+    else:
+        raise PandasOnly(type(values).__name__)
+    return values.view(Numbers)
+
+
+class Columns:
+    """What a feature function gets as ``d`` on the fast path: ``d["name"]`` and nothing else. One per
+    ``derive`` call: each column is taken out of the frame once, however many features read it."""
+
+    def __init__(self, frame: pd.DataFrame, computed: dict):
+        self.frame, self.computed, self.taken = frame, computed, {}
+
+    def __getitem__(self, name):
+        if not isinstance(name, str):
+            raise PandasOnly("a list of columns")
+        if name in self.computed:
+            value = self.computed[name]
+            if isinstance(value, pd.Series) and not value.index.equals(self.frame.index):
+                value = value.reindex(self.frame.index)  # pandas aligns by label: so does this
+            return column(value)
+        if name not in self.taken:
+            if name not in self.frame.columns:
+                raise KeyError(name)
+            try:
+                self.taken[name] = column(self.frame[name])
+            except PandasOnly as exc:
+                self.taken[name] = exc
+        found = self.taken[name]
+        if isinstance(found, PandasOnly):
+            raise found
+        return found
+
+    def __getattr__(self, name):
+        raise PandasOnly(name)
+
+
+def result(value, rows: int):
+    """A feature function's answer on the fast path as a column of ``rows`` values, or PandasOnly."""
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1 or len(value) != rows or value.dtype.kind in "mMV":
+            raise PandasOnly("shape")
+        return value.view(np.ndarray)
+    if np.ndim(value) == 0 and isinstance(value, (int, float, np.number, bool, np.bool_)):
+        return np.full(rows, value)
+    raise PandasOnly(type(value).__name__)
