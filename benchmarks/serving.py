@@ -212,6 +212,21 @@ def resample(frame: pd.DataFrame, rows: int, time_column: str | None, seed: int 
     return big
 
 
+def tiled(frame: pd.DataFrame, rows: int, time_column: str) -> pd.DataFrame:
+    """A forecast's file: each series' history in order, so the reference data repeated end to end with
+    every copy's clock moved past the one before (random rows would repeat a series' time stamps, which
+    `predict` refuses for a forecast, rightly)."""
+    stamps = frame[time_column]
+    if not pd.api.types.is_numeric_dtype(stamps):
+        stamps = pd.to_datetime(stamps)
+    distinct = np.sort(stamps.dropna().unique())
+    step = np.diff(distinct).min() if len(distinct) > 1 else (1 if pd.api.types.is_numeric_dtype(stamps) else pd.Timedelta(days=1))
+    span = distinct[-1] - distinct[0] + step
+    copies = -(-rows // len(frame))
+    return pd.concat([frame.assign(**{time_column: stamps + k * span}) for k in range(copies)],
+                     ignore_index=True).head(rows)
+
+
 def booster_alone(card_id: str, frame: pd.DataFrame) -> float:
     """Rows per second of the champion's boosters alone on the file's rows (features and matrix made
     beforehand), with every core: the ceiling that batch scoring can approach."""
@@ -418,7 +433,10 @@ def _batch(card, frame: pd.DataFrame, rows: int, work: Path, env: dict) -> dict:
     """`predict` on a Parquet file of ``rows`` rows and of a quarter of them, beside the boosters alone."""
     from pipelines import registry
 
-    big = resample(frame, rows, card.time.column if card.time else None)
+    if card.task == "forecast" and card.time:
+        big = tiled(frame, rows, card.time.column)
+    else:
+        big = resample(frame, rows, card.time.column if card.time else None)
     ceiling = booster_alone(card.id, big)
     model = registry.load_model(card.id, version=int(registry.version_by_alias(card.id, registry.CHAMPION).version))
     trees = sum(_trees(b) for b in model.boosters.values())

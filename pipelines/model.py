@@ -124,8 +124,11 @@ class StandardModel:
 
     def anomaly_scores(self, frame: pd.DataFrame, per_signal: bool = False):
         z = {}
+        wanted = list(dict.fromkeys(n for names in self.signal_features.values() for n in names))
+        X = self.matrix(frame, wanted)  # the frame read once for every signal's booster
+        at = {name: j for j, name in enumerate(wanted)}
         for signal, booster in self.boosters.items():
-            expected = boosters.predict(self.kind, booster, self.matrix(frame, self.signal_features[signal]))
+            expected = boosters.predict(self.kind, booster, X[:, [at[n] for n in self.signal_features[signal]]])
             z[signal] = (pd.to_numeric(frame[signal], errors="coerce").to_numpy() - expected) / self.residual_scale[signal]
         table = pd.DataFrame(z)
         score = np.sqrt(np.nanmean(table.to_numpy() ** 2, axis=1))
