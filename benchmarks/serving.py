@@ -247,14 +247,21 @@ def load_text() -> str:
 
 
 def train_champions(card_ids: list[str], trials: int, work: Path) -> dict[str, str]:
-    """A champion for every card (trained by its notebook unless the store has one); returns a note per
-    card that was promoted by hand or could not be trained."""
-    from pipelines import registry, runner
+    """A champion for every card (trained by its notebook unless the store has one trained on the card's
+    reference data as it is now: a card moved to real data reads other columns); returns a note per card
+    that was promoted by hand or could not be trained."""
+    from mlflow.tracking import MlflowClient
+
+    from pipelines import cards, data, registry, runner
 
     notes = {}
     for card_id in card_ids:
-        if registry.version_by_alias(card_id, registry.CHAMPION) is not None:
-            continue
+        champion = registry.version_by_alias(card_id, registry.CHAMPION)
+        if champion is not None:
+            trained_on = MlflowClient().get_run(champion.run_id).data.tags.get("data.sha256")
+            if trained_on == data.load(cards.load_card(card_id)).sha256:
+                continue
+            print(f"{card_id}: champion v{champion.version} was trained on other data; training again", flush=True)
         began = time.perf_counter()
         try:
             outcome = runner.run_card(card_id, n_trials=trials, seed=0, output_dir=work / "runs" / card_id,
