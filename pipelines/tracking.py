@@ -14,6 +14,7 @@ from pathlib import Path
 import cloudpickle
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -64,7 +65,13 @@ def experiment_id(card_id: str) -> str:
     if found:
         return found.experiment_id
     root = settings.artifact_root(mlflow.get_tracking_uri())
-    return client.create_experiment(card_id, artifact_location=f"{root}/{card_id}" if root else None)
+    try:
+        return client.create_experiment(card_id, artifact_location=f"{root}/{card_id}" if root else None)
+    except MlflowException as exc:  # another run of the card created it in between (a server has no file lock)
+        found = client.get_experiment_by_name(card_id) if exc.error_code == "RESOURCE_ALREADY_EXISTS" else None
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 # --- what a person sees in the MLflow UI: experiment description and tags, run names, a runs view -------
