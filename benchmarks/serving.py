@@ -220,7 +220,10 @@ def tiled(frame: pd.DataFrame, rows: int, time_column: str) -> pd.DataFrame:
     if not pd.api.types.is_numeric_dtype(stamps):
         stamps = pd.to_datetime(stamps)
     distinct = np.sort(stamps.dropna().unique())
-    step = np.diff(distinct).min() if len(distinct) > 1 else (1 if pd.api.types.is_numeric_dtype(stamps) else pd.Timedelta(days=1))
+    if len(distinct) > 1:
+        step = np.diff(distinct).min()
+    else:
+        step = 1 if pd.api.types.is_numeric_dtype(stamps) else pd.Timedelta(days=1)
     span = distinct[-1] - distinct[0] + step
     copies = -(-rows // len(frame))
     return pd.concat([frame.assign(**{time_column: stamps + k * span}) for k in range(copies)],

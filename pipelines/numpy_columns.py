@@ -70,10 +70,10 @@ class Numbers(np.ndarray):
             out = np.where(out < lower, lower, out)  # NaN stays NaN, as in pandas
         if upper is not None and not pd.isna(upper):
             out = np.where(out > upper, upper, out)
-        return out.view(Numbers) if self.dtype.kind == "f" else _as_numbers(out)
+        return out.view(Numbers)
 
     def map(self, arg, na_action=None):
-        if not isinstance(arg, dict) or type(arg) is not dict or na_action is not None:
+        if type(arg) is not dict or na_action is not None:  # a dict subclass may answer missing keys itself
             raise PandasOnly("map")
         found = np.array([arg.get(v, np.nan) if not _missing(v) else np.nan for v in self._plain().tolist()],
                          dtype=object)
