@@ -69,7 +69,7 @@ def _enqueue_starting_points(study: optuna.Study, models: list[str], budget: int
         if waiting >= budget:
             return
         if not any(_same_point(point, other) for other in seen):
-            study.enqueue_trial(point, skip_if_exists=True)  # a run started beside this one may have queued it
+            study.enqueue_trial(point)
             waiting += 1
 
 
@@ -308,6 +308,23 @@ def sampler(seed: int) -> optuna.samplers.BaseSampler:
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
+_ACTIVE = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+
+
+def _open_study(name: str, storage, direction: str, trial_sampler) -> tuple[optuna.Study, bool]:
+    """The study, and whether this process made it (the storage's unique study name decides, so of
+    runs started together exactly one learns it made the study)."""
+    storage = optuna.storages.get_storage(storage)
+    try:
+        storage.create_new_study([optuna.study.StudyDirection[direction.upper()]], name)
+        made_here = True
+    except optuna.exceptions.DuplicatedStudyError:
+        made_here = False
+    study = optuna.load_study(study_name=name, storage=storage, sampler=trial_sampler,
+                              pruner=optuna.pruners.MedianPruner(n_startup_trials=4))
+    return study, made_here
+
+
 def _running_elsewhere(study: optuna.Study) -> int:
     """Trials running now in live processes (a trial of a process killed on this host is not running;
     one on another host is taken to be)."""
@@ -507,15 +524,19 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     name = study_name(card, data, feature_names)
     # a URL (default: beside the MLflow store), or a storage object a benchmark made (in memory)
     storage_url = (storage or settings.optuna_storage()) if storage is None or isinstance(storage, str) else None
-    study = optuna.create_study(study_name=name, storage=open_storage(storage_url) if storage_url else storage,
-                                direction=_study_direction(card), load_if_exists=True, sampler=sampler(seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=4))
-    if any(t.state == optuna.trial.TrialState.RUNNING for t in study.trials):
-        # another process tunes this study now: the same seed would propose the very trials it proposes
+    study, made_here = _open_study(name, open_storage(storage_url) if storage_url else storage,
+                                   _study_direction(card), sampler(seed))
+    # Another run is at work on this study when it made the study a moment ago (no trial yet) or has
+    # trials queued or running. Optuna's skip_if_exists is no guard against runs queueing at the same
+    # instant, so the starting points are queued by one run only, and the same seed would propose the
+    # very trials the other run proposes.
+    joined = not made_here and (not study.trials or bool(study.get_trials(deepcopy=False, states=_ACTIVE)))
+    if joined:
         study.sampler = sampler(seed + os.getpid())
     finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     remaining = max(0, n_trials - len(finished) - _running_elsewhere(study))
-    _enqueue_starting_points(study, card.models, remaining)
+    if not joined:
+        _enqueue_starting_points(study, card.models, remaining)
     before = len(finished)
     engine = "this process"
     if remaining:
