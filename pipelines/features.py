@@ -83,6 +83,7 @@ def added(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
     inserts cost more than the features (60 rolling columns: 8.4 ms against 0.5)."""
     if not columns:
         return frame
+    columns = {name: _array(value, frame.index) for name, value in columns.items()}
     if len(columns) <= 2 or frame.columns.has_duplicates or any(name in frame.columns for name in columns):
         return frame.assign(**columns)  # a few: assign is as quick; a column replaced keeps its place
     labels = pd.Index(list(columns), dtype=object)
@@ -95,6 +96,15 @@ def added(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
         out.columns = pd.Index(list(out.columns), dtype=object)
     out.attrs = dict(frame.attrs)
     return out
+
+
+def _array(value, index: pd.Index):
+    """A Series on the frame's own index as its numpy values (the one-block path of ``added``, and no
+    alignment); any other value as it is."""
+    if (isinstance(value, pd.Series) and isinstance(value.dtype, np.dtype) and value.dtype.kind in "biufmM"
+            and value.index.equals(index)):  # (an object array would be read as text by pandas 3)
+        return value.to_numpy()
+    return value
 
 
 def _absent(exc: KeyError, frame: pd.DataFrame, computed: dict | None = None) -> bool:
@@ -120,6 +130,16 @@ def _by(frame: pd.DataFrame, by: str | None) -> str | None:
     return by if by and by in frame.columns else None
 
 
+def _each_row_alone(frame: pd.DataFrame, by: str | None) -> bool:
+    """Whether no row has another row of its unit before it: one row, or (``by``) every unit once."""
+    return len(frame) <= 1 if by is None else bool(frame[by].notna().all() and frame[by].is_unique)
+
+
+def _plain_number(column: pd.Series) -> bool:
+    """A numpy integer or float column: shifting it gives float NaN (not a nullable or object value)."""
+    return isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf"
+
+
 def _grouped(frame: pd.DataFrame, by: str | None):
     return frame.groupby(by, sort=False) if by else None
 
@@ -128,6 +148,10 @@ def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | No
     """``<col>_lag<k>``: the value k rows earlier (within ``by``)."""
     out = {}
     by, columns = _by(frame, by), present(frame, columns)
+    alone = len(frame) <= min(steps, default=0) if by is None else _each_row_alone(frame, by)
+    if alone and all(_plain_number(frame[col]) for col in columns):
+        # e.g. one served row: no row has a row k steps before it in its unit, every lag is missing
+        return added(frame, {f"{col}_lag{k}": np.full(len(frame), np.nan) for col in columns for k in steps})
     g = _grouped(frame, by)
     for col in columns:
         for k in steps:
@@ -145,10 +169,13 @@ def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=(
     by, columns = _by(frame, by), present(frame, columns)
     if not columns:
         return frame
-    if (by is not None and min_periods <= 1 and set(stats) <= set(_ALONE) and frame[by].notna().all()
-            and frame[by].is_unique):  # e.g. one served row: no window holds more than the row itself
+    if min_periods <= 1 and set(stats) <= set(_ALONE) and _each_row_alone(frame, by):
+        # e.g. one served row: no window holds more than the row itself
         numbers = {col: frame[col].to_numpy(dtype=float, na_value=np.nan) for col in columns}
         return added(frame, {f"{col}_{stat}{w}": numbers[col] * _ALONE[stat]
+                             for col in columns for w in windows for stat in stats})
+    if by is not None and frame[by].isna().all():  # no row has a unit: no window (as for a row alone missing its unit)
+        return added(frame, {f"{col}_{stat}{w}": np.full(len(frame), np.nan)
                              for col in columns for w in windows for stat in stats})
     values = frame[columns]
     computed = {}
@@ -190,7 +217,10 @@ def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Time
     ``offset``, e.g. the forecast horizon, to describe the moment being predicted)."""
     if column not in frame.columns:
         return frame
-    ts = pd.to_datetime(frame[column])
+    stamps = frame[column]
+    if isinstance(stamps.dtype, np.dtype) and stamps.dtype.kind == "M" and not stamps.hasnans:
+        return added(frame, _clock(stamps.to_numpy(), prefix, offset))  # pandas' .dt costs 1.5 ms a served row
+    ts = pd.to_datetime(stamps)
     if offset is not None:
         ts = ts + offset
     return added(frame, {
@@ -200,6 +230,22 @@ def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Time
         f"{prefix}month": ts.dt.month,
         f"{prefix}weekend": (ts.dt.day_of_week >= 5).astype(int),
     })
+
+
+def _clock(stamps: np.ndarray, prefix: str, offset: pd.Timedelta | None) -> dict:
+    """calendar's columns from time-zone-free datetime64 values, with the dtypes pandas' .dt gives."""
+    if offset is not None:
+        stamps = stamps + offset.to_timedelta64()
+    days = stamps.astype("datetime64[D]")  # floors, before 1970 too
+    minute = ((stamps - days) // np.timedelta64(1, "m")).astype(np.int32)
+    weekday = ((days.astype(np.int64) + 3) % 7).astype(np.int32)  # 1970-01-01 was a Thursday
+    return {
+        f"{prefix}hour": minute // 60,
+        f"{prefix}minute_of_day": minute,
+        f"{prefix}weekday": weekday,
+        f"{prefix}month": (days.astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.int32),
+        f"{prefix}weekend": (weekday >= 5).astype(np.int64),
+    }
 
 
 def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> pd.DataFrame:

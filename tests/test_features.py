@@ -104,3 +104,45 @@ def test_added_columns_keep_the_frames_labels_attrs_and_places():
     assert list(out.columns) == list(frame.columns) + [f"c{i}" for i in range(5)] and out["x"].eq(0).all()
     out = F.added(frame, {f"c{i}": np.arange(4.0) + i for i in range(5)})
     assert out.columns.dtype == object and out.attrs == {"note": "kept"} and out["c4"].tolist() == [4, 5, 6, 7]
+
+
+# --- shortcuts for a served request: the values pandas' own computation gives ------------------------
+
+@pytest.mark.parametrize("unit", ["ns", "s"])
+@pytest.mark.parametrize("offset", [None, pd.Timedelta(minutes=90), pd.Timedelta(days=-1)])
+def test_calendar_of_plain_dates_is_what_pandas_dt_gives(unit, offset):
+    r = np.random.default_rng(1)
+    seconds = r.integers(-3 * 10**9, 3 * 10**9, 2000)  # 1875 to 2065: before 1970 too
+    stamps = pd.Series(pd.to_datetime(seconds, unit="s")).astype(f"datetime64[{unit}]")
+    got = F.calendar(pd.DataFrame({"t": stamps}), "t", prefix="at_", offset=offset)
+    moved = stamps + offset if offset is not None else stamps
+    expected = {"at_hour": moved.dt.hour, "at_minute_of_day": moved.dt.hour * 60 + moved.dt.minute,
+                "at_weekday": moved.dt.day_of_week, "at_month": moved.dt.month,
+                "at_weekend": (moved.dt.day_of_week >= 5).astype(int)}
+    for name, values in expected.items():
+        pd.testing.assert_series_equal(got[name], values, check_names=False, check_exact=True)
+
+
+def test_each_unit_once_gets_the_lags_and_windows_a_grouped_pandas_gives():
+    """One row per unit (a served request), and one row without units: every lag missing, each window
+    the row alone; the same as pandas' grouped shift and rolling."""
+    frame = _frame(n=40).assign(unit=[f"u{i}" for i in range(40)], n=np.arange(40))
+    got = F.rolling(F.lags(frame, ["x", "n"], [1, 3], by="unit"), ["x"], [5], stats=("mean", "std", "max"), by="unit")
+    grouped = frame.groupby("unit", sort=False)
+    for col in ("x", "n"):
+        for k in (1, 3):
+            pd.testing.assert_series_equal(got[f"{col}_lag{k}"], grouped[col].shift(k), check_names=False)
+    for stat in ("mean", "std", "max"):
+        expected = getattr(grouped["x"].rolling(5, min_periods=1), stat)().reset_index(level=0, drop=True)
+        pd.testing.assert_series_equal(got[f"x_{stat}5"], expected.sort_index(), check_names=False)
+    one = frame.drop(columns="unit").head(1)
+    alone = F.rolling(F.lags(one, ["x"], [1], by="unit"), ["x"], [5], stats=("mean", "std"))
+    assert np.isnan(alone.loc[0, "x_lag1"]) and alone.loc[0, "x_mean5"] == one.loc[0, "x"]
+    assert np.isnan(alone.loc[0, "x_std5"])
+
+
+def test_rows_without_their_unit_get_missing_windows_not_an_error():
+    """A served row whose unit id is missing: no window (as such rows get in a training frame)."""
+    frame = _frame(n=3).assign(unit=None)
+    got = F.rolling(frame, ["x"], [5], stats=("mean",), by="unit")
+    assert got["x_mean5"].isna().all() and len(got) == 3
