@@ -249,10 +249,11 @@ def load_text() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
-def train_champions(card_ids: list[str], trials: int, work: Path) -> dict[str, str]:
+def train_champions(card_ids: list[str], trials: int, work: Path, retrain: set[str] = frozenset()) -> dict[str, str]:
     """A champion for every card (trained by its notebook unless the store has one trained on the card's
-    reference data as it is now: a card moved to real data reads other columns); returns a note per card
-    that was promoted by hand or could not be trained."""
+    reference data as it is now: a card moved to real data reads other columns; ``retrain``: trained
+    again anyway, e.g. after its notebook changed); returns a note per card that was promoted by hand or
+    could not be trained."""
     from mlflow.tracking import MlflowClient
 
     from pipelines import cards, data, registry, runner
@@ -260,7 +261,7 @@ def train_champions(card_ids: list[str], trials: int, work: Path) -> dict[str, s
     notes = {}
     for card_id in card_ids:
         champion = registry.version_by_alias(card_id, registry.CHAMPION)
-        if champion is not None:
+        if champion is not None and card_id not in retrain:
             trained_on = MlflowClient().get_run(champion.run_id).data.tags.get("data.sha256")
             if trained_on == data.load(cards.load_card(card_id)).sha256:
                 continue
@@ -295,6 +296,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=2)
     parser.add_argument("--store", type=Path, help="keep the trained store here and reuse it next time "
                                                         "(default: a temporary folder, removed at the end)")
+    parser.add_argument("--retrain", nargs="*", default=[], help="cards to train again in a kept --store "
+                                                                  "(their notebook changed)")
     parser.add_argument("--latency-only", action="store_true", help="skip the throughput and batch parts")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serving.md")
     args = parser.parse_args()
@@ -310,7 +313,7 @@ def main() -> None:
     card_ids = args.cards or cards.list_ids()
     notes = [f"Measured {datetime.now():%Y-%m-%d %H:%M} on {psutil.cpu_count()} CPU cores, "
              f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1/5/15 min) at the start {load_text()}."]
-    by_hand = train_champions(card_ids, args.trials, work)
+    by_hand = train_champions(card_ids, args.trials, work, set(args.retrain))
     served = [c for c in card_ids if registry.version_by_alias(c, registry.CHAMPION) is not None]
     for card_id in served:  # champions a store from an earlier run holds that were promoted by hand
         mv = registry.version_by_alias(card_id, registry.CHAMPION)
