@@ -115,7 +115,7 @@ def gather(run_id: str, version=None) -> dict:
 def _gather(run_id: str, version=None) -> dict:
     from mlflow.tracking import MlflowClient
 
-    from . import cards
+    from . import cards, registry
 
     client = MlflowClient()
     run = client.get_run(run_id)
@@ -130,9 +130,10 @@ def _gather(run_id: str, version=None) -> dict:
              "plots": {p: _read_artifact(run_id, p) for p in PLOTS if p in artifacts}}
     number = version.version if version is not None else tags.get("registry.version")
     if number is not None:
-        mv = version if version is not None else client.get_model_version(card.id, str(number))
+        name = registry.model_name(card.id, tags.get(registry.SITE_TAG))  # a site's file: <card>.<site>
+        mv = version if version is not None else client.get_model_version(name, str(number))
         facts["version"] = int(mv.version)
-        facts["aliases"] = sorted(a for a, v in client.get_registered_model(card.id).aliases.items()
+        facts["aliases"] = sorted(a for a, v in client.get_registered_model(name).aliases.items()
                                   if int(v) == int(mv.version))
         facts["promotion"] = (mv.tags or {}).get("promotion")
         facts["created"] = mv.creation_timestamp

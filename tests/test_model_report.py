@@ -90,6 +90,31 @@ def test_a_binary_page_shows_the_alarm_costs_and_no_intervals(store, tmp_path):
     assert f"{metrics['test_cost_never_alarm']:.4g}" in text and "Prediction intervals" not in text
 
 
+def test_a_sites_page_reads_its_own_registered_model(store, tmp_path):
+    """A plant's own file registers as ``<card>.<site>``: its run's page (and `workbench report` of that
+    name) shows that model's version, not the reference model's (it once looked up the card id)."""
+    import mlflow
+
+    card = wb.load_card(CARD)
+    path = tmp_path / "line2.csv"
+    wb.load_data(card).frame.head(600).to_csv(path, index=False)
+    data = wb.load_data(card, path)
+    wb.start_run(card, data)
+    mlflow.set_tag("site", "line2")  # what `workbench run --data line2.csv` tags the run with
+    run_id = mlflow.active_run().info.run_id
+    result = wb.tune(card, data, n_trials=1, seed=1)
+    report = wb.evaluate(result, plots=False)
+    decision = wb.register(result, report, wb.log_result(result, report))
+    mlflow.end_run()
+    assert decision.model != CARD
+    mine = MlflowClient().get_model_version(decision.model, str(decision.version))
+    facts = model_report.gather(run_id)
+    assert facts["version"] == decision.version and facts["created"] == mine.creation_timestamp
+    assert "champion" in facts["aliases"]
+    text = _text(_report(tmp_path, decision.model, "en"))
+    assert f"{MlflowClient().get_run(run_id).data.metrics['test_rmse']:.4g}" in text
+
+
 def test_korean_page_carries_its_font(store, tmp_path):
     html = _report(tmp_path, CARD, "ko", "--version", str(store["regression"]))
     text = _text(html)
