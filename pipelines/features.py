@@ -146,17 +146,19 @@ def _grouped(frame: pd.DataFrame, by: str | None):
 
 def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | None = None) -> pd.DataFrame:
     """``<col>_lag<k>``: the value k rows earlier (within ``by``)."""
-    out = {}
+    return added(frame, lag_columns(frame, columns, steps, by))
+
+
+def lag_columns(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | None = None) -> dict:
+    """The columns ``lags`` adds, by name, for a notebook to add with others in one ``added`` step."""
     by, columns = _by(frame, by), present(frame, columns)
     alone = len(frame) <= min(steps, default=0) if by is None else _each_row_alone(frame, by)
     if alone and all(_plain_number(frame[col]) for col in columns):
         # e.g. one served row: no row has a row k steps before it in its unit, every lag is missing
-        return added(frame, {f"{col}_lag{k}": np.full(len(frame), np.nan) for col in columns for k in steps})
+        return {f"{col}_lag{k}": np.full(len(frame), np.nan) for col in columns for k in steps}
     g = _grouped(frame, by)
-    for col in columns:
-        for k in steps:
-            out[f"{col}_lag{k}"] = g[col].shift(k) if g is not None else frame[col].shift(k)
-    return added(frame, out)
+    return {f"{col}_lag{k}": g[col].shift(k) if g is not None else frame[col].shift(k)
+            for col in columns for k in steps}
 
 
 # A window that holds one row: each statistic is the row's value, but std and var need two rows.
@@ -166,17 +168,21 @@ _ALONE = {"mean": 1.0, "median": 1.0, "min": 1.0, "max": 1.0, "sum": 1.0, "std":
 def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=("mean", "std"),
             by: str | None = None, min_periods: int = 1) -> pd.DataFrame:
     """``<col>_<stat><w>``: statistics over the last w rows up to and including this one."""
+    return added(frame, rolling_columns(frame, columns, windows, stats, by, min_periods))
+
+
+def rolling_columns(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=("mean", "std"),
+                    by: str | None = None, min_periods: int = 1) -> dict:
+    """The columns ``rolling`` adds, by name (see ``lag_columns``)."""
     by, columns = _by(frame, by), present(frame, columns)
     if not columns:
-        return frame
+        return {}
     if min_periods <= 1 and set(stats) <= set(_ALONE) and _each_row_alone(frame, by):
         # e.g. one served row: no window holds more than the row itself
         numbers = {col: frame[col].to_numpy(dtype=float, na_value=np.nan) for col in columns}
-        return added(frame, {f"{col}_{stat}{w}": numbers[col] * _ALONE[stat]
-                             for col in columns for w in windows for stat in stats})
+        return {f"{col}_{stat}{w}": numbers[col] * _ALONE[stat] for col in columns for w in windows for stat in stats}
     if by is not None and frame[by].isna().all():  # no row has a unit: no window (as for a row alone missing its unit)
-        return added(frame, {f"{col}_{stat}{w}": np.full(len(frame), np.nan)
-                             for col in columns for w in windows for stat in stats})
+        return {f"{col}_{stat}{w}": np.full(len(frame), np.nan) for col in columns for w in windows for stat in stats}
     values = frame[columns]
     computed = {}
     for w in windows:  # all columns in one rolling pass per window: one grouping, not one per column
@@ -184,8 +190,7 @@ def rolling(frame: pd.DataFrame, columns: list[str], windows: list[int], stats=(
         for stat in stats:
             result = getattr(roll, stat)()
             computed[w, stat] = result.reset_index(level=0, drop=True).sort_index() if by else result
-    return added(frame, {f"{col}_{stat}{w}": computed[w, stat][col]
-                         for col in columns for w in windows for stat in stats})
+    return {f"{col}_{stat}{w}": computed[w, stat][col] for col in columns for w in windows for stat in stats}
 
 
 def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None = None) -> pd.DataFrame:
@@ -212,40 +217,49 @@ def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None =
     return added(frame, out)
 
 
-def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Timedelta | None = None) -> pd.DataFrame:
+def calendar(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Timedelta | None = None,
+             day: bool = False) -> pd.DataFrame:
     """Hour, minute of day, weekday, month and weekend flag of a timestamp (optionally shifted by
-    ``offset``, e.g. the forecast horizon, to describe the moment being predicted)."""
+    ``offset``, e.g. the forecast horizon, to describe the moment being predicted), and with ``day``
+    the day of the month (month-end orders, pay days)."""
+    return added(frame, calendar_columns(frame, column, prefix, offset, day))
+
+
+def calendar_columns(frame: pd.DataFrame, column: str, prefix: str = "", offset: pd.Timedelta | None = None,
+                     day: bool = False) -> dict:
+    """The columns ``calendar`` adds, by name (see ``lag_columns``); none without ``column``."""
     if column not in frame.columns:
-        return frame
+        return {}
     stamps = frame[column]
     if isinstance(stamps.dtype, np.dtype) and stamps.dtype.kind == "M" and not stamps.hasnans:
-        return added(frame, _clock(stamps.to_numpy(), prefix, offset))  # pandas' .dt costs 1.5 ms a served row
+        return _clock(stamps.to_numpy(), prefix, offset, day)  # pandas' .dt costs 1.5 ms a served row
     ts = pd.to_datetime(stamps)
     if offset is not None:
         ts = ts + offset
-    return added(frame, {
+    return {
         f"{prefix}hour": ts.dt.hour,
         f"{prefix}minute_of_day": ts.dt.hour * 60 + ts.dt.minute,
         f"{prefix}weekday": ts.dt.day_of_week,
         f"{prefix}month": ts.dt.month,
         f"{prefix}weekend": (ts.dt.day_of_week >= 5).astype(int),
-    })
+    } | ({f"{prefix}day": ts.dt.day} if day else {})
 
 
-def _clock(stamps: np.ndarray, prefix: str, offset: pd.Timedelta | None) -> dict:
+def _clock(stamps: np.ndarray, prefix: str, offset: pd.Timedelta | None, day: bool) -> dict:
     """calendar's columns from time-zone-free datetime64 values, with the dtypes pandas' .dt gives."""
     if offset is not None:
         stamps = stamps + offset.to_timedelta64()
     days = stamps.astype("datetime64[D]")  # floors, before 1970 too
     minute = ((stamps - days) // np.timedelta64(1, "m")).astype(np.int32)
     weekday = ((days.astype(np.int64) + 3) % 7).astype(np.int32)  # 1970-01-01 was a Thursday
+    months = days.astype("datetime64[M]")
     return {
         f"{prefix}hour": minute // 60,
         f"{prefix}minute_of_day": minute,
         f"{prefix}weekday": weekday,
-        f"{prefix}month": (days.astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.int32),
+        f"{prefix}month": (months.astype(np.int64) % 12 + 1).astype(np.int32),
         f"{prefix}weekend": (weekday >= 5).astype(np.int64),
-    }
+    } | ({f"{prefix}day": ((days - months).astype(np.int64) + 1).astype(np.int32)} if day else {})
 
 
 def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> pd.DataFrame:

@@ -114,11 +114,11 @@ def test_calendar_of_plain_dates_is_what_pandas_dt_gives(unit, offset):
     r = np.random.default_rng(1)
     seconds = r.integers(-3 * 10**9, 3 * 10**9, 2000)  # 1875 to 2065: before 1970 too
     stamps = pd.Series(pd.to_datetime(seconds, unit="s")).astype(f"datetime64[{unit}]")
-    got = F.calendar(pd.DataFrame({"t": stamps}), "t", prefix="at_", offset=offset)
+    got = F.calendar(pd.DataFrame({"t": stamps}), "t", prefix="at_", offset=offset, day=True)
     moved = stamps + offset if offset is not None else stamps
     expected = {"at_hour": moved.dt.hour, "at_minute_of_day": moved.dt.hour * 60 + moved.dt.minute,
                 "at_weekday": moved.dt.day_of_week, "at_month": moved.dt.month,
-                "at_weekend": (moved.dt.day_of_week >= 5).astype(int)}
+                "at_weekend": (moved.dt.day_of_week >= 5).astype(int), "at_day": moved.dt.day}
     for name, values in expected.items():
         pd.testing.assert_series_equal(got[name], values, check_names=False, check_exact=True)
 
