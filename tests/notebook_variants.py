@@ -22,6 +22,19 @@ from nbclient.exceptions import CellExecutionError
 from pipelines import runner, settings
 
 FEATURES_ON_ALL_ROWS = "if 'make_features' in globals():\n    make_features(data.frame.copy())"
+# Each column but the target in turn missing from 30 % of the rows (a gap in an export, a null in a served
+# request): the feature function on one such row, on the first 40 rows and on the whole frame.
+FEATURES_WITH_GAPS = """
+if 'make_features' in globals():
+    _gap = __import__('numpy').random.default_rng(0).random(len(data.frame)) < 0.3
+    for _col in data.frame.columns.drop(card.target.column, errors='ignore'):
+        _holed = data.frame.assign(**{_col: data.frame[_col].mask(_gap)})
+        for _part in (_holed[_gap].iloc[[0]], _holed.iloc[:40], _holed):
+            try:
+                make_features(_part.copy())
+            except Exception as _e:
+                raise AssertionError(f'make_features with {_col} missing, {len(_part)} rows: {type(_e).__name__}: {_e}') from _e
+"""
 CLEANUP = "import matplotlib.pyplot as _plt; _plt.close('all')\nimport mlflow as _mlflow; _mlflow.end_run()"
 
 
@@ -50,9 +63,10 @@ class KernelSession:
         self.client.execute_cell(nbformat.v4.new_code_cell(source), index)
 
     def run(self, card_id: str, variants: dict[str, pd.DataFrame], folder: Path, n_trials: int = 1,
-            explore_only: set[str] = frozenset()) -> dict[str, str | None]:
+            explore_only: set[str] = frozenset(), explore: str = FEATURES_ON_ALL_ROWS) -> dict[str, str | None]:
         """Execute the card's notebook once per variant; per variant name, None when it ran, or the
-        failing cell's error (index, first line, exception name and value)."""
+        failing cell's error (index, first line, exception name and value). An explore-only variant
+        runs ``explore`` in place of the tuning cell and stops."""
         nb = nbformat.read(runner.notebook_path(card_id), as_version=4)
         self.client.nb = nb
         cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"
@@ -74,7 +88,7 @@ class KernelSession:
                 for index, cell in cells:
                     source = cell.source
                     if name in explore_only and "wb.tune(" in source:
-                        source = FEATURES_ON_ALL_ROWS
+                        source = explore
                         self._execute(source, index)
                         break
                     self._execute(source, index)

@@ -2,7 +2,8 @@
 removed in turn (the card's own exploration and feature code, up to tuning), and the notebook run end
 to end twice, with every other optional column removed (tuning, evaluation, logging), so every column is
 absent from one full run. The reference data is thinned to 2,000 rows drawn in their order. A card may read a
-column; it must never need one the card does not mark required.
+column; it must never need one the card does not mark required. And the feature function takes rows
+missing any one column's value (a gap in an export, a null in a served request).
 
 One kernel per test worker runs every notebook (tests/notebook_variants.py): the imports are paid once.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from pipelines import cards, data
 
-from notebook_variants import KernelSession
+from notebook_variants import FEATURES_WITH_GAPS, KernelSession
 
 CARDS = cards.list_ids()
 ROWS = 2000  # a crash test, not a quality test: rows drawn evenly (in their order) keep each run short
@@ -68,3 +69,16 @@ def test_notebook_runs_with_each_optional_column_absent(card_id, kernel):
     outcome = session.run(card_id, variants, folder, explore_only={n for n in variants if n not in halves})
     failed = {name: why for name, why in outcome.items() if why}
     assert not failed, f"{card_id}: " + "; ".join(f"{name}: {why}" for name, why in failed.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card_id", [pytest.param(c, marks=pytest.mark.xdist_group(f"variants-{i % 2}"))
+                                     for i, c in enumerate(CARDS)])
+def test_features_are_made_with_any_one_reading_missing(card_id, kernel):
+    """A plant export has gaps and a served request has nulls: the card's feature function takes rows
+    missing any one column's value (time stamps and unit ids included), one row, a few or the whole file."""
+    session, folder = kernel
+    card = cards.load_card(card_id)
+    frame = _fewer_rows(data.load(card).frame, card)
+    outcome = session.run(card_id, {"with-gaps": frame}, folder, explore_only={"with-gaps"}, explore=FEATURES_WITH_GAPS)
+    assert outcome["with-gaps"] is None, f"{card_id}: {outcome['with-gaps']}"
