@@ -82,3 +82,23 @@ def test_features_are_made_with_any_one_reading_missing(card_id, kernel):
     frame = _fewer_rows(data.load(card).frame, card)
     outcome = session.run(card_id, {"with-gaps": frame}, folder, explore_only={"with-gaps"}, explore=FEATURES_WITH_GAPS)
     assert outcome["with-gaps"] is None, f"{card_id}: {outcome['with-gaps']}"
+
+
+def _forecasts_of_several_series() -> list[str]:
+    return [c for c in CARDS if cards.load_card(c).task == "forecast" and cards.load_card(c).group]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card_id", [pytest.param(c, marks=pytest.mark.xdist_group(f"variants-{i % 2}"))
+                                     for i, c in enumerate(_forecasts_of_several_series())])
+def test_a_forecast_runs_end_to_end_on_one_series_without_its_series_column(card_id, kernel):
+    """A plant exports one product's or one furnace's history with no column naming it: the data check
+    accepts it (one series), so the notebook must run on it, exploration, tuning and report included."""
+    session, folder = kernel
+    card = cards.load_card(card_id)
+    frame = data.load(card).frame
+    series = card.group.column
+    longest = frame[series].value_counts().index[0]
+    one = frame[frame[series] == longest].drop(columns=series).reset_index(drop=True)
+    outcome = session.run(card_id, {"one-series": one}, folder)
+    assert outcome["one-series"] is None, f"{card_id}: {outcome['one-series']}"
