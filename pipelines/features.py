@@ -11,6 +11,8 @@ a feature whose inputs are absent, and ``has``/``present`` let a notebook's own 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -108,16 +110,24 @@ def _array(value, index: pd.Index):
 
 
 def _absent(exc: KeyError, frame: pd.DataFrame, computed: dict | None = None) -> bool:
-    """Whether a KeyError names a column the frame lacks (the feature is left out)."""
+    """Whether a KeyError is a column lookup that found no such column (the feature is left out): raised
+    while indexing the frame, not by the feature's own code (a dict lookup in the feature is a bug, raised)."""
+    if not _raised_by_a_lookup(exc):
+        return False
     missing = exc.args[0] if exc.args else None
     return (isinstance(missing, str) and missing not in frame.columns and missing not in (computed or {})
             or _names_absent(missing, frame))
 
 
-def _names_absent(key, frame: pd.DataFrame) -> bool:
-    """pandas words a missing column as the name, a list of names, or "None of [...] are in the columns"."""
-    text = str(key)
-    return "not in index" in text or "are in the columns" in text or "Columns not found" in text
+_LOOKUPS = (os.path.dirname(pd.__file__) + os.sep, numpy_columns.__file__)
+
+
+def _raised_by_a_lookup(exc: KeyError) -> bool:
+    """Whether the error was raised inside pandas or numpy_columns (a frame's or the array view's [])."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith(_LOOKUPS)
 
 
 def sort_by(frame: pd.DataFrame, columns) -> pd.DataFrame:

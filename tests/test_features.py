@@ -146,3 +146,15 @@ def test_rows_without_their_unit_get_missing_windows_not_an_error():
     frame = _frame(n=3).assign(unit=None)
     got = F.rolling(frame, ["x"], [5], stats=("mean",), by="unit")
     assert got["x_mean5"].isna().all() and len(got) == 3
+
+
+@pytest.mark.parametrize("rows", [4, 200])  # the numpy path of a served request, and pandas
+def test_a_features_own_key_error_is_raised_not_read_as_an_absent_column(rows):
+    """A feature whose inputs the file lacks is left out; a feature whose own dict lookup fails is a bug
+    in the notebook, and must not disappear silently from the model."""
+    frame = pd.concat([_few()] * (rows // 4), ignore_index=True)
+    grades = {"A": 1.0}
+    with pytest.raises(KeyError, match="B"):
+        F.derive(frame, grade=lambda d: d["x"] * grades["B"])
+    out = F.derive(frame, grade=lambda d: d["no_such_column"] * grades["B"], kept=lambda d: d["x"] * 2)
+    assert "grade" not in out and "kept" in out
