@@ -86,17 +86,22 @@ def _check_cluster(scheduler: str | None, workers: int | None) -> None:
     if scheduler and workers:
         raise typer.BadParameter("give --scheduler (an existing Dask cluster) or --workers (a local one), not both")
     if scheduler:
-        from .cluster import check_scheduler
-
-        try:
-            check_scheduler(scheduler)
-        except WorkbenchError as exc:
-            _fail(exc)
+        _check_scheduler(scheduler)
     storage = settings.optuna_storage()
     if scheduler and storage.startswith("sqlite"):
         console.print(f"note: the trials' study is the SQLite file {storage.removeprefix('sqlite:///')}: workers on "
                       f"other machines cannot reach it. Set WORKBENCH_OPTUNA_STORAGE=postgresql://... for them "
                       f"(docs/scale-out.md).", highlight=False, soft_wrap=True)
+
+
+def _check_scheduler(address: str) -> None:
+    """The cluster answers, has workers, and each can run the workbench: before anything is started."""
+    from .cluster import check_scheduler
+
+    try:
+        check_scheduler(address)
+    except WorkbenchError as exc:
+        _fail(exc)
 
 
 def _show_notes() -> None:
@@ -746,6 +751,8 @@ def validate(card_ids: Optional[list[str]] = typer.Argument(None, help="card ids
     if unknown:
         _fail(WorkbenchError(f"Unknown card(s) {', '.join(unknown)}; known cards: {', '.join(known)}."))
     ids = known if all_ else list(dict.fromkeys(card_ids))
+    if scheduler:
+        _check_scheduler(scheduler)
     chosen = validation.BUDGETS[budget]
     console.print(f"validating {len(ids)} card(s) at the {budget} budget ({chosen.n_trials} trials, "
                   f"tuning ≤ {chosen.timeout_s} s, card ≤ {chosen.wall_s:.0f} s)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from importlib.metadata import version
 from typing import Iterator
 
 from . import settings
@@ -66,8 +67,9 @@ def requested() -> tuple[str | None, int | None] | None:
 
 
 def check_scheduler(address: str, seconds: float = 15) -> int:
-    """The number of worker slots at ``address``, or a WorkbenchError that says what to start: checked
-    before a run exists, so a wrong address costs seconds and leaves nothing behind."""
+    """The number of worker slots at ``address``, or a WorkbenchError that says what to start or install:
+    checked before a run exists, so a wrong address or a worker set up from another environment costs
+    seconds and leaves nothing behind."""
     from dask.distributed import Client
 
     from .errors import WorkbenchError
@@ -75,6 +77,7 @@ def check_scheduler(address: str, seconds: float = 15) -> int:
     try:
         with Client(address, timeout=seconds) as client:
             slots = sum(client.nthreads().values())
+            lacking = workers_without_workbench(client) if slots else {}
     except (OSError, TimeoutError, ValueError) as exc:
         raise WorkbenchError(f"No Dask scheduler answers at {address} ({type(exc).__name__}: {exc}). Start one there "
                              f"with `dask scheduler` and workers with `dask worker {address}`, or use --workers N "
@@ -82,7 +85,41 @@ def check_scheduler(address: str, seconds: float = 15) -> int:
     if not slots:
         raise WorkbenchError(f"The Dask scheduler at {address} has no workers: start some with "
                              f"`dask worker {address} --nworkers 2 --nthreads 1` (docs/scale-out.md).")
+    if lacking:
+        named = ", ".join(f"{worker} ({what})" for worker, what in sorted(lacking.items())[:4])
+        more = f" and {len(lacking) - 4} more" if len(lacking) > 4 else ""
+        raise WorkbenchError(f"Dask worker(s) at {address} cannot run the trials: {named}{more}; this machine has "
+                             f"{DISTRIBUTION} {version(DISTRIBUTION)}. Install the same version there (the same image, "
+                             f"or `pip install -r requirements.lock && pip install -e .` from the same checkout) and "
+                             f"restart those workers, or tune on this machine with --workers N (docs/scale-out.md).")
     return slots
+
+
+DISTRIBUTION = "standard-model-workbench"
+
+
+def workers_without_workbench(client) -> dict[str, str]:
+    """The workers that cannot run a trial, each with what it lacks (the package, or this version of it):
+    such a worker would fail at its first trial with a bare ModuleNotFoundError, the run half done."""
+    here = version(DISTRIBUTION)
+
+    def probe(distribution: str) -> str | None:  # a local function: Dask sends it by value, no workbench needed
+        import importlib.metadata
+        import importlib.util
+
+        try:
+            if importlib.util.find_spec("pipelines") is None:
+                return None
+        except ImportError:
+            return None
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return ""  # importable from a path (PYTHONPATH) without being installed: taken as it is
+
+    found = client.run(probe, DISTRIBUTION)
+    return {worker: "no workbench installed" if v is None else f"{DISTRIBUTION} {v}"
+            for worker, v in found.items() if v not in (here, "")}
 
 
 def spread_trials(study, objective, n_trials: int, timeout_s: float | None, callbacks: list, progress,

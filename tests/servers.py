@@ -122,8 +122,9 @@ def mlflow_server(backend_uri: str, folder: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def dask_cluster(folder: Path, workers: int = 2, env: dict | None = None) -> Iterator[str]:
-    """A Dask scheduler and ``workers`` one-thread worker processes on loopback; yields its address."""
+def dask_cluster(folder: Path, workers: int = 2, env: dict | None = None, worker_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """A Dask scheduler and ``workers`` one-thread worker processes on loopback (``worker_args`` added to
+    `dask worker`); yields its address."""
     from dask.distributed import Client
 
     port = free_port()
@@ -137,7 +138,7 @@ def dask_cluster(folder: Path, workers: int = 2, env: dict | None = None) -> Ite
                                      start_new_session=True)
     with open(logs[1], "w") as out:
         pool = subprocess.Popen([str(BIN / "dask"), "worker", address, "--nworkers", str(workers), "--nthreads", "1",
-                                 "--no-dashboard", "--local-directory", str(folder)],
+                                 "--no-dashboard", "--local-directory", str(folder), *worker_args],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline = time.time() + 120
