@@ -100,7 +100,8 @@ DISTRIBUTION = "standard-model-workbench"
 
 def workers_without_workbench(client) -> dict[str, str]:
     """The workers that cannot run a trial, each with what it lacks (the package, or this version of it):
-    such a worker would fail at its first trial with a bare ModuleNotFoundError, the run half done."""
+    such a worker cannot read the task it is sent, and the run waits for it with the error only in the
+    worker's log."""
     here = version(DISTRIBUTION)
 
     def probe(distribution: str) -> str | None:  # a local function: Dask sends it by value, no workbench needed

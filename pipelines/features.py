@@ -119,6 +119,12 @@ def _absent(exc: KeyError, frame: pd.DataFrame, computed: dict | None = None) ->
             or _names_absent(missing, frame))
 
 
+def _names_absent(key, frame: pd.DataFrame) -> bool:
+    """pandas words a missing column as the name, a list of names, or "None of [...] are in the columns"."""
+    text = str(key)
+    return "not in index" in text or "are in the columns" in text or "Columns not found" in text
+
+
 _LOOKUPS = (os.path.dirname(pd.__file__) + os.sep, numpy_columns.__file__)
 
 
