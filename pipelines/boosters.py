@@ -33,17 +33,19 @@ def _threads() -> int:
 
 def fit(kind: str, objective: str, params: dict, X: pd.DataFrame, y: np.ndarray,
         X_val: pd.DataFrame | None = None, y_val: np.ndarray | None = None, *,
-        n_classes: int = 0, device: str = "cpu", seed: int = 0, rounds: int | None = None):
+        n_classes: int = 0, device: str = "cpu", seed: int = 0, rounds: int | None = None,
+        weight: np.ndarray | None = None):
     """Train one booster. With validation data it stops early and returns the best round count;
-    without, it trains ``rounds`` rounds. Returns ``(booster, rounds_used)``."""
+    without, it trains ``rounds`` rounds. ``weight``: per training row (recent rows heavier). Returns
+    ``(booster, rounds_used)``."""
     if kind == "lightgbm":
-        return _fit_lightgbm(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds)
+        return _fit_lightgbm(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds, weight)
     if kind == "xgboost":
-        return _fit_xgboost(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds)
+        return _fit_xgboost(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds, weight)
     raise ValueError(f"unknown model kind {kind!r}")
 
 
-def _fit_lightgbm(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds):
+def _fit_lightgbm(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds, weight):
     import lightgbm as lgb
 
     full = {"objective": objective, "verbosity": -1, "seed": seed, "deterministic": True,
@@ -52,7 +54,7 @@ def _fit_lightgbm(objective, params, X, y, X_val, y_val, n_classes, device, seed
         full["num_class"] = n_classes
     if full.get("bagging_fraction", 1.0) < 1.0:
         full.setdefault("bagging_freq", 1)
-    train = lgb.Dataset(X, y, free_raw_data=False)
+    train = lgb.Dataset(X, y, weight=weight, free_raw_data=False)
     if X_val is None:
         booster = lgb.train(full, train, num_boost_round=rounds or 100)
         return booster, booster.current_iteration()
@@ -62,7 +64,7 @@ def _fit_lightgbm(objective, params, X, y, X_val, y_val, n_classes, device, seed
     return booster, max(1, booster.best_iteration or booster.current_iteration())
 
 
-def _fit_xgboost(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds):
+def _fit_xgboost(objective, params, X, y, X_val, y_val, n_classes, device, seed, rounds, weight):
     import xgboost as xgb
 
     names = {"binary": "binary:logistic", "multiclass": "multi:softprob", "regression": "reg:squarederror"}
@@ -70,7 +72,7 @@ def _fit_xgboost(objective, params, X, y, X_val, y_val, n_classes, device, seed,
             **devices.xgboost_params(device), **params}
     if objective == "multiclass":
         full["num_class"] = n_classes
-    train = xgb.DMatrix(X, y, enable_categorical=True)
+    train = xgb.DMatrix(X, y, weight=weight, enable_categorical=True)
     if X_val is None:
         booster = xgb.train(full, train, num_boost_round=rounds or 100)
         return booster, booster.num_boosted_rounds()

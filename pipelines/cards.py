@@ -83,6 +83,10 @@ class Split(_Strict):
     # A time split's test period must hold this many events (positives of a binary or anomaly card), or it
     # reaches further back (to half the rows at most) and says so: AP on a handful of defects means nothing.
     min_test_events: int = Field(10, ge=1)
+    # A process that drifts (a combustor retuned, an analyser recalibrated): a training row's weight halves
+    # for every this share of the training rows (in time order) that came after it. 0.33 over three years of
+    # rows: last year's rows count fully, those of three years ago an eighth. Time splits only.
+    recency_half_life: float | None = Field(None, gt=0.0, le=10.0)
 
 
 class MetricSpec(_Strict):

@@ -55,7 +55,8 @@ LABELS = {
         "reason": "why", "promotion": "registry note", "footer": "made", "run": "MLflow run", "git": "code",
         "none": "none", "not_registered": "a validation run: compared with the champion, never registered",
         "simulated": "trained on simulated reference data, not a plant's own file: retrain on your data before use",
-        "untrusted": "cannot be trusted", "fallback": "the card's {card} split was not possible; split {used} instead",
+        "untrusted": "cannot be trusted",
+        "recency": "recent rows weigh more: a row's weight halves every {share:.0%} of the rows after it", "fallback": "the card's {card} split was not possible; split {used} instead",
         "refit": "tested with the model fitted on the training part ({test} rows); the registered model is refit "
                  "on all {all} rows",
         "few_rows": "only {n} test rows: the interval is wide", "drift_ref_missing": "no drift profile in this run",
@@ -80,7 +81,8 @@ LABELS = {
         "reason": "이유", "promotion": "등록 기록", "footer": "작성", "run": "MLflow 실행", "git": "코드",
         "none": "없음", "not_registered": "검증 실행: 챔피언과 비교만 하고 등록하지 않음",
         "simulated": "공장 파일이 아닌 모의(시뮬레이터) 기준 데이터로 학습했습니다: 쓰기 전에 공장 데이터로 다시 학습하세요",
-        "untrusted": "신뢰할 수 없음", "fallback": "카드의 {card} 분할을 할 수 없어 {used} 분할을 썼습니다",
+        "untrusted": "신뢰할 수 없음",
+        "recency": "최근 행일수록 가중치가 큽니다: 뒤에 오는 행이 전체의 {share:.0%}만큼 쌓일 때마다 가중치가 절반으로 줄어듭니다", "fallback": "카드의 {card} 분할을 할 수 없어 {used} 분할을 썼습니다",
         "refit": "학습 부분({test}행)으로 학습한 모델로 시험했고, 등록된 모델은 전체 {all}행으로 다시 학습했습니다",
         "few_rows": "시험 행이 {n}개뿐이라 구간이 넓습니다", "drift_ref_missing": "이 실행에는 변화 기준 프로파일이 없습니다",
     },
@@ -230,7 +232,9 @@ def _view(facts: dict, lang: str) -> dict:
     split = tags.get("split.kind", card.split.kind)
     data = {"source": tags.get("data.source", "–"), "rows": params.get("data.rows", "–"),
             "rows_fit": params.get("model.rows_fit", "–"), "period": period or "–",
-            "split": f"{split}" + (f", {float(tags['split.test_share']):.0%}" if tags.get("split.test_share") else ""),
+            "split": f"{split}" + (f", {float(tags['split.test_share']):.0%}" if tags.get("split.test_share") else "")
+                     + (f"; {words['recency'].format(share=float(tags['split.recency_half_life']))}"
+                        if tags.get("split.recency_half_life") else ""),
             "test_rows": _fmt(metrics.get("test_rows"), 6), "absent": tags.get("data.absent_columns") or words["none"],
             "set_missing": ", ".join(f"{k} {v}" for k, v in set_missing.items()) or words["none"],
             "notes": (notes.get("text") or {}).get(lang, []), "sha": tags.get("data.sha256", "")[:12]}

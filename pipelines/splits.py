@@ -30,6 +30,18 @@ def _time_order(card: Card, frame: pd.DataFrame) -> np.ndarray:
     return np.arange(len(frame))
 
 
+def recency_weights(card: Card, frame: pd.DataFrame) -> np.ndarray | None:
+    """Per row, 0.5 to the power of the share of the rows after it in time order over the card's
+    ``split.recency_half_life`` (the latest row weighs 1); None where the card asks for no weighting or
+    the file has no clock to order its rows by (a time split that fell back)."""
+    half_life = card.split.recency_half_life
+    if half_life is None or card.split.kind != "time" or len(frame) == 0:
+        return None
+    rank = np.empty(len(frame))
+    rank[_time_order(card, frame)] = np.arange(len(frame))
+    return 0.5 ** ((len(frame) - 1 - rank) / (half_life * len(frame)))
+
+
 def _stratified_groups(groups: np.ndarray, labels: np.ndarray, k: int, seed: int) -> np.ndarray:
     """A fold number (0..k-1) per row: each group whole in one fold; the groups of each class (a group's
     most common label) dealt round-robin in a seeded order, rarest class first, so every fold gets every

@@ -275,6 +275,8 @@ def log_result(result, report) -> str:
         mlflow.set_tag("test.untrusted", "; ".join(f"{k}: {why}" for k, why in report.untrusted.items())[:4000])
     if result.card.split.kind == "time":
         mlflow.set_tag("split.test_share", f"{result.card.split.test_size:g}")
+        if result.card.split.recency_half_life is not None:  # the model was fitted with recent rows heavier
+            mlflow.set_tag("split.recency_half_life", f"{result.card.split.recency_half_life:g}")
     # The columns this model reads and the features it built from them: predict and serve require these.
     mlflow.log_param("features.count", len(result.model.feature_names))
     mlflow.log_dict({"input_columns": result.model.input_columns, "feature_names": result.model.feature_names},

@@ -468,6 +468,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                                      and not any(f.startswith(f"{x}_") and "_lag" not in f for x in signals)]
                                  for s in signals}
     fold_list = splits.folds(card, train, seed, y=y if card.is_classifier else None)
+    weights = splits.recency_weights(card, train)  # None unless the card weighs recent rows more
     objective_kind = _objective_kind(card)
     n_classes = len(classes) if card.task == "multiclass" else 0
 
@@ -477,7 +478,8 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         if not signals:
             X_tr, X_va = model.design(train.iloc[tr]), model.design(train.iloc[va])
             booster, used = boosters.fit(kind, objective_kind, params, X_tr, y[tr], X_va, y[va],
-                                         n_classes=n_classes, device=device, seed=seed)
+                                         n_classes=n_classes, device=device, seed=seed,
+                                         weight=None if weights is None else weights[tr])
             return boosters.predict(kind, booster, X_va), used
         normal_tr = tr[y[tr] == 0]
         preds, used = {}, {}
@@ -577,7 +579,7 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
     # Final fit on every training row, rounds from CV (a little more for the extra data).
     cv_rounds = ({s: float(np.mean([r[s] for r in rounds])) for s in signals} if signals
                  else float(np.mean(rounds)))
-    fit_final(model, train, y, cv_rounds, params, device=device, seed=seed)
+    fit_final(model, train, y, cv_rounds, params, device=device, seed=seed, weight=weights)
     model.rows_fit = len(train)
     if signals:
         normal = np.flatnonzero(y == 0)
@@ -615,15 +617,16 @@ ROUNDS_MORE = 1.1  # the final fit sees more rows than a CV fold: a little more 
 
 
 def fit_final(model: StandardModel, frame: pd.DataFrame, y: np.ndarray, cv_rounds, params: dict,
-              device: str, seed: int, more: float = ROUNDS_MORE) -> None:
+              device: str, seed: int, more: float = ROUNDS_MORE, weight: np.ndarray | None = None) -> None:
     """Fit ``model``'s boosters on every row of ``frame`` (featurized) with the rounds CV found, times
-    ``more``; an anomaly model fits one regressor per signal on its normal rows."""
+    ``more`` (``weight``: per row, see splits.recency_weights); an anomaly model fits one regressor per
+    signal on its normal rows."""
     signals = list(model.signal_features)
     if not signals:
         n_classes = len(model.classes) if model.task == "multiclass" else 0
         model.boosters["target"], _ = boosters.fit(model.kind, _objective_kind_of(model.task), params,
                                                    model.design(frame), y, n_classes=n_classes, device=device,
-                                                   seed=seed, rounds=max(10, int(cv_rounds * more)))
+                                                   seed=seed, rounds=max(10, int(cv_rounds * more)), weight=weight)
         return
     normal = np.flatnonzero(y == 0)
     for s in signals:
@@ -655,7 +658,7 @@ def refit(result: TuneResult) -> StandardModel:
     model.boosters = {}
     more = ROUNDS_MORE * float(np.sqrt(len(frame) / max(len(result.y_train), 1)))
     fit_final(model, frame, y, result.cv_rounds, {k: v for k, v in result.params.items() if k != "model"},
-              device=result.device, seed=result.seed, more=more)
+              device=result.device, seed=result.seed, more=more, weight=splits.recency_weights(card, frame))
     model.rows_fit = len(frame)
     return model
 

@@ -39,3 +39,16 @@ def test_starting_points_are_queued_within_the_budget_and_a_rerun_goes_on_down_t
     tuning._enqueue_starting_points(study, ["lightgbm", "xgboost"], 3)
     queued = [t.system_attrs["fixed_params"] for t in study.trials if t.state.name == "WAITING"]
     assert queued == points[1:4]
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "xgboost"])
+def test_row_weights_pull_the_fit_toward_the_heavy_rows(kind):
+    """The same inputs gave 0 in the old rows and 10 in the recent ones (a process that shifted): unweighted,
+    the booster predicts about the middle; with the recent rows far heavier, near 10."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=2000)})
+    y = np.r_[np.zeros(1000), np.full(1000, 10.0)]
+    plain, _ = boosters.fit(kind, "regression", {}, X, y, rounds=50)
+    heavy, _ = boosters.fit(kind, "regression", {}, X, y, rounds=50, weight=np.r_[np.full(1000, 0.01), np.ones(1000)])
+    assert abs(boosters.predict(kind, plain, X).mean() - 5) < 1
+    assert boosters.predict(kind, heavy, X).mean() > 9

@@ -218,3 +218,17 @@ def test_a_time_split_without_late_defects_falls_back_to_stratified_with_a_note(
     assert "stratified (classes in proportion) instead of the card's time" in checked.output
     refused = CliRunner().invoke(app, ["check", card.id, "--data", str(path), "--split", "time"])
     assert refused.exit_code == 2 and f"holds no {card.target.positive!r} row" in refused.output
+
+
+def test_recency_weights_halve_every_half_life_back_in_time_order(molding):
+    """Weights follow the clock, not the file's order (the frame is shuffled): the latest row weighs 1, the
+    row a half-life of rows before it 0.5; no weights without the option or once the split fell back."""
+    card, frame = molding
+    weighted = card.model_copy(update={"split": card.split.model_copy(update={"recency_half_life": 0.25})})
+    w = splits.recency_weights(weighted, frame)
+    order = frame["TimeStamp"].to_numpy().argsort(kind="stable")
+    assert w[order[-1]] == 1.0 and np.all(np.diff(w[order]) > 0)
+    assert w[order[-1 - len(frame) // 4]] == pytest.approx(0.5, rel=1e-3)
+    assert splits.recency_weights(card, frame) is None
+    fell_back = weighted.model_copy(update={"split": weighted.split.model_copy(update={"kind": "stratified"})})
+    assert splits.recency_weights(fell_back, frame) is None
