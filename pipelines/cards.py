@@ -85,7 +85,8 @@ class Split(_Strict):
     min_test_events: int = Field(10, ge=1)
     # A process that drifts (a combustor retuned, an analyser recalibrated): a training row's weight halves
     # for every this share of the training rows (in time order) that came after it. 0.33 over three years of
-    # rows: last year's rows count fully, those of three years ago an eighth. Time splits only.
+    # rows: a row a year old counts half, one three years old an eighth. Time splits; not the anomaly
+    # cards' per-signal models.
     recency_half_life: float | None = Field(None, gt=0.0, le=10.0)
 
 
