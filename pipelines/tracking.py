@@ -8,6 +8,7 @@ import importlib.metadata
 import re
 import subprocess
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -428,8 +429,17 @@ def log_inputs(result) -> None:
             digest = frame_sha256(frame)
             dataset = from_pandas(frame, source=source, name=name[:500], digest=digest[:36],
                                   targets=result.card.target.column if result.card.target.column in frame else None)
-            mlflow.log_input(dataset, context=context, tags={"data.sha256": data.sha256, "sha256": digest,
-                                                           "rows": str(len(frame)), "columns": str(frame.shape[1])})
+            tags = {"data.sha256": data.sha256, "sha256": digest, "rows": str(len(frame)), "columns": str(frame.shape[1])}
+            for attempt in range(3):
+                try:
+                    mlflow.log_input(dataset, context=context, tags=tags)
+                    break
+                except mlflow.exceptions.MlflowException as exc:
+                    # Two runs of one card logging the same rows at once: MLflow checks for the dataset, then
+                    # inserts it, and the later insert breaks the store's unique key. The next try finds it.
+                    if attempt == 2 or not any(w in str(exc) for w in ("IntegrityError", "UNIQUE", "UniqueViolation")):
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
 
 
 def present_run(result, report) -> None:
