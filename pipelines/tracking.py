@@ -137,11 +137,9 @@ def run_name(card_id: str, label: str, trials: int | None = None, when: float | 
     """``turbofan-rul · reference · test_rmse 12.06 · 40 trials · 2026-12-03 10:14`` (a site and a
     validation run say so; the metric once the test has scored: MLflow's runs table shows it in the first
     column, where its metric columns start off-screen)."""
-    import time as _time
-
     parts = [card_id, *([site] if site and site != "reference" else []), label, *([metric] if metric else []),
              *([f"{trials} trials"] if trials is not None else []),
-             _time.strftime("%Y-%m-%d %H:%M", _time.localtime(when if when is not None else _time.time())),
+             time.strftime("%Y-%m-%d %H:%M", time.localtime(when if when is not None else time.time())),
              *(["validation"] if validation else [])]
     return " · ".join(parts)
 

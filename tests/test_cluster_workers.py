@@ -1,6 +1,6 @@
 """`workbench run --scheduler` on a Dask cluster where a worker lacks the workbench (set up from another
-environment): refused before a run exists, naming the worker and the fix. It used to fail at the first
-trial with a bare ModuleNotFoundError from the worker, the MLflow run left behind."""
+environment): refused before a run exists, naming the worker and the fix. It used to wait at "tuning 0/2"
+for good, the ModuleNotFoundError only in the worker's log, the MLflow store and study already made."""
 
 from __future__ import annotations
 
