@@ -178,13 +178,21 @@ def test_the_next_predict_to_a_folder_removes_partials_of_dead_writers_only(stor
 
 
 WORKER = textwrap.dedent("""
-    import sys, time
+    import sqlite3, sys, time
     import optuna
     from pipelines import tuning
+
+    def beaten(trial_id):
+        with sqlite3.connect(sys.argv[1].removeprefix("sqlite:///")) as db:
+            return db.execute("SELECT count(*) FROM trial_heartbeats WHERE trial_id = ?", (trial_id,)).fetchone()[0]
 
     def objective(trial):
         x = trial.suggest_float("x", 0, 1)
         if trial.number == 2:
+            # Optuna never calls a trial stale that has not beaten once; on a busy machine the beat thread's
+            # first write can come after the print below, so wait for it
+            while not beaten(trial._trial_id):
+                time.sleep(0.1)
             print(x, flush=True)  # the test kills this process now, in the trial's middle
             time.sleep(600)
         return x
