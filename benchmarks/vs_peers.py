@@ -13,7 +13,9 @@ same wall budget:
     pip install -r benchmarks/requirements.txt
     WORKBENCH_DATA_DIR=../shared/datasets python benchmarks/vs_peers.py --budget 60
 
-Writes benchmarks/results/vs_peers.md with the figures, the machine and the date.
+Writes benchmarks/results/vs_peers.md with the figures, the machine and the date, and the project's lead
+over each peer with a paired bootstrap 90 % interval over the TEST rows: a lead whose interval holds 0
+is within the luck of those rows (KAMP's TEST part holds 9 defects).
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ from pipelines.tuning import target_values
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "benchmark"  # the data line the TRAIN files register under (<card>.benchmark)
 WORKBENCH = str(Path(sys.executable).parent / "workbench")  # the command a user types, from this environment
+
+
+@dataclass
+class Scored:
+    y: np.ndarray  # the TEST truths, as the metric reads them
+    values: np.ndarray  # the contestant's predictions (or probabilities) of those rows
+
+    def score(self, card) -> float:
+        return metrics.get(card.task, card.metric.primary).fn(self.y, self.values)
 
 
 @dataclass
@@ -105,17 +116,30 @@ def truth_and_rows(card, test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return y.to_numpy()[rows], rows
 
 
-def score(card, y: np.ndarray, prediction: np.ndarray, probability: np.ndarray | None) -> float:
+def scored(card, y: np.ndarray, prediction: np.ndarray, probability: np.ndarray | None) -> Scored:
+    """What the card's metric reads of a contestant's answer: probabilities for AP, labels for accuracy."""
     metric = metrics.get(card.task, card.metric.primary)
     if card.task == "binary":
-        return metric.fn(y.astype(int), probability if metric.needs == "score" else prediction)
+        return Scored(y.astype(int), probability if metric.needs == "score" else prediction)
     if card.task == "multiclass":
-        return metric.fn(y.astype(str), np.asarray(prediction).astype(str))
-    return metric.fn(y.astype(float), np.asarray(prediction, dtype=float))
+        return Scored(y.astype(str), np.asarray(prediction).astype(str))
+    return Scored(y.astype(float), np.asarray(prediction, dtype=float))
+
+
+def versus(card, ours: Scored, peer: Scored) -> str:
+    """The project's lead over a peer with its paired bootstrap 90 % interval, and whether the TEST rows
+    can tell the two apart (the interval of the difference excludes 0)."""
+    metric = metrics.get(card.task, card.metric.primary)
+    lead = metric.fn(ours.y, ours.values) - metric.fn(peer.y, peer.values)
+    low, high = metrics.paired_interval(metric, ours.y, ours.values, peer.values)
+    sign = 1 if metric.higher_is_better else -1  # a lead is positive when the project is better
+    lead, low, high = sign * lead + 0.0, *sorted((sign * low + 0.0, sign * high + 0.0))  # + 0.0: no -0.0000
+    verdict = "better" if low > 0 else "worse" if high < 0 else "within noise"
+    return f"{lead:+.4f} [{low:+.4f}, {high:+.4f}] {verdict}"
 
 
 def project(card, train_file: Path, test_file: Path, test: pd.DataFrame, budget: float, work: Path,
-            refit: bool) -> tuple[float, float]:
+            refit: bool) -> tuple[Scored, float, float]:
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
            "WORKBENCH_OPTUNA_STORAGE": f"sqlite:///{work / 'optuna.db'}"}
     start = time.perf_counter()
@@ -134,7 +158,7 @@ def project(card, train_file: Path, test_file: Path, test: pd.DataFrame, budget:
     y, rows = truth_and_rows(card, test)
     found = scored.reindex(rows + 1)  # input_row counts the file's rows from 1
     probability = found["probability"].to_numpy() if "probability" in found else None
-    return score(card, y, found["prediction"].to_numpy(), probability), seconds, internal
+    return scored(card, y, found["prediction"].to_numpy(), probability), seconds, internal
 
 
 def _command(args: list[str], env: dict) -> None:
@@ -172,7 +196,7 @@ def _classification(card) -> bool:
     return card.task in ("binary", "multiclass")
 
 
-def lightgbm_defaults(card, train, test) -> float:
+def lightgbm_defaults(card, train, test) -> Scored:
     import lightgbm as lgb
 
     X_train, y_train, X_test = _peer_data(card, train, test)
@@ -183,14 +207,14 @@ def lightgbm_defaults(card, train, test) -> float:
         prediction = model.predict(X_test.iloc[rows])
         if card.task == "binary":
             positive = list(model.classes_).index("1")  # target_values: 1 marks the card's positive label
-            return score(card, y, (prediction == model.classes_[positive]).astype(int), probability[:, positive])
-        return score(card, y, prediction, None)
+            return scored(card, y, (prediction == model.classes_[positive]).astype(int), probability[:, positive])
+        return scored(card, y, prediction, None)
     model = lgb.LGBMRegressor(random_state=0, verbose=-1).fit(X_train, y_train)
-    return score(card, y, np.clip(model.predict(X_test.iloc[rows]), 0, None) if card.task == "rul"
-                 else model.predict(X_test.iloc[rows]), None)
+    return scored(card, y, np.clip(model.predict(X_test.iloc[rows]), 0, None) if card.task == "rul"
+                  else model.predict(X_test.iloc[rows]), None)
 
 
-def flaml_automl(card, train, test, budget: float) -> float:
+def flaml_automl(card, train, test, budget: float) -> Scored:
     from flaml import AutoML
 
     X_train, y_train, X_test = _peer_data(card, train, test)
@@ -202,11 +226,11 @@ def flaml_automl(card, train, test, budget: float) -> float:
         automl.fit(X_train, labels, task="classification", time_budget=budget, metric=metric, seed=0, verbose=0)
         if card.task == "binary":
             probability = automl.predict_proba(X_test.iloc[rows])[:, 1]
-            return score(card, y, (probability >= 0.5).astype(int), probability)
-        return score(card, y, automl.predict(X_test.iloc[rows]), None)
+            return scored(card, y, (probability >= 0.5).astype(int), probability)
+        return scored(card, y, automl.predict(X_test.iloc[rows]), None)
     automl.fit(X_train, y_train, task="regression", time_budget=budget, metric=metric, seed=0, verbose=0)
     prediction = automl.predict(X_test.iloc[rows])
-    return score(card, y, np.clip(prediction, 0, None) if card.task == "rul" else prediction, None)
+    return scored(card, y, np.clip(prediction, 0, None) if card.task == "rul" else prediction, None)
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -218,7 +242,7 @@ def main() -> None:
     parser.add_argument("--no-refit-too", action="store_true", help="also run the project with --no-refit")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "vs_peers.md")
     args = parser.parse_args()
-    rows = []
+    rows, leads = [], []
     for split in SPLITS:
         if args.only and split.card not in args.only:
             continue
@@ -242,13 +266,15 @@ def main() -> None:
             if args.no_refit_too:
                 (work / "mlflow.db").unlink()
                 (work / "optuna.db").unlink()
-                no_refit = f"{project(card, train_file, test_file, test, args.budget, work, refit=False)[0]:.4f}"
+                no_refit = f"{project(card, train_file, test_file, test, args.budget, work, refit=False)[0].score(card):.4f}"
         default = lightgbm_defaults(card, train, test)
         automl = flaml_automl(card, train, test, args.budget)
         arrow = "higher" if card.higher_is_better else "lower"
+        tested = f"{len(ours.y)}" + (f" ({int(np.sum(ours.y == 1))} positive)" if card.task == "binary" else "")
         rows.append(f"| {card.id} | {split.dataset} | {card.metric.primary} ({arrow} better) | {len(train)} / "
-                    f"{len(truth_and_rows(card, test)[1])} | **{ours:.4f}** ({seconds:.0f} s) | {internal:.4f} | "
-                    f"{no_refit} | {default:.4f} | {automl:.4f} |")
+                    f"{tested} | **{ours.score(card):.4f}** ({seconds:.0f} s) | {internal:.4f} | "
+                    f"{no_refit} | {default.score(card):.4f} | {automl.score(card):.4f} |")
+        leads.append(f"| {card.id} | {versus(card, ours, default)} | {versus(card, ours, automl)} |")
         print(rows[-1], flush=True)
     import lightgbm
     import flaml
@@ -264,7 +290,12 @@ def main() -> None:
             f"{args.budget:.0f}`.\nThe project's figure is the TEST score of the model `workbench run --data "
             f"train.csv` registered, through `workbench predict`; peers get the card's raw columns. The internal "
             f"test is what that run measured on its own held-out part of TRAIN (what a user sees).\n\n"
-            f"{header}\n" + "\n".join(rows) + f"\n\nSplits:\n\n{splits}\n")
+            f"{header}\n" + "\n".join(rows) + "\n\n"
+            "The project's lead over each peer (positive: the project is better), with the paired bootstrap 90 % "
+            f"interval over the TEST rows ({metrics.RESAMPLES} resamples, both models scored on the same ones): "
+            "'within noise' where the interval holds 0, so the TEST rows cannot tell the two apart.\n\n"
+            "| card | project vs LightGBM defaults | project vs FLAML |\n|---|---|---|\n"
+            + "\n".join(leads) + f"\n\nSplits:\n\n{splits}\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(f"\nwritten to {args.out}")

@@ -98,13 +98,25 @@ def defined(task: str, name: str, y: np.ndarray) -> bool:
 def interval(metric: Metric, y: np.ndarray, p: np.ndarray, level: float = 0.9, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of ``metric`` over the test rows. Resamples where the metric is
     undefined (no positive drawn) are left out, which ``scipy.stats.bootstrap`` cannot do."""
+    return _bootstrap(len(y), lambda pick: metric.fn(y[pick], p[pick]), level, seed)
+
+
+def paired_interval(metric: Metric, y: np.ndarray, a: np.ndarray, b: np.ndarray, level: float = 0.9,
+                    seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval of ``metric(a) - metric(b)``, two models' predictions ``a`` and ``b`` of the same
+    rows scored on the same resamples: whether one model is better than the other beyond the luck of the
+    test rows (an interval that holds 0 says the test cannot tell them apart)."""
+    return _bootstrap(len(y), lambda pick: metric.fn(y[pick], a[pick]) - metric.fn(y[pick], b[pick]), level, seed)
+
+
+def _bootstrap(n: int, value_of, level: float, seed: int) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
-    n, values = len(y), []
+    values = []
     with np.errstate(all="ignore"):
         for _ in range(RESAMPLES):
             pick = rng.integers(0, n, n)
             try:
-                values.append(metric.fn(y[pick], p[pick]))
+                values.append(value_of(pick))
             except ValueError:  # e.g. ROC AUC of a resample with one class
                 continue
     values = np.asarray([v for v in values if np.isfinite(v)])
