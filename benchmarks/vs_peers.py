@@ -154,9 +154,9 @@ def project(card, train_file: Path, test_file: Path, test: pd.DataFrame, budget:
     # the version this run registered, champion or not (a plant file registers under CARD.SITE)
     _command([WORKBENCH, "predict", card.id, "--site", SITE, "--version", str(summary["decision"]["version"]),
               "--input", str(test_file), "--output", str(out)], env)
-    scored = pd.read_csv(out, encoding="utf-8-sig").set_index("input_row").sort_index()
+    answers = pd.read_csv(out, encoding="utf-8-sig").set_index("input_row").sort_index()
     y, rows = truth_and_rows(card, test)
-    found = scored.reindex(rows + 1)  # input_row counts the file's rows from 1
+    found = answers.reindex(rows + 1)  # input_row counts the file's rows from 1
     probability = found["probability"].to_numpy() if "probability" in found else None
     return scored(card, y, found["prediction"].to_numpy(), probability), seconds, internal
 

@@ -146,9 +146,15 @@ def _by(frame: pd.DataFrame, by: str | None) -> str | None:
     return by if by and by in frame.columns else None
 
 
-def _each_row_alone(frame: pd.DataFrame, by: str | None) -> bool:
-    """Whether no row has another row of its unit before it: one row, or (``by``) every unit once."""
-    return len(frame) <= 1 if by is None else bool(frame[by].notna().all() and frame[by].is_unique)
+def each_unit_once(frame: pd.DataFrame, by: str | None = None) -> bool:
+    """Whether no row has an earlier row of its unit: every row names its unit (``by``) and no two the
+    same one, as in a served request of one row per machine (``by`` absent: the frame is one row). Each
+    row is then its unit's first: its lags are missing, its windows and running values are its own, and
+    a notebook needs no groupby for them."""
+    by = _by(frame, by)
+    if len(frame) <= 1:  # a served row: no pandas reductions (about 0.1 ms)
+        return by is None or len(frame) == 0 or not pd.isna(frame[by].iat[0])
+    return by is not None and bool(frame[by].notna().all() and frame[by].is_unique)
 
 
 def _plain_number(column: pd.Series) -> bool:
@@ -168,7 +174,7 @@ def lags(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | No
 def lag_columns(frame: pd.DataFrame, columns: list[str], steps: list[int], by: str | None = None) -> dict:
     """The columns ``lags`` adds, by name, for a notebook to add with others in one ``added`` step."""
     by, columns = _by(frame, by), present(frame, columns)
-    alone = len(frame) <= min(steps, default=0) if by is None else _each_row_alone(frame, by)
+    alone = len(frame) <= min(steps, default=0) if by is None else each_unit_once(frame, by)
     if alone and all(_plain_number(frame[col]) for col in columns):
         # e.g. one served row: no row has a row k steps before it in its unit, every lag is missing
         return {f"{col}_lag{k}": np.full(len(frame), np.nan) for col in columns for k in steps}
@@ -193,7 +199,7 @@ def rolling_columns(frame: pd.DataFrame, columns: list[str], windows: list[int],
     by, columns = _by(frame, by), present(frame, columns)
     if not columns:
         return {}
-    if min_periods <= 1 and set(stats) <= set(_ALONE) and _each_row_alone(frame, by):
+    if min_periods <= 1 and set(stats) <= set(_ALONE) and each_unit_once(frame, by):
         # e.g. one served row: no window holds more than the row itself
         numbers = {col: frame[col].to_numpy(dtype=float, na_value=np.nan) for col in columns}
         return {f"{col}_{stat}{w}": numbers[col] * _ALONE[stat] for col in columns for w in windows for stat in stats}
