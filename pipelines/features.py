@@ -271,17 +271,15 @@ def _clock(stamps: np.ndarray, prefix: str, offset: pd.Timedelta | None, day: bo
     """calendar's columns from time-zone-free datetime64 values, with the dtypes pandas' .dt gives."""
     if offset is not None:
         stamps = stamps + offset.to_timedelta64()
-    days = stamps.astype("datetime64[D]")  # floors, before 1970 too
-    minute = ((stamps - days) // np.timedelta64(1, "m")).astype(np.int32)
-    weekday = ((days.astype(np.int64) + 3) % 7).astype(np.int32)  # 1970-01-01 was a Thursday
-    months = days.astype("datetime64[M]")
+    at = numpy_columns.DateFields(stamps)
+    hour, weekday = np.asarray(at.hour), np.asarray(at.day_of_week)
     return {
-        f"{prefix}hour": minute // 60,
-        f"{prefix}minute_of_day": minute,
+        f"{prefix}hour": hour,
+        f"{prefix}minute_of_day": hour * 60 + np.asarray(at.minute),
         f"{prefix}weekday": weekday,
-        f"{prefix}month": (months.astype(np.int64) % 12 + 1).astype(np.int32),
+        f"{prefix}month": np.asarray(at.month),
         f"{prefix}weekend": (weekday >= 5).astype(np.int64),
-    } | ({f"{prefix}day": ((days - months).astype(np.int64) + 1).astype(np.int32)} if day else {})
+    } | ({f"{prefix}day": np.asarray(at.day)} if day else {})
 
 
 def ratio(frame: pd.DataFrame, name: str, numerator: str, denominator: str) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from pipelines import features as F
+from pipelines import numpy_columns
 
 
 def _frame(n: int = 600, seed: int = 0, units=("a", "b", None, "c")) -> pd.DataFrame:
@@ -63,7 +64,13 @@ FEATURES = dict(
     severity=lambda d: d["medium"].map(SEVERITY).astype(float) * (1 - d["y"] / 200),
     filled=lambda d: d["ratio"].fillna(-1).abs().where(d["x"] > 0, 9.0),
     centred=lambda d: d["x"] - d["x"].mean(),  # a reduction: pandas skips NaN, numpy would not
-    hour=lambda d: d["t"].dt.hour,  # dates: pandas only
+    hour=lambda d: d["t"].dt.hour,  # a missing time stamp: a missing hour (pandas: float)
+    minutes_since=lambda d: d["t"].diff().dt.total_seconds().div(60),
+    days_in=lambda d: (d["t"] - pd.Timestamp("2023-12-31")).dt.total_seconds() / 86400,
+    after_noon=lambda d: (d["t"] >= pd.Timestamp("2024-01-01 12:00")).astype(int),
+    clock=lambda d: d["t"].dt.hour + d["t"].dt.minute / 60 + d["t"].dt.day_of_week * 24,
+    stamp_plus=lambda d: (d["t"] + pd.Timedelta(hours=30)).dt.day,
+    at_midnight=lambda d: d["t"].dt.normalize(),  # not on numpy: pandas computes it
     later=lambda d: d["hour"] * 2 + d["severity"],  # reads a pandas-computed and a numpy-computed feature
     halves=lambda d: d["n"].div(2).rsub(10),
     watered=lambda d: d["medium"] == "water",
@@ -80,6 +87,40 @@ def test_derive_on_a_few_rows_gives_exactly_what_pandas_gives(monkeypatch):
     assert list(fast.columns) == list(slow.columns) and "absent" not in fast and "after_absent" not in fast
     pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
     assert fast["centred"].tolist() == pytest.approx([1 - 5 / 3, np.nan, 4 - 5 / 3, -5 / 3], nan_ok=True)
+
+
+def test_time_stamps_take_the_numpy_path_of_a_served_row(monkeypatch):
+    """Features of time stamps are computed on numpy: the frame is built once, with no pandas step per
+    feature (each costs a served row about 0.3 ms); one that numpy does not know still takes pandas."""
+    steps = []
+    monkeypatch.setattr(F, "added", lambda frame, columns, real=F.added: steps.append(list(columns)) or real(frame, columns))
+    dated = {k: FEATURES[k] for k in ("hour", "minutes_since", "days_in", "after_noon", "clock", "stamp_plus")}
+    F.derive(_few(), **dated)
+    assert steps == [list(dated)]
+    steps.clear()
+    F.derive(_few(), **dated, at_midnight=FEATURES["at_midnight"])
+    assert len(steps) == 2  # the pandas step before at_midnight, and the last
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_time_fields_on_numpy_are_what_pandas_dt_gives(missing):
+    r = np.random.default_rng(2)
+    stamps = pd.Series(pd.to_datetime(r.integers(-3 * 10**9, 3 * 10**9, 3000), unit="s"))  # before 1970 too
+    if missing:
+        stamps[r.random(len(stamps)) < 0.1] = pd.NaT
+    times = numpy_columns.column(stamps)
+    for field in ("hour", "minute", "second", "day_of_week", "day", "month", "year"):
+        got = pd.Series(np.asarray(getattr(times.dt, field)))
+        pd.testing.assert_series_equal(got, getattr(stamps.dt, field), check_exact=True, check_names=False, obj=field)
+    for got, expected in ((times.diff().dt.total_seconds(), stamps.diff().dt.total_seconds()),
+                          ((times - pd.Timestamp("2000-01-01")).dt.total_seconds(),
+                           (stamps - pd.Timestamp("2000-01-01")).dt.total_seconds()),
+                          (times < pd.Timestamp("2000-01-01"), stamps < pd.Timestamp("2000-01-01"))):
+        pd.testing.assert_series_equal(pd.Series(np.asarray(got)), expected, check_exact=True, check_names=False)
+    with pytest.raises(numpy_columns.PandasOnly):
+        times + 1  # numpy would read the number as nanoseconds; pandas refuses it
+    with pytest.raises(numpy_columns.PandasOnly):
+        numpy_columns.column(stamps.dt.tz_localize("Asia/Seoul"))  # local hours: pandas knows the zone
 
 
 def test_derive_on_a_few_rows_raises_a_features_own_error():
