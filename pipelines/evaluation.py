@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import confusion_matrix, precision_recall_curve  # noqa: E402
 
-from . import alarms, boosters, metrics  # noqa: E402
+from . import alarms, boosters, metrics, splits  # noqa: E402
 from .intervals import coverage as interval_coverage  # noqa: E402
 from .cards import Card  # noqa: E402
 from .model import StandardModel  # noqa: E402
@@ -35,6 +35,7 @@ class Report:
     data_notes: list[str] = field(default_factory=list)  # what the file decided: absent columns, split, values set missing
     counts: dict[str, int] = field(default_factory=dict)  # test_rows, and test_positives for binary/anomaly cards
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # test_<metric>: bootstrap 90 % interval
+    interval_block: int = 1  # the intervals drew the test rows in runs of this many, in time order (time splits)
     untrusted: dict[str, str] = field(default_factory=dict)  # test_<metric>: why it cannot be trusted
     # what the plant decides with: the alarm threshold and its cost per row (binary cards with costs), or
     # how often the prediction interval held the truth and how wide it was (regression, RUL, forecast)
@@ -73,6 +74,9 @@ class Report:
         if self.counts:
             text += "\ntest: " + ", ".join(f"{v} {k.removeprefix('test_').replace('_', ' ')}"
                                            for k, v in self.counts.items())
+        if self.interval_block > 1:
+            text += (f"\nthe 90 % intervals draw the test rows in runs of {self.interval_block} in time order "
+                     f"(neighbouring readings err together)")
         for name, why in self.untrusted.items():
             text += f"\n{name} cannot be trusted: {why}"
         d = self.decisions
@@ -228,11 +232,12 @@ def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) ->
     if card.task in ("binary", "anomaly"):
         counts["test_positives"] = int(np.sum(y == 1))
     intervals, untrusted = {}, {}
+    order, block = _resampling(card, test, len(y))
     for name, metric in metrics.for_task(card.task).items():
         if f"test_{name}" not in values:
             continue
-        intervals[f"test_{name}"] = metrics.interval(metric, y, s if metric.needs in ("score", "value") else label,
-                                                     seed=result.seed)
+        scored = s if metric.needs in ("score", "value") else label
+        intervals[f"test_{name}"] = metrics.interval(metric, y[order], scored[order], seed=result.seed, block=block)
         why = metrics.untrusted(card.task, name, y)
         if why:
             untrusted[f"test_{name}"] = why
@@ -244,11 +249,21 @@ def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) ->
         predictions["lower"], predictions["upper"] = lower, upper
         decisions = {"interval_level": model.interval_level, **interval_coverage(y, lower, upper)}
     report = Report(card=card, metrics=values, baseline=baseline(card, result), predictions=predictions,
-                    data_notes=result.data.notes_text(), counts=counts, intervals=intervals, untrusted=untrusted,
+                    data_notes=result.data.notes_text(), counts=counts, intervals=intervals, interval_block=block,
+                    untrusted=untrusted,
                     decisions=decisions)
     if plots:
         report.figures = figures(result, report, lang=lang)
     return report
+
+
+def _resampling(card: Card, test: TestSet, rows: int) -> tuple[np.ndarray, int]:
+    """The order in which the scored test rows are resampled for their intervals, and the run length:
+    a time split's rows in time order, drawn in runs (metrics.block_length); any other split's one by one."""
+    if card.split.kind != "time":
+        return np.arange(rows), 1
+    scored = test.raw.iloc[test.rows[test.scored]]
+    return splits.time_order(card, scored), metrics.block_length(rows)
 
 
 # --- plots --------------------------------------------------------------------------------------------

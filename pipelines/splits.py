@@ -23,7 +23,8 @@ def _gap(card: Card) -> int:
     return card.forecast.horizon if card.forecast else 0
 
 
-def _time_order(card: Card, frame: pd.DataFrame) -> np.ndarray:
+def time_order(card: Card, frame: pd.DataFrame) -> np.ndarray:
+    """Positions of the frame's rows in time order (the card's clock; the file's order without one)."""
     if card.time and card.time.column:
         clock = [c for c in (card.time.column, card.time.within) if c and c in frame.columns]
         return np.lexsort([frame[c].to_numpy() for c in reversed(clock)])  # stable: ties keep file order
@@ -38,7 +39,7 @@ def recency_weights(card: Card, frame: pd.DataFrame) -> np.ndarray | None:
     if half_life is None or card.split.kind != "time" or len(frame) == 0:
         return None
     rank = np.empty(len(frame))
-    rank[_time_order(card, frame)] = np.arange(len(frame))
+    rank[time_order(card, frame)] = np.arange(len(frame))
     return 0.5 ** ((len(frame) - 1 - rank) / (half_life * len(frame)))
 
 
@@ -67,7 +68,7 @@ def test_share_for_events(card: Card, frame: pd.DataFrame, events: np.ndarray) -
     share = card.split.test_size
     if card.split.kind != "time":
         return share
-    order = _time_order(card, frame)
+    order = time_order(card, frame)
     latest = np.cumsum(np.asarray(events, dtype=float)[order][::-1])  # events among the last k rows
     candidates = np.arange(share, MOST_TEST + 1e-9, 0.05)
 
@@ -90,7 +91,7 @@ def train_test(card: Card, frame: pd.DataFrame, seed: int) -> Indices:
     n = len(frame)
     kind, size = card.split.kind, card.split.test_size
     if kind == "time":
-        order = _time_order(card, frame)
+        order = time_order(card, frame)
         cut = int(round(n * (1 - size)))
         return np.sort(order[: max(cut - _gap(card), 1)]), np.sort(order[cut:])
     if kind == "group" and card.is_classifier:
@@ -120,7 +121,7 @@ def folds(card: Card, frame: pd.DataFrame, seed: int, y: np.ndarray | None = Non
     """Cross-validation folds over the training rows, of the same kind as the test split."""
     k, kind = fold_count(card, len(frame)), card.split.kind
     if kind == "time":
-        order = _time_order(card, frame)
+        order = time_order(card, frame)
         return [(order[tr], order[va]) for tr, va in TimeSeriesSplit(n_splits=k, gap=_gap(card)).split(order)]
     if kind == "group" and card.is_classifier:
         labels = frame[card.target.column].to_numpy() if y is None else y

@@ -270,6 +270,8 @@ def log_result(result, report) -> str:
     # each test figure's 90 % bootstrap interval, and the ones too thin to trust, beside it
     mlflow.log_metrics({f"{k}.ci90_{end}": v for k, (lo, hi) in report.intervals.items()
                         for end, v in (("low", lo), ("high", hi)) if v == v})
+    if report.interval_block > 1:  # drawn in runs of neighbouring rows (a time split's test period)
+        mlflow.log_param("test.interval_block_rows", report.interval_block)
     if report.untrusted:
         mlflow.set_tag("test.untrusted", "; ".join(f"{k}: {why}" for k, why in report.untrusted.items())[:4000])
     if result.card.split.kind == "time":

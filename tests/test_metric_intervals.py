@@ -74,3 +74,55 @@ def test_the_benchmark_counts_a_lower_error_as_a_lead():
     assert float(text.split()[0]) > 0 and text.endswith("] better"), text
     assert bench.versus(card, peer, ours).endswith("worse")
     assert bench.versus(card, ours, ours) == "+0.0000 [+0.0000, +0.0000] within noise"
+
+
+def test_runs_of_errors_in_time_widen_the_interval_that_row_by_row_draws_make_too_narrow():
+    """A model that errs for hours at a time (a drift, a defect episode): its test rows' errors are not
+    independent. Drawn in runs, the interval's width is near the spread of the metric over independent
+    test periods; drawn row by row, it is far narrower."""
+    def period(seed):  # 1,600 hourly rows whose error wanders slowly
+        rng = np.random.default_rng(seed)
+        error = np.zeros(1600)
+        for i in range(1, 1600):
+            error[i] = 0.98 * error[i - 1] + rng.normal(0, 1)
+        y = rng.normal(100, 10, 1600)
+        return y, y + error
+
+    spread = np.percentile([RMSE.fn(*period(seed)) for seed in range(200)], [5, 95])
+    y, p = period(999)
+    rowwise = metrics.interval(RMSE, y, p)
+    runs = metrics.interval(RMSE, y, p, block=metrics.block_length(len(y)))
+    width = lambda bounds: bounds[1] - bounds[0]  # noqa: E731
+    assert width(rowwise) < 0.5 * width(spread), (rowwise, spread)
+    assert width(runs) > 2 * width(rowwise) and width(runs) > 0.4 * width(spread), (runs, rowwise, spread)
+
+
+def test_a_run_is_consecutive_rows_and_wraps_past_the_last():
+    pick = metrics._draw(np.random.default_rng(0), 103, 10)
+    assert len(pick) == 103
+    steps = np.diff(pick.reshape(-1)[:100].reshape(10, 10), axis=1) % 103
+    assert (steps == 1).all()  # within a run: the next row (the last row's next is the first)
+
+
+def test_a_time_splits_test_interval_draws_runs_of_rows_in_clock_order(store, tmp_path):
+    """The run's own test interval on a time split: the scored rows in the order of their time stamps
+    (a file out of time order too), drawn in runs. (Batches whose errors are independent: about as wide
+    as row-by-row draws, as it should be.)"""
+    import pipelines as wb
+    from pipelines import evaluation, splits
+
+    card = cards.load_card("heat-treatment-hardness")  # regression, time split on Batch_Time
+    frame = wb.load_data(card).frame.head(3000).sample(frac=1, random_state=0)  # the file out of time order
+    path = tmp_path / "shuffled.csv"
+    frame.to_csv(path, index=False)
+    result = wb.tune(card, wb.load_data(card, str(path)), n_trials=1, seed=0)
+    report = wb.evaluate(result, plots=False)
+    y, s, _ = evaluation.test_scores(result.card, result.model, result.test)
+    test = result.test
+    order = splits.time_order(result.card, test.raw.iloc[test.rows[test.scored]])
+    stamps = test.raw.iloc[test.rows[test.scored]][card.time.column].to_numpy()[order]
+    assert (np.diff(stamps) >= np.timedelta64(0)).all()
+    runs = metrics.interval(RMSE, y[order], s[order], seed=0, block=metrics.block_length(len(y)))
+    assert report.intervals["test_rmse"] == runs and report.interval_block == metrics.block_length(len(y)) > 1
+    assert f"runs of {report.interval_block} in time order" in report.summary()
+    assert report.intervals["test_rmse"] != metrics.interval(RMSE, y, s, seed=0)  # not row by row
