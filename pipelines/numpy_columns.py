@@ -33,7 +33,21 @@ _ALLOWED = frozenset({
 })
 
 
-class Numbers(np.ndarray):
+class _Missing:
+    """isna / notna (and their aliases) of a fast-path column: pandas' meaning, NaN, None and NaT."""
+
+    def isna(self) -> np.ndarray:
+        return pd.isna(self._plain())
+
+    isnull = isna
+
+    def notna(self) -> np.ndarray:
+        return ~pd.isna(self._plain())
+
+    notnull = notna
+
+
+class Numbers(_Missing, np.ndarray):
     """A column as a feature function sees it on the fast path: numpy arithmetic, the Series methods
     listed in ``_ALLOWED`` with pandas' meaning (missing stays missing), and nothing else."""
 
@@ -96,16 +110,6 @@ class Numbers(np.ndarray):
             raise PandasOnly("where")
         return _as_numbers(np.where(np.asarray(cond, dtype=bool), self._plain(), np.asarray(other)))
 
-    def isna(self) -> np.ndarray:
-        return pd.isna(self._plain())
-
-    isnull = isna
-
-    def notna(self) -> np.ndarray:
-        return ~pd.isna(self._plain())
-
-    notnull = notna
-
     def isin(self, values) -> np.ndarray:
         return np.asarray(pd.Series(self._plain()).isin(values))
 
@@ -139,7 +143,7 @@ def _as_numbers(values: np.ndarray) -> Numbers:
     return np.asarray(values).view(Numbers)
 
 
-class Times(np.ndarray):
+class Times(_Missing, np.ndarray):
     """Time-zone-free time stamps (datetime64) or durations (timedelta64) on the fast path: ``.dt``'s
     calendar fields or ``total_seconds()``, ``diff()``, and subtraction, addition or comparison with
     each other, a Timestamp or a Timedelta; a missing time gives a missing result, as in pandas."""
@@ -189,16 +193,6 @@ class Times(np.ndarray):
         if periods < len(values):
             out[periods:] = values[periods:] - values[:-periods]
         return out.view(Times)
-
-    def isna(self) -> np.ndarray:
-        return np.isnat(self._plain())
-
-    isnull = isna
-
-    def notna(self) -> np.ndarray:
-        return ~np.isnat(self._plain())
-
-    notnull = notna
 
 
 _TIME_UFUNCS = frozenset({np.subtract, np.add, np.less, np.less_equal, np.greater, np.greater_equal, np.equal,

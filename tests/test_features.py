@@ -70,6 +70,7 @@ FEATURES = dict(
     after_noon=lambda d: (d["t"] >= pd.Timestamp("2024-01-01 12:00")).astype(int),
     clock=lambda d: d["t"].dt.hour + d["t"].dt.minute / 60 + d["t"].dt.day_of_week * 24,
     stamp_plus=lambda d: (d["t"] + pd.Timedelta(hours=30)).dt.day,
+    stamped=lambda d: d["t"].notna().astype(int) + d["t"].isna() * 2,
     at_midnight=lambda d: d["t"].dt.normalize(),  # not on numpy: pandas computes it
     later=lambda d: d["hour"] * 2 + d["severity"],  # reads a pandas-computed and a numpy-computed feature
     halves=lambda d: d["n"].div(2).rsub(10),
@@ -94,7 +95,7 @@ def test_time_stamps_take_the_numpy_path_of_a_served_row(monkeypatch):
     feature (each costs a served row about 0.3 ms); one that numpy does not know still takes pandas."""
     steps = []
     monkeypatch.setattr(F, "added", lambda frame, columns, real=F.added: steps.append(list(columns)) or real(frame, columns))
-    dated = {k: FEATURES[k] for k in ("hour", "minutes_since", "days_in", "after_noon", "clock", "stamp_plus")}
+    dated = {k: FEATURES[k] for k in ("hour", "minutes_since", "days_in", "after_noon", "clock", "stamp_plus", "stamped")}
     F.derive(_few(), **dated)
     assert steps == [list(dated)]
     steps.clear()
