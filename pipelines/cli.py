@@ -403,6 +403,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     counts = s.get("counts", {})
     if counts:
         console.print(say("run_counts", lang, counts=counts_text(counts, lang)), highlight=False)
+    if s.get("interval_block", 1) > 1:
+        console.print(say("run_interval_runs", lang, block=s["interval_block"]), highlight=False, soft_wrap=True)
     for name, why in untrusted.items():
         console.print(f"[yellow]{escape(say('run_untrusted', lang, name=name, why=untrusted_text(why, lang)))}[/]")
     decided = s.get("decisions") or {}

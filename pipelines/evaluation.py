@@ -75,8 +75,9 @@ class Report:
             text += "\ntest: " + ", ".join(f"{v} {k.removeprefix('test_').replace('_', ' ')}"
                                            for k, v in self.counts.items())
         if self.interval_block > 1:
-            text += (f"\nthe 90 % intervals draw the test rows in runs of {self.interval_block} in time order "
-                     f"(neighbouring readings err together)")
+            from .messages import say
+
+            text += "\n" + say("run_interval_runs", "en", block=self.interval_block)
         for name, why in self.untrusted.items():
             text += f"\n{name} cannot be trusted: {why}"
         d = self.decisions

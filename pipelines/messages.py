@@ -670,6 +670,10 @@ SAY.update({
     "run_primary": {"en": " (primary)", "ko": " (주 지표)"},
     "run_to": {"en": "{lo:.4f} to {hi:.4f}", "ko": "{lo:.4f} ~ {hi:.4f}"},
     "run_counts": {"en": "test: {counts}", "ko": "시험: {counts}"},
+    "run_interval_runs": {"en": "the 90 % intervals draw the test rows in runs of {block} in time order (neighbouring "
+                                "readings err together)",
+                          "ko": "90% 구간은 시험 행을 시간 순서대로 {block}행씩 이어서 뽑았습니다 (이웃한 측정값은 함께 "
+                                "틀리기 때문입니다)"},
     "run_untrusted": {"en": "(!) {name} cannot be trusted: {why}", "ko": "(!) {name} 은(는) 믿을 수 없습니다: {why}"},
     "run_costs": {"en": "alarm threshold {threshold:.3f} (chosen for the card's costs on the training folds): cost per "
                         "test row {cost:.3f}, at 0.5 {half:.3f}, never alarming {never:.3f}",
