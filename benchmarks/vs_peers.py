@@ -131,7 +131,7 @@ def versus(card, ours: Scored, peer: Scored, block: int = 1) -> str:
     can tell the two apart (the interval of the difference excludes 0). ``block``: TEST rows in time
     order, drawn in runs of that many (metrics.block_length), as the product does for a time split."""
     metric = metrics.get(card.task, card.metric.primary)
-    lead = metric.fn(ours.y, ours.values) - metric.fn(peer.y, peer.values)
+    lead = ours.score(card) - peer.score(card)
     low, high = metrics.paired_interval(metric, ours.y, ours.values, peer.values, block=block)
     sign = 1 if metric.higher_is_better else -1  # a lead is positive when the project is better
     lead, low, high = sign * lead + 0.0, *sorted((sign * low + 0.0, sign * high + 0.0))  # + 0.0: no -0.0000

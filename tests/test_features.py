@@ -92,7 +92,8 @@ def test_derive_on_a_few_rows_gives_exactly_what_pandas_gives(monkeypatch):
 
 def test_time_stamps_take_the_numpy_path_of_a_served_row(monkeypatch):
     """Features of time stamps are computed on numpy: the frame is built once, with no pandas step per
-    feature (each costs a served row about 0.3 ms); one that numpy does not know still takes pandas."""
+    feature (those steps cost nine cards' served rows 0.1-0.37 ms); one that numpy does not know still
+    takes pandas."""
     steps = []
     monkeypatch.setattr(F, "added", lambda frame, columns, real=F.added: steps.append(list(columns)) or real(frame, columns))
     dated = {k: FEATURES[k] for k in ("hour", "minutes_since", "days_in", "after_noon", "clock", "stamp_plus", "stamped")}
