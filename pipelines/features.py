@@ -216,26 +216,38 @@ def rolling_columns(frame: pd.DataFrame, columns: list[str], windows: list[int],
 
 
 def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None = None) -> pd.DataFrame:
-    """``<col>_slope<w>``: least-squares trend over the last w rows (degradation rate)."""
+    """``<col>_slope<w>``: least-squares trend over the last w rows (degradation rate) within ``by``;
+    missing until the unit has w rows, where the window holds a missing value, and for a row without its
+    unit."""
     by, columns = _by(frame, by), present(frame, columns)
-    x = np.arange(window, dtype=float)
-    x = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
-
-    def trend(values: np.ndarray) -> float:
-        if len(values) < window:
-            return np.nan
-        return float(np.dot(x, values))
-
     if len(frame) < window:  # e.g. a served row: no window is full, every trend is missing
         return added(frame, {f"{col}_slope{window}": np.full(len(frame), np.nan) for col in columns})
+    x = np.arange(window, dtype=float)
+    x = (x - x.mean()) / ((x - x.mean()) ** 2).sum()  # the trend is this weighted sum of the window
+    # The rows unit after unit (each unit's in frame order), summed as w shifted whole-column products: a
+    # window counts where its first and last row share a unit. (pandas' rolling.apply called Python for
+    # every row: 3.2 of turbofan-rul's 4.5 s on 200,000 rows.)
+    order, codes = None, None
+    if by:
+        codes = pd.factorize(frame[by])[0]  # -1: no unit
+        order = np.argsort(codes, kind="stable")
+        codes = codes[order]
+    ends = len(frame) - window + 1
     out = {}
     for col in columns:
-        series = frame[col]
-        if by:
-            rolled = series.groupby(frame[by], sort=False).rolling(window, min_periods=window).apply(trend, raw=True)
-            out[f"{col}_slope{window}"] = rolled.reset_index(level=0, drop=True).sort_index()
-        else:
-            out[f"{col}_slope{window}"] = series.rolling(window, min_periods=window).apply(trend, raw=True)
+        values = frame[col].to_numpy(dtype=float, na_value=np.nan)
+        if order is not None:
+            values = values[order]
+        trend = np.zeros(ends)
+        for j in range(window):
+            trend += x[j] * values[j:j + ends]
+        if codes is not None:
+            trend[(codes[window - 1:] != codes[:ends]) | (codes[:ends] < 0)] = np.nan
+        result = np.full(len(frame), np.nan)
+        result[window - 1:] = trend
+        if order is not None:
+            result[order] = result.copy()
+        out[f"{col}_slope{window}"] = result
     return added(frame, out)
 
 

@@ -595,6 +595,12 @@ SAY: dict[str, dict[str, str]] = {
                          "header): write the predictions to a .csv or .parquet file instead, or split the input.",
                    "ko": "{source} 에서 계산할 행이 {rows:,}개로, Excel 시트 한 장에 들어가는 {limit:,}행(머리글 "
                          "제외)보다 많습니다: 예측 결과를 .csv 나 .parquet 파일로 쓰거나 입력을 나누세요."},
+    "output_types": {"en": "{source}: column {column} holds {first} in the first rows scored and {later} from row {row:,} on, "
+                           "and a Parquet file keeps one type per column: write the predictions to a .csv file, or "
+                           "make the column one type in the input (e.g. text codes throughout).",
+                     "ko": "{source}: {column} 열이 처음 행에는 {first}, {row:,}행부터는 {later} 값이라 Parquet 파일에 한 "
+                           "형식으로 쓸 수 없습니다: 예측 결과를 .csv 파일로 쓰거나 입력에서 그 열을 한 형식(예: "
+                           "모두 문자 코드)으로 맞추세요."},
     "template_done": {"en": "wrote {path}: {columns} columns, {rows} example rows",
                       "ko": "{path} 파일을 만들었습니다: 열 {columns}개, 예시 행 {rows}개"},
     "template_next": {"en": "next: paste your data under the header (replacing the examples), then "

@@ -41,8 +41,8 @@ def unit_key(unit: str | None) -> str:
 def _clean_text(series: pd.Series) -> pd.Series:
     """NFKC (full-width digits and letters to plain ones), stripped, missing kept missing."""
     text = series.astype("str")
-    if not text.str.isascii().all():
-        text = text.map(lambda v: v if pd.isna(v) else unicodedata.normalize("NFKC", v))
+    if not (text.str.isascii() | text.isna()).all():  # (isascii is False for a missing cell)
+        text = text.map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore").astype("str")
     return text.str.strip()
 
 
@@ -70,9 +70,9 @@ def parse_numbers(series: pd.Series, unit: str | None = None) -> tuple[pd.Series
 def labels(series: pd.Series) -> tuple[pd.Series, dict[str, list[str]]]:
     """Category text as a model should see it: NFKC-normalised and stripped, blanks missing; and which
     spellings that merged into one value (``'finishing'`` and ``'finishing '``), for a note."""
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+    if (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)) and series.notna().any():
         return series, {}
-    raw = series.astype("str")
+    raw = series.astype("str")  # an empty column (read as numbers) is empty text: a later chunk may hold text
     clean = _clean_text(raw)
     clean = clean.mask(clean.str.lower().isin({"", "nan", "none", "null", "#n/a"}))
     merged: dict[str, list[str]] = {}

@@ -94,7 +94,7 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     headers = {c: messages.output_column(c, lang, card.task, card.problem) for c in ("input_row", *ADDED)}
     try:
         with partials.claimed(partial):  # the ledger knows it until it is renamed into place
-            with _writer(kind, partial, input_path, lang) as writer:
+            with _writer(kind, partial, input_path, lang) as writer, _Behind(writer) as behind:
                 for frame, done, raw in itertools.chain([first], chunks):
                     inputs = frame.drop(columns="input_row")
                     if on_chunk is not None:  # each validated chunk, e.g. to `workbench predict`'s drift sample
@@ -114,7 +114,7 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
                         out[headers["input_row"]] = frame["input_row"].to_numpy()
                     else:
                         out = out.rename(columns={"input_row": headers["input_row"]})
-                    writer.write(out, added=[headers.get(c) or messages.output_column(c, lang, card.task, card.problem)
+                    behind.write(out, added=[headers.get(c) or messages.output_column(c, lang, card.task, card.problem)
                                              for c in added])
                     rows += len(frame)
                     bar.update(done - bar.n)
@@ -243,6 +243,38 @@ def _ahead(chunks: Iterator) -> Iterator:
             yield item
 
 
+class _Behind:
+    """A writer's ``write`` in a thread, one chunk behind: Arrow encodes and writes a chunk (GIL released)
+    while the next is featurized and scored. At most one chunk waits, so memory stays flat; a writing
+    error is raised at the next write or on leaving."""
+
+    def __init__(self, writer):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.writer, self.pending = writer, None
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="predict-writer")
+
+    def __enter__(self):
+        return self
+
+    def write(self, frame: pd.DataFrame, added: list[str] | None = None) -> None:
+        self._wait()
+        self.pending = self.pool.submit(self.writer.write, frame, added)
+
+    def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __exit__(self, exc_type, *exc):
+        try:
+            if exc_type is None:
+                self._wait()
+        finally:
+            self.pool.shutdown(wait=True)  # the file is closed only after its last write
+        return False
+
+
 # --- reading in chunks -------------------------------------------------------------------------------
 
 def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = None,
@@ -318,42 +350,61 @@ def defused(frame: pd.DataFrame) -> pd.DataFrame:
         elif not (pd.api.types.is_string_dtype(values) or values.dtype == object):
             continue
         risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START), na_action="ignore")
-        risky = risky.fillna(False).astype(bool)
+        risky = risky.eq(True)  # a missing cell is not a formula
         out[col] = values.mask(risky, "'" + values.astype("str")) if risky.any() else values
     return out
 
 
 class _Writer:
     """Appends chunks to one CSV (UTF-8 with BOM, so Excel shows Korean; text that would run as a formula
-    defused) or Parquet file (a row group per chunk); every chunk is cast to the first chunk's column
-    types."""
+    defused) or Parquet file (a row group per chunk). Every chunk is cast to the first chunk's column types;
+    a CSV chunk that cannot be (codes that were numbers and are text further down) is written as it is,
+    a Parquet one is refused with the column named."""
 
-    def __init__(self, path: Path, parquet: bool):
-        self.path, self.parquet = path, parquet
+    def __init__(self, path: Path, parquet: bool, source: Path, lang: str | None = None):
+        self.path, self.parquet, self.source, self.lang = path, parquet, source, lang
         self.handle = self.writer = self.schema = None
+        self.rows = 0
 
     def __enter__(self):
         return self
 
     def write(self, frame: pd.DataFrame, added: list[str] | None = None) -> None:
         import pyarrow as pa
+        import pyarrow.csv as pacsv
 
         table = pa.Table.from_pandas(frame if self.parquet else defused(frame), preserve_index=False)
-        if self.writer is None:
+        if self.schema is None:
             self.schema = table.schema
             if self.parquet:
                 import pyarrow.parquet as pq
 
                 self.writer = pq.ParquetWriter(self.path, self.schema)
             else:
-                import pyarrow.csv as pacsv
-
                 self.handle = open(self.path, "wb")
                 self.handle.write(b"\xef\xbb\xbf")
-                self.writer = pacsv.CSVWriter(self.handle, self.schema)
+                pacsv.write_csv(table.slice(0, 0), self.handle)  # the header
         elif not table.schema.equals(self.schema, check_metadata=False):
-            table = table.cast(self.schema)
-        self.writer.write_table(table)
+            try:
+                table = table.cast(self.schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                if self.parquet:
+                    self._refuse(table)
+        if self.parquet:
+            self.writer.write_table(table)
+        else:
+            pacsv.write_csv(table, self.handle, write_options=pacsv.WriteOptions(include_header=False))
+        self.rows += table.num_rows
+
+    def _refuse(self, table) -> None:
+        for field in self.schema:
+            later = table.schema.field(field.name).type
+            try:
+                table.column(field.name).cast(field.type)
+            except Exception:  # noqa: BLE001 - the first column that cannot be cast is the one to name
+                raise WorkbenchError(messages.say("output_types", self.lang, source=self.source, column=field.name, row=self.rows + 1,
+                                                  first=_kind(field.type, self.lang),
+                                                  later=_kind(later, self.lang))) from None
 
     def __exit__(self, *exc):
         if self.writer is not None:
@@ -363,8 +414,25 @@ class _Writer:
         return False
 
 
+_KINDS = {"numbers": "숫자", "time stamps": "시각", "text": "문자"}
+
+
+def _kind(arrow_type, lang: str | None) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        kind = "numbers"
+    elif pa.types.is_timestamp(arrow_type):
+        kind = "time stamps"
+    elif pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        kind = "text"
+    else:
+        return str(arrow_type)
+    return _KINDS[kind] if messages.lang_or_default(lang) == "ko" else kind
+
+
 def _writer(kind: str, path: Path, source: Path, lang: str | None):
-    return _ExcelWriter(path, source, lang) if kind == "excel" else _Writer(path, parquet=kind == "parquet")
+    return _ExcelWriter(path, source, lang) if kind == "excel" else _Writer(path, kind == "parquet", source, lang)
 
 
 class _ExcelWriter:

@@ -46,6 +46,29 @@ def test_rolling_within_a_unit_matches_a_loop_over_each_units_past_rows(units):
             assert got.loc[i, f"x_{stat}5"] == pytest.approx(value, nan_ok=True), (i, stat)
 
 
+@pytest.mark.parametrize("units", [("a", "b", None, "c"), None], ids=["shared units", "no units"])
+def test_slope_matches_a_least_squares_fit_over_each_units_last_rows(units):
+    """The trend is numpy's own straight-line fit over the unit's last w rows, in the frame's order
+    whatever its index; missing until the unit has w rows, when the window holds a missing value, and for
+    a row without its unit."""
+    frame = _frame(n=300, units=units or ("a",)).assign(n=lambda f: np.arange(len(f)) % 7)
+    frame.index = np.random.default_rng(3).permutation(len(frame))  # an index out of order
+    by = "unit" if units else None
+    got = F.slope(frame, ["x", "n"], 6, by=by)
+    for col in ("x", "n"):
+        for i in range(len(frame)):
+            unit = frame["unit"].iloc[i]
+            mine = frame[col].iloc[:i + 1]
+            if by:
+                mine = mine[(frame["unit"].iloc[:i + 1] == unit).to_numpy()]
+            window = mine.tail(6).to_numpy(dtype=float)
+            if (by and unit is None) or len(window) < 6 or np.isnan(window).any():
+                assert np.isnan(got[f"{col}_slope6"].iloc[i]), (col, i)
+            else:
+                assert got[f"{col}_slope6"].iloc[i] == pytest.approx(np.polyfit(np.arange(6), window, 1)[0]), (col, i)
+    assert F.slope(frame.head(5), ["x"], 6, by=by)["x_slope6"].isna().all()  # no window full
+
+
 # --- derive on a few rows (a served request) computes on numpy: the values must be pandas' own ---------
 
 SEVERITY = {"water": 1.0, "oil": 0.35}

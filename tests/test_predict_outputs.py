@@ -101,3 +101,47 @@ def test_more_rows_than_a_sheet_holds_are_refused_before_scoring(model, tmp_path
     korean = CliRunner().invoke(app, ["predict", CARD, "--input", str(big), "--output", str(tmp_path / "x.txt"),
                                       "--lang", "ko", "--quiet"])
     assert korean.exit_code != 0 and ".csv, .xlsx, .parquet 파일로만" in korean.output
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_text_columns_empty_in_the_first_chunk_are_scored_and_written(model, tmp_path, kind):
+    """A plant export whose text columns are blank for the first part of the file (filled in from some
+    day on): each chunk gets the same column types, so every output format takes it, and every row is
+    scored as it is when the file is one chunk."""
+    frame = model["frame"].head(300).astype({"Furnace_ID": object, "Quench_Medium": object})
+    frame.loc[:99, ["Furnace_ID", "Quench_Medium"]] = None
+    source = tmp_path / f"late.{kind}"
+    frame.to_csv(source, index=False) if kind == "csv" else frame.to_parquet(source, index=False, row_group_size=100)
+    whole = predict_file(CARD, source, tmp_path / "whole.parquet", chunk_rows=1000)
+    assert whole.rows == 300
+    expected = pd.read_parquet(tmp_path / "whole.parquet")
+    for out in ("csv", "parquet", "xlsx"):
+        done = predict_file(CARD, source, tmp_path / f"chunked.{out}", chunk_rows=100)
+        assert done.rows == 300
+        read = {"csv": lambda p: pd.read_csv(p, encoding="utf-8-sig"), "parquet": pd.read_parquet,
+                "xlsx": pd.read_excel}[out]
+        written = read(tmp_path / f"chunked.{out}")
+        np.testing.assert_allclose(written["prediction"], expected["prediction"], rtol=1e-9)
+        assert written["Furnace_ID"].iloc[:100].isna().all()
+        assert list(written["Furnace_ID"].iloc[100:]) == list(frame["Furnace_ID"].iloc[100:])
+
+
+def test_codes_that_turn_from_numbers_to_text_go_to_csv_and_are_refused_by_name_for_parquet(model, tmp_path):
+    """Furnace codes 1, 2, 3 in the first rows and F1, F2 further down: CSV holds both; a Parquet file
+    keeps one type per column, so that output is refused naming the file, the column and the row, and
+    nothing is left behind."""
+    frame = model["frame"].head(300).astype({"Furnace_ID": object})
+    frame.loc[:99, "Furnace_ID"] = [str(i % 3 + 1) for i in range(100)]
+    source = tmp_path / "codes.csv"
+    frame.to_csv(source, index=False)
+    predict_file(CARD, source, tmp_path / "codes_out.csv", chunk_rows=100)
+    written = pd.read_csv(tmp_path / "codes_out.csv", encoding="utf-8-sig", dtype=str)
+    assert list(written["Furnace_ID"]) == [str(v) for v in frame["Furnace_ID"]]
+    result = CliRunner().invoke(app, ["predict", CARD, "--input", str(source), "--output",
+                                      str(tmp_path / "codes_out.parquet"), "--chunk-rows", "100", "--lang", "en",
+                                      "--quiet"])
+    assert result.exit_code != 0
+    said = " ".join(result.output.split())
+    assert "codes.csv: column Furnace_ID holds numbers in the first rows scored and text from row 101 on" in said
+    assert "write the predictions to a .csv file" in said
+    assert not (tmp_path / "codes_out.parquet").exists() and not list(tmp_path.glob(".*partial"))
