@@ -91,14 +91,17 @@ class StandardModel:
         missing): what the boosters read, without building a DataFrame per call, so a single served row
         takes microseconds instead of milliseconds."""
         names = names or self.feature_names
-        X = np.full((len(frame), len(names)), np.nan)
         # Every numeric column in one read: a Series per column costs more than scoring a served row.
         numbers = frame.select_dtypes("number")
         position = {col: i for i, col in enumerate(numbers.columns)}
         where = [position.get(col, -1) if col not in self.categories else -1 for col in names]
-        plain = np.array(where) >= 0
-        if plain.any():
-            X[:, plain] = numbers.to_numpy(dtype=float, na_value=np.nan)[:, [i for i in where if i >= 0]]
+        plain = np.array(where, dtype=int) >= 0
+        if plain.all():  # the usual design: one take is the matrix (a copy: the frame is never written)
+            X = numbers.to_numpy(dtype=float, na_value=np.nan)[:, where]
+        else:  # filling, then assigning by a column mask: 80 ms on 100,000 rows of 98 features, so only here
+            X = np.full((len(frame), len(names)), np.nan)
+            if plain.any():
+                X[:, plain] = numbers.to_numpy(dtype=float, na_value=np.nan)[:, [i for i in where if i >= 0]]
         for j, col in enumerate(names):
             if plain[j] or col not in frame:
                 continue
