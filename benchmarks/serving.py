@@ -215,10 +215,15 @@ def resample(frame: pd.DataFrame, rows: int, time_column: str | None, seed: int 
     return big
 
 
-def tiled(frame: pd.DataFrame, rows: int, time_column: str) -> pd.DataFrame:
+def tiled(frame: pd.DataFrame, rows: int, time_column: str, group_column: str | None = None) -> pd.DataFrame:
     """A forecast's file: each series' history in order, so the reference data repeated end to end with
     every copy's clock moved past the one before (random rows would repeat a series' time stamps, which
-    `predict` refuses for a forecast, rightly)."""
+    `predict` refuses for a forecast, rightly). Where the card has series ids, each copy is other series
+    on the same clock instead: a million weekly rows of one series would run past the year 2262."""
+    copies = -(-rows // len(frame))
+    if group_column and group_column in frame:
+        return pd.concat([frame.assign(**{group_column: frame[group_column].astype(str) + f"-{k}"})
+                          for k in range(copies)], ignore_index=True).head(rows)
     stamps = frame[time_column]
     if not pd.api.types.is_numeric_dtype(stamps):
         stamps = pd.to_datetime(stamps)
@@ -228,7 +233,6 @@ def tiled(frame: pd.DataFrame, rows: int, time_column: str) -> pd.DataFrame:
     else:
         step = 1 if pd.api.types.is_numeric_dtype(stamps) else pd.Timedelta(days=1)
     span = distinct[-1] - distinct[0] + step
-    copies = -(-rows // len(frame))
     return pd.concat([frame.assign(**{time_column: stamps + k * span}) for k in range(copies)],
                      ignore_index=True).head(rows)
 
@@ -489,7 +493,7 @@ def _batch(card, frame: pd.DataFrame, rows: int, work: Path, env: dict) -> dict:
     from pipelines import registry
 
     if card.task == "forecast" and card.time:
-        big = tiled(frame, rows, card.time.column)
+        big = tiled(frame, rows, card.time.column, card.group.column if card.group else None)
     else:
         big = resample(frame, rows, card.time.column if card.time else None)
     ceiling = booster_alone(card.id, big)
