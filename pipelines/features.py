@@ -215,6 +215,19 @@ def rolling_columns(frame: pd.DataFrame, columns: list[str], windows: list[int],
     return {f"{col}_{stat}{w}": computed[w, stat][col] for col in columns for w in windows for stat in stats}
 
 
+def rolling_within(values: pd.Series, units: pd.Series | None, window: int, stat: str = "mean",
+                   min_periods: int = 1) -> pd.Series:
+    """A rolling statistic of any series (not only a column) over each unit's last ``window`` rows, in one
+    grouped pass: ``groupby(units).transform(lambda s: s.rolling(...))`` calls Python once a unit (2 of
+    the 3 s to score 200,000 rows of 1,300 items). Missing for a row without its unit."""
+    if units is None:
+        return getattr(values.rolling(window, min_periods=min_periods), stat)()
+    if units.isna().all():  # no row says which unit it is: no window (and pandas has no group to roll)
+        return pd.Series(np.nan, index=values.index)
+    rolled = getattr(values.groupby(units, sort=False).rolling(window, min_periods=min_periods), stat)()
+    return rolled.reset_index(level=0, drop=True).reindex(values.index)
+
+
 def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None = None) -> pd.DataFrame:
     """``<col>_slope<w>``: least-squares trend over the last w rows (degradation rate) within ``by``;
     missing until the unit has w rows, where the window holds a missing value, and for a row without its

@@ -46,6 +46,26 @@ def test_rolling_within_a_unit_matches_a_loop_over_each_units_past_rows(units):
             assert got.loc[i, f"x_{stat}5"] == pytest.approx(value, nan_ok=True), (i, stat)
 
 
+@pytest.mark.parametrize("stat,min_periods", [("mean", 1), ("sum", 4), ("median", 2)])
+def test_rolling_within_is_each_units_own_rolling_in_the_frames_order(stat, min_periods):
+    """Any series rolled within its unit equals pandas rolling each unit's rows on their own, whatever the
+    index's order; a row without its unit gets none; no units rolls the whole series."""
+    frame = _frame(n=400)
+    frame.index = np.random.default_rng(5).permutation(len(frame))
+    values = frame["x"] * 2 + 1  # a derived series, not a column
+    got = F.rolling_within(values, frame["unit"], 7, stat, min_periods=min_periods)
+    assert got.index.equals(values.index)
+    for unit in ("a", "b", "c"):
+        mine = values[frame["unit"] == unit]
+        expected = getattr(mine.rolling(7, min_periods=min_periods), stat)()
+        pd.testing.assert_series_equal(got[mine.index], expected, check_names=False)
+    assert got[frame["unit"].isna()].isna().all()
+    alone = F.rolling_within(values, None, 7, stat, min_periods=min_periods)
+    pd.testing.assert_series_equal(alone, getattr(values.rolling(7, min_periods=min_periods), stat)())
+    nobody = pd.Series([None], index=values.index[:1], dtype=object)
+    assert F.rolling_within(values.head(1), nobody, 7, stat).isna().all()
+
+
 @pytest.mark.parametrize("units", [("a", "b", None, "c"), None], ids=["shared units", "no units"])
 def test_slope_matches_a_least_squares_fit_over_each_units_last_rows(units):
     """The trend is numpy's own straight-line fit over the unit's last w rows, in the frame's order
