@@ -405,6 +405,9 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         console.print(say("run_counts", lang, counts=counts_text(counts, lang)), highlight=False)
     if s.get("interval_block", 1) > 1:
         console.print(say("run_interval_runs", lang, block=s["interval_block"]), highlight=False, soft_wrap=True)
+    elif s.get("interval_groups"):
+        console.print(say("run_interval_groups", lang, groups=s["interval_groups"], unit=s.get("group_column")),
+                      highlight=False, soft_wrap=True)
     for name, why in untrusted.items():
         console.print(f"[yellow]{escape(say('run_untrusted', lang, name=name, why=untrusted_text(why, lang)))}[/]")
     decided = s.get("decisions") or {}

@@ -36,6 +36,7 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)  # test_rows, and test_positives for binary/anomaly cards
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # test_<metric>: bootstrap 90 % interval
     interval_block: int = 1  # the intervals drew the test rows in runs of this many, in time order (time splits)
+    interval_groups: int = 0  # the intervals drew whole groups (group splits), of this many in the test part
     untrusted: dict[str, str] = field(default_factory=dict)  # test_<metric>: why it cannot be trusted
     # what the plant decides with: the alarm threshold and its cost per row (binary cards with costs), or
     # how often the prediction interval held the truth and how wide it was (regression, RUL, forecast)
@@ -74,10 +75,11 @@ class Report:
         if self.counts:
             text += "\ntest: " + ", ".join(f"{v} {k.removeprefix('test_').replace('_', ' ')}"
                                            for k, v in self.counts.items())
-        if self.interval_block > 1:
+        if self.interval_block > 1 or self.interval_groups:
             from .messages import say
 
-            text += "\n" + say("run_interval_runs", "en", block=self.interval_block)
+            text += "\n" + (say("run_interval_runs", "en", block=self.interval_block) if self.interval_block > 1 else
+                            say("run_interval_groups", "en", groups=self.interval_groups, unit=self.card.group.column))
         for name, why in self.untrusted.items():
             text += f"\n{name} cannot be trusted: {why}"
         d = self.decisions
@@ -233,12 +235,13 @@ def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) ->
     if card.task in ("binary", "anomaly"):
         counts["test_positives"] = int(np.sum(y == 1))
     intervals, untrusted = {}, {}
-    order, block = _resampling(card, test, len(y))
+    order, block, groups = _resampling(card, test, len(y))
     for name, metric in metrics.for_task(card.task).items():
         if f"test_{name}" not in values:
             continue
         scored = s if metric.needs in ("score", "value") else label
-        intervals[f"test_{name}"] = metrics.interval(metric, y[order], scored[order], seed=result.seed, block=block)
+        intervals[f"test_{name}"] = metrics.interval(metric, y[order], scored[order], seed=result.seed, block=block,
+                                                     groups=groups)
         why = metrics.untrusted(card.task, name, y)
         if why:
             untrusted[f"test_{name}"] = why
@@ -251,6 +254,7 @@ def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) ->
         decisions = {"interval_level": model.interval_level, **interval_coverage(y, lower, upper)}
     report = Report(card=card, metrics=values, baseline=baseline(card, result), predictions=predictions,
                     data_notes=result.data.notes_text(), counts=counts, intervals=intervals, interval_block=block,
+                    interval_groups=0 if groups is None else int(pd.Series(groups).nunique(dropna=False)),
                     untrusted=untrusted,
                     decisions=decisions)
     if plots:
@@ -258,13 +262,19 @@ def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) ->
     return report
 
 
-def _resampling(card: Card, test: TestSet, rows: int) -> tuple[np.ndarray, int]:
-    """The order in which the scored test rows are resampled for their intervals, and the run length:
-    a time split's rows in time order, drawn in runs (metrics.block_length); any other split's one by one."""
-    if card.split.kind != "time":
-        return np.arange(rows), 1
+def _resampling(card: Card, test: TestSet, rows: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """How the scored test rows are resampled for their intervals: their order, the run length and the
+    groups. A time split's rows in time order, drawn in runs (metrics.block_length); a group split's whole
+    groups where a group holds several scored rows (an engine's cycles, a batch's parts); any other
+    split's rows one by one."""
     scored = test.raw.iloc[test.rows[test.scored]]
-    return splits.time_order(card, scored), metrics.block_length(rows)
+    if card.split.kind == "time":
+        return splits.time_order(card, scored), metrics.block_length(rows), None
+    if card.split.kind == "group" and card.group and card.group.column in scored.columns:
+        groups = scored[card.group.column].to_numpy()
+        if pd.Series(groups).nunique(dropna=False) < rows:  # one scored row per group: rows are groups
+            return np.arange(rows), 1, groups
+    return np.arange(rows), 1, None
 
 
 # --- plots --------------------------------------------------------------------------------------------

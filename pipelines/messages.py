@@ -680,6 +680,10 @@ SAY.update({
                                 "readings err together)",
                           "ko": "90% 구간은 시험 행을 시간 순서대로 {block}행씩 이어서 뽑았습니다 (이웃한 측정값은 함께 "
                                 "틀리기 때문입니다)"},
+    "run_interval_groups": {"en": "the 90 % intervals draw whole {unit} groups, {groups} in the test part (rows of one "
+                                  "{unit} err together)",
+                            "ko": "90% 구간은 시험 부분의 {unit} {groups}개를 통째로 뽑았습니다 (같은 {unit}의 행은 함께 "
+                                  "틀리기 때문입니다)"},
     "run_untrusted": {"en": "(!) {name} cannot be trusted: {why}", "ko": "(!) {name} 은(는) 믿을 수 없습니다: {why}"},
     "run_costs": {"en": "alarm threshold {threshold:.3f} (chosen for the card's costs on the training folds): cost per "
                         "test row {cost:.3f}, at 0.5 {half:.3f}, never alarming {never:.3f}",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics as skm
 
 
@@ -96,20 +97,21 @@ def defined(task: str, name: str, y: np.ndarray) -> bool:
 
 
 def interval(metric: Metric, y: np.ndarray, p: np.ndarray, level: float = 0.9, seed: int = 0,
-             block: int = 1) -> tuple[float, float]:
+             block: int = 1, groups: np.ndarray | None = None) -> tuple[float, float]:
     """Percentile bootstrap interval of ``metric`` over the test rows. Resamples where the metric is
     undefined (no positive drawn) are left out, which ``scipy.stats.bootstrap`` cannot do. ``block`` > 1:
-    rows in time order are drawn in runs of that many (see ``block_length``)."""
-    return _bootstrap(len(y), lambda pick: metric.fn(y[pick], p[pick]), level, seed, block)
+    rows in time order are drawn in runs of that many (see ``block_length``); ``groups`` (each row's
+    engine, batch or lot): whole groups are drawn (see ``_draw``)."""
+    return _bootstrap(len(y), lambda pick: metric.fn(y[pick], p[pick]), level, seed, block, groups)
 
 
 def paired_interval(metric: Metric, y: np.ndarray, a: np.ndarray, b: np.ndarray, level: float = 0.9,
-                    seed: int = 0, block: int = 1) -> tuple[float, float]:
+                    seed: int = 0, block: int = 1, groups: np.ndarray | None = None) -> tuple[float, float]:
     """Bootstrap interval of ``metric(a) - metric(b)``, two models' predictions ``a`` and ``b`` of the same
     rows scored on the same resamples: whether one model is better than the other beyond the luck of the
     test rows (an interval that holds 0 says the test cannot tell them apart)."""
     return _bootstrap(len(y), lambda pick: metric.fn(y[pick], a[pick]) - metric.fn(y[pick], b[pick]), level, seed,
-                      block)
+                      block, groups)
 
 
 def block_length(rows: int) -> int:
@@ -120,21 +122,35 @@ def block_length(rows: int) -> int:
     return max(1, int(round(np.sqrt(rows))))
 
 
-def _draw(rng: np.random.Generator, n: int, block: int) -> np.ndarray:
+def _draw(rng: np.random.Generator, n: int, block: int, members: list[np.ndarray] | None = None) -> np.ndarray:
     """n row positions: drawn one by one, or (``block`` > 1) as runs of ``block`` consecutive rows from
-    random starts, wrapping past the last row to the first (a circular block bootstrap)."""
+    random starts, wrapping past the last row to the first (a circular block bootstrap). With ``members``
+    (each group's row positions), as many whole groups as there are, drawn with replacement (a cluster
+    bootstrap): the rows of one engine or batch err together, and one by one they would count as
+    independent evidence."""
+    if members is not None:
+        return np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
     if block <= 1:
         return rng.integers(0, n, n)
     starts = rng.integers(0, n, -(-n // block))
     return ((starts[:, None] + np.arange(block)) % n).ravel()[:n]
 
 
-def _bootstrap(n: int, value_of, level: float, seed: int, block: int = 1) -> tuple[float, float]:
+def group_members(groups: np.ndarray) -> list[np.ndarray]:
+    """Each group's row positions (a missing group is one group of its own)."""
+    codes = pd.factorize(pd.Series(groups), use_na_sentinel=False)[0]
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+
+
+def _bootstrap(n: int, value_of, level: float, seed: int, block: int = 1,
+               groups: np.ndarray | None = None) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
+    members = group_members(groups) if groups is not None else None
     values = []
     with np.errstate(all="ignore"):
         for _ in range(RESAMPLES):
-            pick = _draw(rng, n, block)
+            pick = _draw(rng, n, block, members)
             try:
                 values.append(value_of(pick))
             except ValueError:  # e.g. ROC AUC of a resample with one class

@@ -293,7 +293,9 @@ def register(result, report: Report, model_uri: str, output_dir: str | Path | No
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         summary = {"run_id": run.info.run_id if run else None, "model_uri": model_uri, "metrics": report.metrics,
-                   "intervals": report.intervals, "interval_block": report.interval_block, "counts": report.counts,
+                   "intervals": report.intervals, "interval_block": report.interval_block,
+                   "interval_groups": report.interval_groups,
+                   "group_column": result.card.group.column if result.card.group else None, "counts": report.counts,
                    "untrusted": report.untrusted,
                    "baseline": report.baseline, "cv": result.cv, "decisions": report.decisions, "decision": asdict(decision), "device": result.device,
                    "tuning_seconds": result.seconds, "trials": len(result.study.trials), "engine": result.engine,

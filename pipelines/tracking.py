@@ -272,6 +272,8 @@ def log_result(result, report) -> str:
                         for end, v in (("low", lo), ("high", hi)) if v == v})
     if report.interval_block > 1:  # drawn in runs of neighbouring rows (a time split's test period)
         mlflow.log_param("test.interval_block_rows", report.interval_block)
+    if report.interval_groups:  # drawn as whole groups (a group split's engines, batches, lots)
+        mlflow.log_param("test.interval_groups", report.interval_groups)
     if report.untrusted:
         mlflow.set_tag("test.untrusted", "; ".join(f"{k}: {why}" for k, why in report.untrusted.items())[:4000])
     if result.card.split.kind == "time":

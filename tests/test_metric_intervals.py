@@ -126,3 +126,52 @@ def test_a_time_splits_test_interval_draws_runs_of_rows_in_clock_order(store, tm
     assert report.intervals["test_rmse"] == runs and report.interval_block == metrics.block_length(len(y)) > 1
     assert f"runs of {report.interval_block} in time order" in report.summary()
     assert report.intervals["test_rmse"] != metrics.interval(RMSE, y, s, seed=0)  # not row by row
+
+
+def test_errors_shared_within_a_group_widen_the_interval_when_whole_groups_are_drawn():
+    """Twenty batches of 60 parts, each batch's parts off by the batch's own amount (a setting, a
+    material lot): the test figure's luck is which batches fell in the test part. Drawn batch by batch, the
+    interval's width is near the spread over independent sets of batches; part by part, far narrower."""
+    def batches(seed):
+        rng = np.random.default_rng(seed)
+        group = np.repeat(np.arange(20), 60)
+        y = rng.normal(50, 5, len(group))
+        return y, y + rng.normal(0, 3, 20)[group] + rng.normal(0, 1, len(group)), group
+
+    spread = np.percentile([RMSE.fn(*batches(seed)[:2]) for seed in range(200)], [5, 95])
+    y, p, group = batches(999)
+    rowwise = metrics.interval(RMSE, y, p)
+    grouped = metrics.interval(RMSE, y, p, groups=group)
+    width = lambda bounds: bounds[1] - bounds[0]  # noqa: E731
+    assert width(rowwise) < 0.4 * width(spread), (rowwise, spread)
+    assert width(grouped) > 2 * width(rowwise) and width(grouped) > 0.5 * width(spread), (grouped, rowwise, spread)
+
+
+def test_a_group_draw_takes_whole_groups_and_a_missing_group_is_one_group():
+    groups = np.array(["a", "b", "a", None, "c", "b", None, "a"], dtype=object)
+    members = metrics.group_members(groups)
+    assert sorted(len(m) for m in members) == [1, 2, 2, 3]
+    assert sorted(sorted(m.tolist()) for m in members) == [[0, 2, 7], [1, 5], [3, 6], [4]]
+    pick = metrics._draw(np.random.default_rng(1), len(groups), 1, members)
+    drawn = {tuple(sorted(m.tolist())) for m in members if set(m.tolist()) & set(pick.tolist())}
+    for m in drawn:  # a group is drawn whole or not at all
+        assert all((pick == i).sum() == (pick == m[0]).sum() for i in m)
+
+
+def test_a_group_splits_test_interval_draws_whole_groups(store, tmp_path):
+    """The run's own test interval on a group split whose test groups hold several rows (steel types):
+    drawn a steel type at a time, said in the summary and logged."""
+    import pipelines as wb
+    from pipelines import evaluation
+
+    card = cards.load_card("steel-tempering-hardness")  # regression, group split on Steel_Type
+    result = wb.tune(card, wb.load_data(card), n_trials=1, seed=0)
+    report = wb.evaluate(result, plots=False)
+    y, s, _ = evaluation.test_scores(result.card, result.model, result.test)
+    test = result.test
+    groups = test.raw.iloc[test.rows[test.scored]][card.group.column].to_numpy()
+    assert 1 < len(set(groups)) < len(y)
+    assert report.interval_groups == len(set(groups))
+    assert report.intervals["test_rmse"] == metrics.interval(RMSE, y, s, seed=0, groups=groups)
+    assert report.intervals["test_rmse"] != metrics.interval(RMSE, y, s, seed=0)  # not row by row
+    assert f"draw whole Steel_Type groups, {report.interval_groups} in the test part" in report.summary()
