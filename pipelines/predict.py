@@ -388,7 +388,7 @@ class _Writer:
             try:
                 table = table.cast(self.schema)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                if self.parquet:
+                if self.parquet or table.schema.names != self.schema.names:  # (CSV: same columns, any type)
                     self._refuse(table)
         if self.parquet:
             self.writer.write_table(table)
@@ -397,13 +397,16 @@ class _Writer:
         self.rows += table.num_rows
 
     def _refuse(self, table) -> None:
+        if table.schema.names != self.schema.names:  # every chunk is validated to the same columns
+            raise WorkbenchError(f"{self.source}: the columns changed from one chunk to the next "
+                                 f"({self.schema.names} then {table.schema.names})")
         for field in self.schema:
             later = table.schema.field(field.name).type
             try:
                 table.column(field.name).cast(field.type)
             except Exception:  # noqa: BLE001 - the first column that cannot be cast is the one to name
-                raise WorkbenchError(messages.say("output_types", self.lang, source=self.source, column=field.name, row=self.rows + 1,
-                                                  first=_kind(field.type, self.lang),
+                raise WorkbenchError(messages.say("output_types", self.lang, source=self.source, column=field.name,
+                                                  row=self.rows + 1, first=_kind(field.type, self.lang),
                                                   later=_kind(later, self.lang))) from None
 
     def __exit__(self, *exc):
