@@ -117,7 +117,19 @@ def describe_experiment(card: Card, experiment: str) -> None:
     experiment_tags = client.get_experiment(experiment).tags
     for key, value in tags.items():
         if experiment_tags.get(key) != value:
-            client.set_experiment_tag(experiment, key, value)
+            _set_experiment_tag(client, experiment, key, value)
+
+
+def _set_experiment_tag(client: MlflowClient, experiment: str, key: str, value: str) -> None:
+    """Two runs of one card starting together may both find a tag absent and both insert it: the second
+    insert breaks the store's unique key (MLflow's set is a read, then an insert or an update). The tag
+    exists then, so setting it once more is an update."""
+    try:
+        client.set_experiment_tag(experiment, key, value)
+    except MlflowException as exc:
+        if not re.search(r"UniqueViolation|UNIQUE constraint failed|duplicate key|IntegrityError", str(exc)):
+            raise
+        client.set_experiment_tag(experiment, key, value)
 
 
 def data_label(source: str, user_file: str | None = None) -> str:

@@ -341,7 +341,9 @@ def _running_elsewhere(study: optuna.Study) -> int:
 class _Budget:
     """Stop when the study's finished trials plus those other processes are running reach its total: a
     run side by side with others starts no trial the budget has no room for (Optuna's MaxTrialsCallback
-    counts finished trials only, so each process would start one more)."""
+    counts finished trials only, so each process would start one more). Processes that check at the same
+    instant, between one trial and the next, do not see each other's next trial: each of them but one may
+    start one more, so N runs side by side end at most N - 1 trials over."""
 
     def __init__(self, total: int):
         self.total = total

@@ -49,6 +49,30 @@ with settings.store_lock("registry", sys.argv[1]):
 """
 
 
+def _describe(uri: str, experiment: str, start: float) -> str:
+    tracking.configure(uri)
+    card = cards.load_card("dyeing-color-difference")
+    while time.time() < start:
+        time.sleep(0.005)
+    tracking.describe_experiment(card, experiment)
+    return MlflowClient().get_experiment(experiment).tags["card.id"]
+
+
+def test_runs_of_one_card_starting_together_all_describe_its_experiment(tmp_path):
+    """Six runs of one card's first version at the same instant each write the experiment's description
+    tags: MLflow reads a tag, then inserts it, so two may insert the same one; none may fail on that (before
+    the fix 1 or 2 of 6 failed with 'UNIQUE constraint failed' in every try)."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(uri)
+    with ProcessPoolExecutor(6, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(time.sleep, 0).result()
+        for attempt in range(2):
+            experiment = MlflowClient().create_experiment(f"dyeing-color-difference-{attempt}")
+            start = time.time() + 2.0  # every process imported and connected
+            found = [f.result() for f in [pool.submit(_describe, uri, experiment, start) for _ in range(6)]]
+            assert found == ["dyeing-color-difference"] * 6
+
+
 def test_the_champion_decision_waits_for_another_process_deciding(store, catalog_copy, tmp_path):
     """While another process holds the registry (deciding its own champion), a run's decision and alias
     move wait for it, so each is judged against the champion the other left."""

@@ -321,7 +321,8 @@ def _tune_small(storage: str, catalog: str, start: float) -> list:
 
 def test_runs_of_one_study_side_by_side_add_up_to_its_budget_without_repeating_a_trial(catalog_copy, tmp_path):
     """Three runs of one card started together on one study (--trials 6 each): the study ends near 6
-    trials, not 18, and no two processes propose the same parameters."""
+    trials, not 18 (at most two over: three processes may check the budget at the same instant between
+    their trials, as a busy machine makes likelier), and no two processes propose the same parameters."""
     from concurrent.futures import ProcessPoolExecutor
 
     _small(catalog_copy, rows=600)
@@ -335,7 +336,7 @@ def test_runs_of_one_study_side_by_side_add_up_to_its_budget_without_repeating_a
     [name] = optuna.get_all_study_names(storage)
     trials = optuna.load_study(study_name=name, storage=storage).trials
     finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
-    assert 6 <= len(finished) <= 6 + 1  # two processes starting their last trial at the same instant: one over
+    assert 6 <= len(finished) <= 6 + 2  # three processes starting their last trial at the same instant: two over
     proposals = [tuple(sorted(t.params.items())) for t in finished]
     assert len(set(proposals)) == len(proposals)
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
