@@ -34,7 +34,7 @@ LIMIT_MS = 1.0  # issue 13
 
 def best_ms(model, rows, passes: int = 7) -> tuple[float, float]:
     """Best time a row (ms) with the decision output and without it, the two alternated."""
-    conformal, threshold, task = model.conformal, model.threshold, model.task
+    conformal, task = model.conformal, model.task
     times = {"with": [], "without": []}
     for _ in range(passes):
         for way in ("with", "without"):
@@ -46,7 +46,7 @@ def best_ms(model, rows, passes: int = 7) -> tuple[float, float]:
             for row in rows:
                 model.predict_columns(row)
             times[way].append((time.perf_counter() - began) / len(rows) * 1e3)
-            model.conformal, model.threshold, model.task = conformal, threshold, task
+            model.conformal, model.task = conformal, task
     return min(times["with"]), min(times["without"])
 
 

@@ -22,8 +22,9 @@ champion from one process) and `workbench serve CARD` (the same app, the first c
 
 Writes benchmarks/results/serving.md with what it measured, the machine and its load (keeping the
 sections benchmarks/serving_hostile.py and people wrote between their markers); `--batch-only` writes
-benchmarks/results/batch.md instead. The batch files are 4 and 1 chunks of `workbench predict` (100,000
-rows each), so a peak memory that grows between them grows with the file.
+benchmarks/results/batch.md instead. The batch files are 12 and 3 chunks of `workbench predict` (100,000
+rows each): both fill its pipeline (one chunk read while one is scored and one written), so a peak memory
+that grows between them grows with the file, not with the pipeline's depth.
 """
 
 from __future__ import annotations
@@ -299,7 +300,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500, help="sequential single-row requests per card")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the concurrent run per server")
-    parser.add_argument("--rows", type=int, default=400_000, help="rows of each card's batch file (and a quarter)")
+    parser.add_argument("--rows", type=int, default=1_200_000, help="rows of each card's batch file (and a quarter)")
     parser.add_argument("--trials", type=int, default=2)
     parser.add_argument("--store", type=Path, help="keep the trained store here and reuse it next time "
                                                         "(default: a temporary folder, removed at the end)")
