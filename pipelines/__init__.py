@@ -16,7 +16,15 @@ Imports are lazy so that ``workbench list`` does not pay for MLflow.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+
+# LightGBM and XGBoost train with OpenMP (GNU libgomp on Linux), whose idle threads spin 300,000 turns
+# before they sleep. Two processes training on the same cores at once (two notebooks, runs side by side
+# on one study, a run beside a batch `predict`) then spin on the cores the other needs: on 2 cores a 2-s
+# LightGBM fit took over 120 s. 1,000 turns costs nothing alone (benchmarks/results/concurrent_fits.md).
+# libgomp reads it once, when it loads: so here, before any booster is imported; a value set is kept.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 __all__ = ["load_card", "list_cards", "load_data", "start_run", "tune", "evaluate", "log_result", "register",
            "features"]

@@ -4,6 +4,8 @@ and two runs deciding the champion at the same moment. Real processes, a real st
 from __future__ import annotations
 
 import multiprocessing
+import os
+import re
 import subprocess
 import sys
 import time
@@ -134,3 +136,26 @@ def test_four_runs_started_together_on_a_new_default_store_all_finish(tmp_path, 
     versions = sorted(int(v.version) for v in client.search_model_versions("name='heat-treatment-hardness'"))
     assert versions == list(range(1, len(versions) + 1)) and versions
     assert client.get_model_version_by_alias("heat-treatment-hardness", "champion") is not None
+
+
+def _libgomp_spin_counts(code: str, **env) -> list[str]:
+    """The spin count every GNU OpenMP runtime in a fresh process read when it loaded (libgomp displays its
+    settings on OMP_DISPLAY_ENV=verbose)."""
+    clean = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    done = subprocess.run([sys.executable, "-c", code], env={**clean, "OMP_DISPLAY_ENV": "verbose", **env},
+                          capture_output=True, text=True, timeout=120, check=True)
+    return re.findall(r"GOMP_SPINCOUNT = '(\d+)'", done.stderr)
+
+
+def test_booster_threads_of_a_process_using_the_engine_sleep_soon_when_idle():
+    """Two processes training at once on the same cores spun on each other's cores for 300,000 turns a
+    wait (a 1-s fit took 30-300 s on 2 cores, benchmarks/results/concurrent_fits.md): the engine sets a
+    short spin before LightGBM or XGBoost loads OpenMP, and keeps a value the user set."""
+    code = ("import numpy as np; from pipelines import boosters; import lightgbm, xgboost; "
+            "X = np.random.default_rng(0).standard_normal((500, 4)); "
+            "[boosters.fit(k, 'regression', {}, X, X[:, 0], rounds=5) for k in ('lightgbm', 'xgboost')]")
+    found = _libgomp_spin_counts(code)
+    if not found:
+        pytest.skip("the boosters' OpenMP here is not GNU libgomp (it displays no settings): GOMP_SPINCOUNT is libgomp's")
+    assert set(found) == {"1000"}
+    assert set(_libgomp_spin_counts(code, GOMP_SPINCOUNT="20000")) == {"20000"}
