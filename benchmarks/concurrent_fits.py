@@ -65,9 +65,11 @@ def child(case: str) -> None:
 def timed(commands: list[list[str]], env: dict, limit: float) -> list[str]:
     """Start the commands together; each one's seconds (what a fit child printed, else the wall time it
     ran), or "> limit" where it was stopped."""
+    # output to files, not pipes: a child that fills a pipe nobody reads while polling would stall
+    outputs = [(tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")) for _ in commands]
     began = time.perf_counter()
-    procs = [subprocess.Popen(c, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c in commands]
+    procs = [subprocess.Popen(c, env=env, cwd=ROOT, stdout=o, stderr=e, text=True)
+             for c, (o, e) in zip(commands, outputs)]
     ended: dict[int, float] = {}
     while len(ended) < len(procs) and time.perf_counter() - began < limit:
         for i, proc in enumerate(procs):
@@ -75,13 +77,13 @@ def timed(commands: list[list[str]], env: dict, limit: float) -> list[str]:
                 ended[i] = time.perf_counter() - began
         time.sleep(0.05)
     out = []
-    for i, proc in enumerate(procs):
+    for i, (proc, (stdout_file, stderr_file)) in enumerate(zip(procs, outputs)):
         if i not in ended:
             proc.kill()
             proc.wait()
             out.append(f"> {limit:.0f}")
             continue
-        stdout, stderr = proc.communicate()
+        stdout, stderr = (f.seek(0) or f.read() for f in (stdout_file, stderr_file))
         if proc.returncode:
             raise SystemExit(f"{proc.args[:4]} failed:\n{stderr[-2000:]}")
         out.append(stdout.split()[-1] if "--child" in proc.args else f"{ended[i]:.1f}")
@@ -145,7 +147,7 @@ def main() -> None:
     import psutil
 
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    head = [f"# Boosters trained by two processes at once", "",
+    head = ["# Boosters trained by two processes at once", "",
             f"Measured {datetime.now():%Y-%m-%d %H:%M} on {platform.machine()} with {psutil.cpu_count()} cores "
             f"({platform.platform()}), Python {platform.python_version()}; load average at the start {load}: "
             f"`python benchmarks/concurrent_fits.py{' --runs' if args.runs else ''}`. Each process starts a "

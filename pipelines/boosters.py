@@ -25,7 +25,7 @@ def _patience(learning_rate: float) -> int:
 
 def _threads() -> int:
     """``WORKBENCH_THREADS`` when set (parallel test workers set 1: two boosters each wanting both
-    cores wait on each other, at best about 2-4 times slower, see pipelines/__init__.py), else every core
+    cores wait on each other: 1.5-3.7 times slower, see pipelines/__init__.py), else every core
     this process may use."""
     if os.environ.get("WORKBENCH_THREADS"):
         return max(1, int(os.environ["WORKBENCH_THREADS"]))

@@ -149,7 +149,7 @@ def _libgomp_spin_counts(code: str, **env) -> list[str]:
 
 def test_booster_threads_of_a_process_using_the_engine_sleep_soon_when_idle():
     """Two processes training at once on the same cores spun on each other's cores for 300,000 turns a
-    wait (a 1-s fit took 30-300 s on 2 cores, benchmarks/results/concurrent_fits.md): the engine sets a
+    wait (a 2-s LightGBM fit took over 120 s on 2 cores, benchmarks/results/concurrent_fits.md): the engine sets a
     short spin before LightGBM or XGBoost loads OpenMP, and keeps a value the user set."""
     code = ("import numpy as np; from pipelines import boosters; import lightgbm, xgboost; "
             "X = np.random.default_rng(0).standard_normal((500, 4)); "
