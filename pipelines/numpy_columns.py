@@ -311,8 +311,8 @@ def column(values) -> Numbers | Times:
 
 
 class Columns:
-    """What a feature function gets as ``d`` on the fast path: ``d["name"]`` and nothing else. One per
-    ``derive`` call: each column is taken out of the frame once, however many features read it."""
+    """What a feature function gets as ``d`` on the fast path: ``d["name"]``, ``len(d)`` and nothing else.
+    One per ``derive`` call: each column is taken out of the frame once, however many features read it."""
 
     def __init__(self, frame: pd.DataFrame, computed: dict):
         self.frame, self.computed, self.taken = frame, computed, {}
@@ -336,6 +336,9 @@ class Columns:
         if isinstance(found, PandasOnly):
             raise found
         return found
+
+    def __len__(self) -> int:  # the rows, as pandas: a feature may answer a request too short for it at once
+        return len(self.frame)
 
     def __getattr__(self, name):
         raise PandasOnly(name)

@@ -35,6 +35,39 @@ if 'make_features' in globals():
             except Exception as _e:
                 raise AssertionError(f'make_features with {_col} missing, {len(_part)} rows: {type(_e).__name__}: {_e}') from _e
 """
+# A served request has no history: the feature function must give its rows what it gives, on the whole
+# file, each unit's first row (the earliest by the card's time; the file's first where the card has no
+# unit). A feature that reads later rows (a median over the whole file) differs there, and so would a
+# notebook's shortcut for one row per unit that does not give what its grouped pandas gives. A forecast's
+# request carries the series' latest value; other requests never carry the target.
+SERVED_ROWS_AS_FIRST = """
+if 'make_features' in globals():
+    import numpy as _np
+    _f = data.frame.reset_index(drop=True)
+    _unit = card.group.column if card.group and card.group.column in _f.columns else None
+    _time = card.time.column if card.time and card.time.column in _f.columns else None
+    _order = _f.sort_values(_time, kind='stable') if _time else _f
+    _firsts = list(_order[_order[_unit].notna()].drop_duplicates(_unit).index[:25]) if _unit else [_order.index[0]]
+    _whole = make_features(_f.copy())
+    _differ = {}
+    for _rows in [[i] for i in _firsts[:5]] + ([_firsts] if len(_firsts) > 1 else []):  # one row; one per unit
+        _request = _f.loc[_rows].reset_index(drop=True)
+        if card.task != 'forecast':
+            _request = _request.drop(columns=[card.target.column], errors='ignore')
+        _served = make_features(_request)
+        _served.index = [_rows[i] for i in _served.index]
+        for _c in _whole.columns.intersection(_served.columns).drop(card.target.column, errors='ignore'):
+            _a, _b = _whole.loc[_rows, _c], _served.loc[_rows, _c]
+            try:
+                _same = _np.allclose(_a.to_numpy(float), _b.to_numpy(float), rtol=1e-9, atol=1e-12, equal_nan=True)
+            except (TypeError, ValueError):
+                _same = [str(x) for x in _a] == [str(x) for x in _b]
+            if not _same:
+                _differ.setdefault(_c, f'rows {_rows[:3]}: whole file {_a.tolist()[:3]}, served {_b.tolist()[:3]}')
+    if _differ:
+        raise AssertionError('served rows get other features than the whole file gives their unit\\'s first row: '
+                             + '; '.join(f'{c} ({why})' for c, why in _differ.items()))
+"""
 CLEANUP = "import matplotlib.pyplot as _plt; _plt.close('all')\nimport mlflow as _mlflow; _mlflow.end_run()"
 
 

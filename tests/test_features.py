@@ -118,6 +118,7 @@ FEATURES = dict(
     later=lambda d: d["hour"] * 2 + d["severity"],  # reads a pandas-computed and a numpy-computed feature
     halves=lambda d: d["n"].div(2).rsub(10),
     watered=lambda d: d["medium"] == "water",
+    too_short=lambda d: d["x"] * np.nan if len(d) <= 20 else d["x"].shift(1),  # a request too short for a window
     absent=lambda d: d["no_such_column"] * 2,
     after_absent=lambda d: d["absent"] + 1,
 )
@@ -168,6 +169,15 @@ def test_time_fields_on_numpy_are_what_pandas_dt_gives(missing):
         numpy_columns.column(stamps.dt.tz_localize("Asia/Seoul"))  # local hours: pandas knows the zone
 
 
+def test_a_feature_that_asks_how_many_rows_stays_on_numpy(monkeypatch):
+    """``len(d)`` means the rows on both paths: a feature that answers a short request at once (no window
+    fits in it) does not cost the request a pandas step."""
+    steps = []
+    monkeypatch.setattr(F, "added", lambda frame, columns, real=F.added: steps.append(list(columns)) or real(frame, columns))
+    out = F.derive(_few(), too_short=FEATURES["too_short"], halves=FEATURES["halves"])
+    assert steps == [["too_short", "halves"]] and out["too_short"].isna().all()
+
+
 def test_derive_on_a_few_rows_raises_a_features_own_error():
     with pytest.raises(ValueError, match="NA"):  # a missing x cannot be an integer, in pandas
         F.derive(_few(), whole=lambda d: d["x"].astype(int))
@@ -190,6 +200,32 @@ def test_added_columns_keep_the_frames_labels_attrs_and_places():
     assert list(out.columns) == list(frame.columns) + [f"c{i}" for i in range(5)] and out["x"].eq(0).all()
     out = F.added(frame, {f"c{i}": np.arange(4.0) + i for i in range(5)})
     assert out.columns.dtype == object and out.attrs == {"note": "kept"} and out["c4"].tolist() == [4, 5, 6, 7]
+
+
+def test_added_on_a_served_row_is_what_concat_gives_and_shares_no_memory(monkeypatch):
+    """A few rows take the quicker constructor (features._joined_small): the same frame as pandas' concat,
+    dtypes, labels and blocks' values alike, for every kind of column a plant file brings."""
+    frame = pd.DataFrame({
+        "reading": [1.5, np.nan, 3.0], "count": [1, 2, 3], "flag": [True, False, True],
+        "line": pd.array(["A", None, "B"], dtype="str"), "at": pd.to_datetime(["2024-01-01", None, "2024-03-01"]),
+        "local": pd.to_datetime(["2024-01-01 09:00"] * 3).tz_localize("Asia/Seoul"),
+        "grade": pd.Categorical(["x", "y", "x"]), "note": pd.array([None, "ok", None], dtype=object)})
+    frame = frame.set_axis(pd.Index(list(frame.columns), dtype=object), axis=1)
+    frame.attrs["note"] = "kept"
+    new = {"ratio": np.array([0.5, np.nan, 2.0]), "steps": np.array([3, 4, 5]), "alarm": np.array([True, False, False]),
+           "since": np.array([1, 2, 3], dtype="timedelta64[s]"), "when": np.array(["2024-02-01"] * 3, dtype="datetime64[ns]"),
+           "more": np.arange(3.0), "and": np.ones(3)}
+    with monkeypatch.context() as m:
+        m.setattr(pd, "concat", lambda *a, **k: pytest.fail("a served row's columns were added by concat"))
+        quick = F.added(frame, new)
+        two = F.added(frame, {k: new[k] for k in ("ratio", "steps")})
+    monkeypatch.setattr(F, "SMALL", -1)
+    pd.testing.assert_frame_equal(quick, F.added(frame, new), check_exact=True)
+    pd.testing.assert_frame_equal(two, F.added(frame, {k: new[k] for k in ("ratio", "steps")}), check_exact=True)
+    assert quick.columns.dtype == object and quick.attrs == {"note": "kept"}
+    quick.loc[0, "reading"], quick.loc[0, "at"], new["ratio"][0] = -1.0, pd.Timestamp("1999-01-01"), 9.0
+    assert frame.loc[0, "reading"] == 1.5 and frame.loc[0, "at"] == pd.Timestamp("2024-01-01")
+    assert quick.loc[0, "ratio"] == 0.5
 
 
 # --- shortcuts for a served request: the values pandas' own computation gives ------------------------

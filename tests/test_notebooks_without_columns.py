@@ -16,7 +16,7 @@ import numpy as np
 
 from pipelines import cards, data
 
-from notebook_variants import FEATURES_WITH_GAPS, KernelSession
+from notebook_variants import FEATURES_WITH_GAPS, SERVED_ROWS_AS_FIRST, KernelSession
 
 CARDS = cards.list_ids()
 ROWS = 2000  # a crash test, not a quality test: rows drawn evenly (in their order) keep each run short
@@ -102,3 +102,17 @@ def test_a_forecast_runs_end_to_end_on_one_series_without_its_series_column(card
     one = frame[frame[series] == longest].drop(columns=series).reset_index(drop=True)
     outcome = session.run(card_id, {"one-series": one}, folder)
     assert outcome["one-series"] is None, f"{card_id}: {outcome['one-series']}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card_id", [pytest.param(c, marks=pytest.mark.xdist_group(f"variants-{i % 2}"))
+                                     for i, c in enumerate(CARDS)])
+def test_a_served_row_gets_the_features_of_its_units_first_row(card_id, kernel):
+    """A served request carries no history: its rows must get what the whole file gives each unit's first
+    row. A feature that reads later rows (a median over the whole file: training and serving then differ)
+    or a notebook's shortcut for one row per unit that strays from its grouped pandas fails here."""
+    session, folder = kernel
+    card = cards.load_card(card_id)
+    frame = _fewer_rows(data.load(card).frame, card)
+    outcome = session.run(card_id, {"first-rows": frame}, folder, explore_only={"first-rows"}, explore=SERVED_ROWS_AS_FIRST)
+    assert outcome["first-rows"] is None, f"{card_id}: {outcome['first-rows']}"
