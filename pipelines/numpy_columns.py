@@ -27,7 +27,7 @@ class PandasOnly(Exception):
 _ALLOWED = frozenset({
     "dtype", "shape", "ndim", "size", "view", "copy", "flags", "base", "strides", "itemsize", "nbytes",
     "round", "tolist",
-    "astype", "clip", "map", "fillna", "abs", "where", "isna", "notna", "isnull", "notnull", "isin",
+    "astype", "clip", "map", "fillna", "replace", "abs", "where", "isna", "notna", "isnull", "notnull", "isin",
     "to_numpy", "values", "add", "sub", "mul", "div", "truediv", "pow", "radd", "rsub", "rmul", "rdiv",
     "rtruediv",
 })
@@ -99,6 +99,15 @@ class Numbers(_Missing, np.ndarray):
         if kwargs or np.ndim(value) != 0 or value is None:
             raise PandasOnly("fillna")
         return _as_numbers(np.where(self.isna(), value, self._plain()))
+
+    def replace(self, to_replace=None, value=None, **kwargs):
+        """One number for another (``replace(0, np.nan)``: a ratio over it is missing); lists, dicts,
+        text and a missing value to replace are pandas' own."""
+        numbers = all(isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+                      for v in (to_replace, value))
+        if kwargs or self.dtype.kind not in "fiu" or not numbers or pd.isna(to_replace):
+            raise PandasOnly("replace")
+        return _as_numbers(np.where(self._plain() == to_replace, value, self._plain()))
 
     def abs(self):
         if self.dtype.kind not in "fiu":

@@ -119,6 +119,8 @@ FEATURES = dict(
     halves=lambda d: d["n"].div(2).rsub(10),
     watered=lambda d: d["medium"] == "water",
     too_short=lambda d: d["x"] * np.nan if len(d) <= 20 else d["x"].shift(1),  # a request too short for a window
+    per_nonzero=lambda d: d["x"] / d["y"].replace(0, np.nan) + d["n"].replace(2, 7),
+    not_a_number=lambda d: d["x"].replace(np.nan, 0),  # a missing value replaced: pandas'
     absent=lambda d: d["no_such_column"] * 2,
     after_absent=lambda d: d["absent"] + 1,
 )
@@ -169,13 +171,13 @@ def test_time_fields_on_numpy_are_what_pandas_dt_gives(missing):
         numpy_columns.column(stamps.dt.tz_localize("Asia/Seoul"))  # local hours: pandas knows the zone
 
 
-def test_a_feature_that_asks_how_many_rows_stays_on_numpy(monkeypatch):
+def test_a_feature_that_asks_how_many_rows_or_replaces_a_number_stays_on_numpy(monkeypatch):
     """``len(d)`` means the rows on both paths: a feature that answers a short request at once (no window
-    fits in it) does not cost the request a pandas step."""
+    fits in it) does not cost the request a pandas step, nor does ``replace(0, np.nan)`` before a ratio."""
     steps = []
     monkeypatch.setattr(F, "added", lambda frame, columns, real=F.added: steps.append(list(columns)) or real(frame, columns))
-    out = F.derive(_few(), too_short=FEATURES["too_short"], halves=FEATURES["halves"])
-    assert steps == [["too_short", "halves"]] and out["too_short"].isna().all()
+    out = F.derive(_few(), too_short=FEATURES["too_short"], halves=FEATURES["halves"], per_nonzero=FEATURES["per_nonzero"])
+    assert steps == [["too_short", "halves", "per_nonzero"]] and out["too_short"].isna().all()
 
 
 def test_derive_on_a_few_rows_raises_a_features_own_error():
