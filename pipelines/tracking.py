@@ -320,6 +320,11 @@ def log_result(result, report) -> str:
     mlflow.log_params({"model.rows_fit": final.rows_fit, "model.rows_test_fit": result.model.rows_fit})
     from .drift import log_profile  # drift/profile.json: the inputs of the rows the logged model was fitted on
     log_profile(result, final)
+    from .history import features_needing_history  # what a row sent alone is scored without
+
+    needing = features_needing_history(final, result.test.frame()[final.input_columns])
+    mlflow.set_tag("model.history_features", ", ".join(needing)[:4000])
+    mlflow.log_param("features.need_history", len(needing))
     example = result.test.frame()[final.input_columns].head(5)
     import logging
 

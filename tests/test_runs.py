@@ -63,6 +63,15 @@ def test_every_card_notebook_runs_and_registers_a_champion(store, tmp_path, card
     assert {"notebook", "plots", "card"} <= artifacts
     plots = {Path(a.path).name for a in client.list_artifacts(outcome.run_id, "plots")}
     assert {"feature_importance.png", "shap_summary.png"} <= plots
+    # the features a row sent alone is scored without: named on the run and a known limit in its report
+    needing = run.data.tags["model.history_features"]
+    report = Path(mlflow.artifacts.download_artifacts(run_id=outcome.run_id, artifact_path="report.html",
+                                                      dst_path=str(tmp_path))).read_text(encoding="utf-8")
+    assert ("need the earlier rows of the same unit" in report) == bool(needing), needing
+    if card_id in ("turbofan-rul", "casting-furnace-energy", "bearing-rul"):  # windows and lags per unit
+        assert needing
+    if card_id in ("power-plant-output", "heat-treatment-hardness"):  # each row's own readings only
+        assert not needing
     champion = client.get_model_version_by_alias(card_id, "champion")
     assert champion.run_id == outcome.run_id
     # the registered model predicts from raw card columns, as served

@@ -1,0 +1,44 @@
+"""Which features a row sent alone is scored without (pipelines/history.py): told from the model's own
+feature function, whatever order it puts the rows in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import features as F
+from pipelines.history import features_needing_history
+from pipelines.model import StandardModel
+
+
+def make_features(df: pd.DataFrame) -> pd.DataFrame:
+    df = F.sort_by(df, ["unit", "t"])  # rows reordered: the index says which input row each is
+    return F.added(df, F.rolling_columns(df, ["x"], [5], stats=("mean",), by="unit")
+                   | F.lag_columns(df, ["x"], [1], by="unit") | {"x2": df["x"].to_numpy() * 2})
+
+
+def _model() -> StandardModel:
+    return StandardModel(card_id="c", card_version=1, task="regression", target="y", input_columns=["unit", "t", "x"],
+                         feature_names=["x", "x2", "x_mean5", "x_lag1"], categories={}, kind="lightgbm",
+                         boosters={}, features=make_features)
+
+
+@pytest.mark.parametrize("order", ["file", "shuffled"])
+def test_windows_and_lags_need_history_and_a_rows_own_values_do_not(order):
+    r = np.random.default_rng(0)
+    raw = pd.DataFrame({"unit": np.repeat(["A", "B", "C"], 100), "t": np.tile(np.arange(100.0), 3),
+                        "x": r.normal(10, 2, 300)})
+    if order == "shuffled":  # a file not in time order: the feature function sorts it
+        raw = raw.sample(frac=1, random_state=1).reset_index(drop=True)
+    assert features_needing_history(_model(), raw) == ["x_mean5", "x_lag1"]
+
+
+def test_a_model_without_history_or_a_feature_function_needs_none():
+    raw = pd.DataFrame({"unit": ["A"] * 50, "t": np.arange(50.0), "x": np.arange(50.0)})
+    local = _model()
+    local.features = lambda df: F.added(df, {"x2": df["x"].to_numpy() * 2, "x3": df["x"].to_numpy() * 3})
+    local.feature_names = ["x", "x2", "x3"]
+    assert features_needing_history(local, raw) == []
+    local.features = None
+    assert features_needing_history(local, raw) == []
