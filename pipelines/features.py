@@ -255,6 +255,28 @@ def rolling_within(values: pd.Series, units: pd.Series | None, window: int, stat
     return rolled.reset_index(level=0, drop=True).reindex(values.index)
 
 
+def median_before(frame: pd.DataFrame, column: str, by: str | None = None, window: int = 200, skip: int = 1,
+                  min_periods: int = 20) -> pd.Series:
+    """The median of each row's ``window`` rows before its last ``skip`` (within ``by``; ``by`` absent: the
+    rows are one unit): a running target or a recent normal level, from earlier rows only; missing until
+    ``min_periods`` of them have a value. A frame too short for that (a served request) is missing at
+    once, without a pandas step on ``derive``'s numpy path."""
+    values = frame[column]
+    if len(frame) < min_periods + skip:
+        return values * np.nan
+    units = frame[by] if _by(frame, by) else None
+    earlier = values.groupby(units).shift(skip) if units is not None else values.shift(skip)
+    return rolling_within(earlier, units, window, "median", min_periods)
+
+
+def ema(values: pd.Series, tau: float) -> pd.Series:
+    """A first-order lag of ``tau`` rows (a zone's temperature following its setpoint): pandas' exponential
+    average with ``adjust=False``. A row alone is its own value, without a pandas step on the numpy path."""
+    if len(values) == 1:
+        return values.astype(float)
+    return values.astype(float).ewm(alpha=1 - np.exp(-1 / tau), adjust=False).mean()
+
+
 def slope(frame: pd.DataFrame, columns: list[str], window: int, by: str | None = None) -> pd.DataFrame:
     """``<col>_slope<w>``: least-squares trend over the last w rows (degradation rate) within ``by``;
     missing until the unit has w rows, where the window holds a missing value, and for a row without its

@@ -322,10 +322,11 @@ def log_result(result, report) -> str:
     log_profile(result, final)
     from .history import features_needing_history  # what a row sent alone is scored without
 
-    needing = features_needing_history(final, result.test.frame()[final.input_columns])
+    test_inputs = result.test.frame()[final.input_columns]
+    needing = features_needing_history(final, test_inputs)
     mlflow.set_tag("model.history_features", ", ".join(needing)[:4000])
     mlflow.log_param("features.need_history", len(needing))
-    example = result.test.frame()[final.input_columns].head(5)
+    example = test_inputs.head(5)
     import logging
 
     # MLflow logs, for every python_model object, a warning that CloudPickle serialises it and an INFO line that

@@ -230,6 +230,37 @@ def test_added_on_a_served_row_is_what_concat_gives_and_shares_no_memory(monkeyp
     assert quick.loc[0, "ratio"] == 0.5
 
 
+@pytest.mark.parametrize("rows", [1, 20, 21, 119, 120, 121, 700])
+@pytest.mark.parametrize("by", [None, "unit"])
+@pytest.mark.parametrize("skip", [1, 100])
+def test_median_before_is_the_grouped_shifted_rolling_median(rows, by, skip):
+    r = np.random.default_rng(rows)
+    frame = pd.DataFrame({"unit": r.choice(["A", "B", None], rows), "v": r.normal(10, 2, rows)})
+    if rows > 200:  # gaps in a long file; the short ones are full, so a window fills at its exact row
+        frame.loc[r.random(rows) < 0.2, "v"] = np.nan
+    got = F.median_before(frame, "v", by=by, window=200, skip=skip, min_periods=20)
+    if by:
+        expected = frame.groupby("unit")["v"].transform(lambda v: v.shift(skip).rolling(200, min_periods=20).median())
+    else:
+        expected = frame["v"].shift(skip).rolling(200, min_periods=20).median()
+    np.testing.assert_allclose(np.asarray(got, dtype=float), expected.to_numpy(dtype=float), equal_nan=True)
+
+
+def test_ema_is_pandas_first_order_lag_and_a_row_alone_its_own_value():
+    x = pd.Series([1.0, np.nan, 3.0, 4.0, 10.0])
+    expected = x.ewm(alpha=1 - np.exp(-1 / 8), adjust=False).mean()
+    pd.testing.assert_series_equal(F.ema(x, 8), expected)
+    assert F.ema(x.iloc[[3]], 8).tolist() == [4.0] and F.ema(x.iloc[[1]], 8).isna().all()  # as ewm of one row
+
+
+def test_short_requests_take_median_before_and_ema_on_numpy(monkeypatch):
+    steps = []
+    monkeypatch.setattr(F, "added", lambda frame, columns, real=F.added: steps.append(list(columns)) or real(frame, columns))
+    one = _few().iloc[[0]]
+    out = F.derive(one, level=lambda d: F.median_before(d, "x", window=200), lag=lambda d: F.ema(d["y"], 8))
+    assert steps == [["level", "lag"]] and np.isnan(out["level"].iat[0]) and out["lag"].iat[0] == 2.0
+
+
 # --- shortcuts for a served request: the values pandas' own computation gives ------------------------
 
 @pytest.mark.parametrize("unit", ["ns", "s"])
