@@ -342,13 +342,27 @@ class VersionRow:
 
 
 def run_metrics(run_id: str | None) -> dict[str, float]:
+    return _metrics_of(_run_data(run_id))
+
+
+def run_facts(run_id: str | None) -> tuple[dict[str, float], dict[str, str]]:
+    """A run's test, CV and baseline metrics and its tags, in one request to the store."""
+    found = _run_data(run_id)
+    return _metrics_of(found), dict(found.tags) if found else {}
+
+
+def _run_data(run_id: str | None):
     if not run_id:
-        return {}
+        return None
     try:
-        found = MlflowClient().get_run(run_id).data.metrics
+        return MlflowClient().get_run(run_id).data
     except MlflowException:  # a run deleted after its model was registered
-        return {}
-    return {k: v for k, v in sorted(found.items()) if k.startswith(("test_", "cv_", "baseline_"))}
+        return None
+
+
+def _metrics_of(found) -> dict[str, float]:
+    metrics = found.metrics if found else {}
+    return {k: v for k, v in sorted(metrics.items()) if k.startswith(("test_", "cv_", "baseline_"))}
 
 
 def versions(name: str | None = None, card_id: str | None = None) -> list[VersionRow]:

@@ -51,6 +51,7 @@ class Served:
     reference: dict | None = None  # the training rows' drift profile (pipelines/drift.py); None for older runs
     recent: object = None  # drift.Recent: the last rows scored, compared with ``reference`` on GET .../drift
     name: str = ""  # the registered name, the model's id here: the card id, or <card id>.<site>
+    history: list[str] = field(default_factory=list)  # features a row sent alone is scored without (history.py)
 
     @property
     def id(self) -> str:
@@ -73,13 +74,29 @@ class Served:
         specs = input_specs(card, schema, model.input_columns)
         positional = schema.input_names() if schema is not None else [c.name for c in specs]
         reference = drift.load_profile(run_id)
-        return cls(card=card, version=version, model=model, run_id=run_id, metrics=registry.run_metrics(run_id),
+        metrics, tags = registry.run_facts(run_id)
+        history = [n for n in tags.get("model.history_features", "").split(", ") if n]
+        if history:
+            log.info("%s v%s: %d features need the earlier rows of the same unit (%s); a request should carry "
+                     "them before the row to score", name or card.id, version, len(history), ", ".join(history[:5]))
+        return cls(card=card, version=version, model=model, run_id=run_id, metrics=metrics,
                    positional=[str(n) for n in positional], specs=specs, reference=reference,
-                   recent=drift.Recent(reference, RECENT_ROWS) if reference else None, name=name or card.id)
+                   recent=drift.Recent(reference, RECENT_ROWS) if reference else None, name=name or card.id,
+                   history=history)
 
     def columns(self) -> list[dict]:
         return [{"name": c.name, "type": TYPES[c.kind], "unit": c.unit, "ko": c.ko, "min": c.min, "max": c.max,
                  "required": c.required} for c in self.specs]
+
+    def needs_history(self) -> dict:
+        """What a client must send for features that look back in time: the unit's earlier rows first."""
+        card = self.card
+        unit = card.group.column if card.group else None
+        rows = f"the same {unit}'s recent rows" if unit else "the recent rows"
+        return {"features": self.history, "unit": unit, "order": card.time.column if card.time else None,
+                "advice": (f"{len(self.history)} features look back over earlier rows: send {rows}, oldest "
+                           f"first, with the row to score and read the last prediction"
+                           if self.history else "each row is scored from its own values")}
 
     def describe(self) -> dict:
         card = self.card
@@ -87,7 +104,8 @@ class Served:
                 "name_ko": card.name.ko,
                 "task": card.task, "target": {"column": card.target.column, "unit": card.target.unit},
                 "metric": {"primary": card.metric.primary, "accept": card.metric.accept},
-                "metrics": self.metrics, "run_id": self.run_id, "columns": self.columns()}
+                "metrics": self.metrics, "run_id": self.run_id, "columns": self.columns(),
+                "history": self.needs_history()}
 
     def predict(self, body: bytes, limits: Limits = Limits(), deadline: Deadline | None = None) -> list[dict]:
         """One dict per row of the request body (prediction, and probability or score where the task has one)."""
@@ -334,7 +352,7 @@ def create_app(champions: Champions, poll_s: float = 0.0, limits: Limits = Limit
     async def schema(card_id: str):
         served = champions.get(card_id)
         return _json({"id": card_id, "version": served.version, "columns": served.columns(),
-                      "formats": list(FORMATS[:3])})
+                      "history": served.needs_history(), "formats": list(FORMATS[:3])})
 
     @app.get("/models/{card_id}/drift")
     async def drift_report(card_id: str):

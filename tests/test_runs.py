@@ -74,6 +74,12 @@ def test_every_card_notebook_runs_and_registers_a_champion(store, tmp_path, card
         assert not needing
     champion = client.get_model_version_by_alias(card_id, "champion")
     assert champion.run_id == outcome.run_id
+    if card_id in ("turbofan-rul", "bearing-rul", "power-plant-output"):  # what the server's schema tells clients
+        from pipelines import serving
+
+        told = serving.Served.load(card, int(champion.version), champion.run_id).describe()["history"]
+        assert told["features"] == [n for n in needing.split(", ") if n]
+        assert ("send the same unit's recent rows" in told["advice"]) == (card_id == "turbofan-rul")
     # the registered model predicts from raw card columns, as served
     model = mlflow.pyfunc.load_model(f"models:/{card_id}@champion")
     sample = wb.load_data(card).frame.head(50)

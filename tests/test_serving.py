@@ -112,6 +112,9 @@ def test_models_schema_and_health_describe_what_is_served(server, store):
     kinds = {c["name"]: c["type"] for c in schema["columns"]}
     assert all(c["required"] for c in schema["columns"])  # trained on every card column: every one is required
     assert kinds["Batch_Time"] == "datetime" and kinds["Furnace_ID"] == "string" and kinds["Carbon_pct"] == "double"
+    # a batch's hardness comes from its own readings: no earlier rows to send (turbofan-rul's: tests/test_runs.py)
+    assert schema["history"] == entry["history"] and schema["history"]["features"] == []
+    assert schema["history"]["advice"] == "each row is scored from its own values"
     assert httpx.get(f"{url}/health", timeout=30).json()["status"] == "ok"
     unknown = httpx.get(f"{url}/models/no-such-card/schema", timeout=30)
     assert unknown.status_code == 404 and "no-such-card" in unknown.json()["message"]
