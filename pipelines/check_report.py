@@ -22,7 +22,7 @@ LABELS = {
     "en": {"title": "Check of {file} for {card}", "read": "Read: {format}{details}; {rows} rows, {cols} columns.",
            "columns": "Columns: {matched} of {wanted} card columns found.", "how": "how",
            "card_col": "card column", "file_col": "file column", "missing": "Missing values",
-           "none_missing": "Missing values: none.", "target": "Target {column}", "defect": "defect label",
+           "none_missing": "Missing values: none.", "target": "Target {column}", "defect": "defect label", "in_file": "the file's",
            "time": "Time {column}: {first} to {last}; {out_of_order} row(s) out of order, {duplicates} repeated time stamp(s).",
            "duplicates": "Identical rows: {count}.", "split": "Split ({kind}, test {share}): {verdict}.",
            "possible": "possible", "not_possible": "not possible (see problems)", "not_checked": "not checked",
@@ -36,7 +36,7 @@ LABELS = {
     "ko": {"title": "{card} 카드에 대한 {file} 점검", "read": "읽기: {format}{details}; {rows}행, {cols}열.",
            "columns": "열: 카드 열 {wanted}개 중 {matched}개를 찾았습니다.", "how": "찾은 방법",
            "card_col": "카드 열", "file_col": "파일 열", "missing": "빈 값",
-           "none_missing": "빈 값: 없음.", "target": "목표 {column}", "defect": "불량 표시",
+           "none_missing": "빈 값: 없음.", "target": "목표 {column}", "defect": "불량 표시", "in_file": "파일의",
            "time": "시간 {column}: {first} ~ {last}; 순서가 어긋난 행 {out_of_order}개, 반복된 시각 {duplicates}개.",
            "duplicates": "완전히 같은 행: {count}개.", "split": "분할 ({kind}, 시험 {share}): {verdict}.",
            "possible": "가능", "not_possible": "불가능 (문제 참고)", "not_checked": "점검하지 않음",
@@ -105,7 +105,10 @@ class CheckReport:
             if "classes" in facts:
                 total = sum(facts["classes"].values())
                 balance = ", ".join(f"{k!s} {v} ({v / total:.1%})" for k, v in facts["classes"].items())
-                defect = (f"; {L['defect']} {card.target.positive!r}" if card.target.positive is not None else "")
+                positive = card.target.positive
+                defect = f"; {L['defect']} {positive!r}" if positive is not None else ""
+                if "positive" in facts:  # the file's own word for a defect, read as the card's label
+                    defect += f" ({L['in_file']} {facts['positive']!r})"
                 lines.append(f"{L['target'].format(column=card.target.column)}: {balance}{defect}")
             if "time" in facts:
                 lines.append(L["time"].format(column=card.time.column, **facts["time"]))
@@ -160,4 +163,5 @@ def options_flags(options: Options) -> str:
     flags += [" --strict"] if options.strict else []
     flags += [f" --{'dayfirst' if options.dates == DAY_FIRST else 'monthfirst'}"] if options.dates else []
     flags += [f' --na "{col}={value}"' for col, values in options.missing_values.items() for value in values]
+    flags += [f' --positive "{options.positive}"'] if options.positive is not None else []
     return "".join(flags)

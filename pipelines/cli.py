@@ -148,11 +148,13 @@ def _startup(ctx: typer.Context,
 MAP_HELP = "YOUR_COLUMN=CARD_COLUMN, or a YAML file of such pairs (repeatable)"
 SPLIT_HELP = "time | group | stratified | random: split this way instead of as the card says"
 STRICT_HELP = "refuse instead of tolerating: absent card columns, values outside the ranges, unreadable cells, footers"
+POSITIVE_HELP = ("pass/fail and anomaly cards: the target label that marks a defect or failure in your file "
+                 "(e.g. NG, 불량) when it is not the card's")
 NA_HELP = "COLUMN=VALUE: a code the sensor writes for 'no reading' (e.g. -9999), read as missing (repeatable)"
 
 
 def _options(split: str | None = None, strict: bool = False, dayfirst: bool = False, monthfirst: bool = False,
-             na: list[str] | None = None, costs: str | None = None):
+             na: list[str] | None = None, costs: str | None = None, positive: str | None = None):
     """The data flags of check, run, predict and new as the engine's Options."""
     from .inspection import DAY_FIRST, MONTH_FIRST, SPLITS, Options
 
@@ -179,7 +181,7 @@ def _options(split: str | None = None, strict: bool = False, dayfirst: bool = Fa
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     return Options(split=split, strict=strict, dates=DAY_FIRST if dayfirst else MONTH_FIRST if monthfirst else None,
-                   missing_values=codes, costs=costs)
+                   missing_values=codes, costs=costs, positive=positive.strip() if positive else None)
 LANG_HELP = "language of messages: ko | en (default: from the locale, or WORKBENCH_LANG)"
 SHEET_HELP = "Excel sheet name or number (default: the first sheet)"
 
@@ -345,6 +347,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
                                      "repeats a registered one (no new trial on the same data and code)"),
         costs: Optional[str] = typer.Option(None, "--costs", help="binary cards: FALSE_ALARM:MISSED, what an "
                                             "unneeded alarm and a missed defect cost (e.g. 1:20; default: the card's)"),
+        positive: Optional[str] = typer.Option(None, "--positive", help=POSITIVE_HELP),
         site: Optional[str] = typer.Option(None, "--site", help=SITE_RUN_HELP),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
                                                 help=SCHEDULER_RUN_HELP),
@@ -359,7 +362,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--device must be auto, cpu or cuda")
     lang = _lang(lang)
-    options = _options(split, strict, dayfirst, monthfirst, na, costs)
+    options = _options(split, strict, dayfirst, monthfirst, na, costs, positive)
     _check_cluster(scheduler, workers)
     _show_notes()
     try:
@@ -637,14 +640,15 @@ def check(card_id: str = typer.Argument(..., help="card id"),
           strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
           dayfirst: bool = typer.Option(False, "--dayfirst", help="dates such as 03/04/2024 are 3 April"),
           monthfirst: bool = typer.Option(False, "--monthfirst", help="dates such as 03/04/2024 are 4 March"),
-          na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP)):
+          na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
+          positive: Optional[str] = typer.Option(None, "--positive", help=POSITIVE_HELP)):
     """Check a file against a card without training: columns matched, missing values, ranges, target balance,
     time order, duplicates, and whether the card's split is possible; every decision `run` would make on
     it (absent columns, fallback split, values set missing) as a note. Exit code 2 when it has problems."""
     from .check_report import check as check_file
 
     lang = _lang(lang)
-    options = _options(split, strict, dayfirst, monthfirst, na)
+    options = _options(split, strict, dayfirst, monthfirst, na, positive=positive)
     try:
         card = cards.load_card(card_id)
         report = check_file(card, data, column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,

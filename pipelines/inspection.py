@@ -55,6 +55,7 @@ class Options:
     dates: str | None = None  # parsing.DAY_FIRST or MONTH_FIRST
     missing_values: dict[str, list] = field(default_factory=dict)  # column -> codes read as missing
     costs: str | None = None  # "FALSE_ALARM:MISSED" (--costs): a binary card's alarm prices
+    positive: str | None = None  # --positive: the label that marks a defect in this file, when not the card's
 
     @classmethod
     def of(cls, value: "Options | dict | None") -> "Options":
@@ -197,7 +198,8 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
         if unlabelled:
             notes.append(("unlabelled_rows", {"count": unlabelled}))
         typed = typed[typed[target].notna()]
-        found = _target_values(typed[target], card, rownum) or _target_problems(typed, usable, facts)
+        typed[target], found = _defect_label(typed[target], card, options, notes, facts)
+        found = found or _target_values(typed[target], card, rownum) or _target_problems(typed, usable, facts)
         usable, found = _split_without_late_events(typed, usable, card, options, found, notes, facts)
         problems += found
     time = usable.time.column if usable.time else None
@@ -523,6 +525,50 @@ def _target_values(y: pd.Series, card: Card, rownum) -> list[Problem]:
     spread = q3 - q1 or np.subtract(*np.quantile(values, [0.99, 0.01])) or max(abs(median), 1.0)
     absurd = (np.abs(values - median) > ABSURD * spread) | (np.abs(values) > SQUARE_OVERFLOW)
     return problem("target_absurd", absurd, low=_number(q1), high=_number(q3), times=int(ABSURD)) if absurd.any() else []
+
+
+# How plants write "defect" and "good" in a two-label target column (casefolded): a card says 1, a
+# file says 고장 / 정상, NG / OK, 불량 / 양품. Not Y/N, yes/no, true/false or 1/0: whether those mean a
+# defect depends on the column's question ("passed?" or "defective?"), which only the user knows.
+DEFECT_WORDS = {"불량", "불", "고장", "이상", "부적합", "불합격", "ng", "n.g.", "nok", "fail", "failed", "failure", "fault",
+                "faulty", "defect", "defective", "bad", "abnormal", "reject", "rejected", "scrap"}
+GOOD_WORDS = {"정상", "양품", "양", "양호", "적합", "합격", "ok", "o.k.", "pass", "passed", "good", "normal", "accept",
+              "accepted"}
+
+
+def _defect_label(y: pd.Series, card: Card, options: Options, notes: list, facts: dict) -> tuple[pd.Series, list[Problem]]:
+    """A two-label target in the card's words: the file's defect label (--positive, else the card's, else
+    the one a plant's words name: 고장 against 정상, NG against OK) becomes the card's, so notebooks and
+    the tuner read the file as they read the reference data; said in a note. --strict never guesses."""
+    labels = y.dropna().unique().tolist() if card.task in ("binary", "anomaly") else []
+    if len(labels) != 2:
+        return y, []  # one label or many: _target_problems says why no model can learn from it
+    positive = card.target.positive
+    chosen = None
+    if options.positive is not None:
+        found = [v for v in labels if str(v) == options.positive or is_positive(pd.Series([v]), options.positive).all()]
+        if not found:
+            return y, [Problem("positive_option_missing", card.target.column,
+                               fields={"positive": options.positive, "labels": ", ".join(map(repr, labels))})]
+        chosen = found[0]
+        notes.append(("positive_override", {"positive": chosen, "card_positive": positive}))
+    elif not is_positive(y, positive).any() and not options.strict:
+        words = [str(v).strip().casefold() for v in labels]
+        defect = [v for v, w in zip(labels, words) if w in DEFECT_WORDS]
+        good = [v for v, w in zip(labels, words) if w in GOOD_WORDS]
+        if len(defect) == 1 and len(good) == 1 and defect != good:
+            chosen = defect[0]
+            notes.append(("positive_from_file", {"positive": chosen, "good": good[0], "card_positive": positive}))
+    if chosen is None:
+        return y, []
+    facts["positive"] = str(chosen)
+    is_defect = (y.astype(str) == str(chosen)).to_numpy()
+    if isinstance(positive, (int, float)) and not isinstance(positive, bool):  # a 0/1 card column stays numbers
+        good = 0 if positive != 0 else 1
+    else:  # the other label as the file writes it, unless that is the card's word for a defect (an inverted Y/N)
+        [good] = [v for v in labels if str(v) != str(chosen)]
+        good = f"not {positive}" if str(good) == str(positive) else good
+    return pd.Series(np.where(is_defect, positive, good), index=y.index), []
 
 
 def _target_problems(typed: pd.DataFrame, card: Card, facts: dict) -> list[Problem]:

@@ -286,9 +286,17 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
     },
     "positive_missing": {
         "en": ("the card's defect label {positive!r} never appears in the target (labels found: {labels}).",
-               "write the defect label as {positive!r} in the file, or map your labels before running."),
+               "name the label that marks a defect in your file with --positive LABEL (e.g. --positive NG), "
+               "or write it as {positive!r} in the file."),
         "ko": ("카드의 불량 표시 {positive!r}가 목표 열에 없습니다 (있는 값: {labels}).",
-               "파일에서 불량을 {positive!r}로 표시하세요."),
+               "파일에서 불량을 뜻하는 값을 --positive 값 으로 알려 주세요 (예: --positive 불량). "
+               "또는 파일에서 불량을 {positive!r}로 표시하세요."),
+    },
+    "positive_option_missing": {
+        "en": ("--positive {positive!r} never appears in the target (labels found: {labels}).",
+               "give one of the labels found, as the file writes it."),
+        "ko": ("--positive {positive!r} 값이 목표 열에 없습니다 (있는 값: {labels}).",
+               "있는 값 가운데 하나를 파일에 쓰인 그대로 주세요."),
     },
     "too_few_rows": {
         "en": ("only {count} row(s) with a target value; the card's split and {folds} cross-validation folds need at least {minimum}.",
@@ -375,6 +383,14 @@ NOTES: dict[str, dict[str, str]] = {
                          "ko": "파일에 {time_column} 열이 없어 파일의 행 순서를 시간 순서로 봅니다."},
     "split_override": {"en": "split {kind} as asked with --split (the card says {card_kind}).",
                        "ko": "--split 에 따라 {kind} 분할을 씁니다 (카드는 {card_kind})."},
+    "positive_override": {"en": "{positive!r} read as the defect label (the card's {card_positive!r}) as asked with --positive.",
+                          "ko": "--positive 에 따라 {positive!r}을(를) 불량 표시(카드의 {card_positive!r})로 읽습니다."},
+    "positive_from_file": {"en": "the card's defect label {card_positive!r} is not in the target, which holds {positive!r} "
+                                 "and {good!r}: {positive!r} read as the defect (the card's {card_positive!r}). If that is "
+                                 "wrong, say which label is the defect with --positive LABEL.",
+                           "ko": "카드의 불량 표시 {card_positive!r}가 목표 열에 없고 {positive!r}와 {good!r}가 있어 "
+                                 "{positive!r}을(를) 불량(카드의 {card_positive!r})으로 읽습니다. 다르면 --positive 값 으로 "
+                                 "불량 표시를 알려 주세요."},
     "costs_override": {"en": "alarm threshold chosen for costs {costs} (false alarm : missed defect) as asked with --costs "
                              "(the card says {card_costs}).",
                        "ko": "--costs 에 따라 비용 {costs} (오경보 : 불량 놓침) 으로 경보 기준을 고릅니다 (카드는 {card_costs})."},

@@ -108,9 +108,12 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
                                                     **(tags or {})})
     executed = out_dir / f"{card.id}.executed.ipynb"
     progress_file = out_dir / "progress.json"
+    kernel_options = data.Options.of(options).as_dict()
+    if user_file:
+        kernel_options.pop("positive", None)  # the validated frame already marks defects with the card's label
     params = {"data_path": data_path, "n_trials": n_trials, "timeout_s": timeout_s, "device": device, "seed": seed,
               "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id,
-              "data_options": data.Options.of(options).as_dict() or None}
+              "data_options": kernel_options or None}
     settings.anchor_relative_paths()  # the kernel starts in notebooks/
     kernel_env = {"WORKBENCH_PROGRESS_FILE": str(progress_file), "MLFLOW_TRACKING_URI": uri,
                   "WORKBENCH_REGISTER": "1" if register else "0",  # read by registry.register in the kernel

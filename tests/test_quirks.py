@@ -63,6 +63,15 @@ def _set(column: str, rows, value) -> Callable[[pd.DataFrame], None]:
     return change
 
 
+CAST = "die-casting-quality"  # passorfail: 1 marks a defect
+
+
+def _labelled(words: dict) -> Callable[[], bytes]:
+    """The die-casting reference rows with the plant's own words for good (0) and defect (1) parts."""
+    return lambda: csv(_reference(CAST).astype({"passorfail": object}).assign(
+        passorfail=lambda f: f["passorfail"].map(lambda v: words[int(v)])))
+
+
 @dataclass
 class Quirk:
     id: str
@@ -163,7 +172,21 @@ QUIRKS = [
           ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
     Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
           ["no 시간 in the file: the rows of one 날짜 are taken in the file's order"], card="factory-peak-demand"),
+    Quirk("defect_words_instead_of_the_cards_labels", _labelled({0: "양품", 1: "불량"}),
+          ["'불량' read as the defect (the card's 1)", "say which label is the defect with --positive LABEL"],
+          card=CAST, report=["defect label 1 (the file's '불량')"]),
+    Quirk("own_labels_named_with_positive", _labelled({0: "A", 1: "B"}),
+          ["'B' read as the defect label (the card's 1) as asked with --positive"], card=CAST,
+          args=["--positive", "B"], report=['--positive "B"']),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
+    Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
+          ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],
+          refused=True, card=CAST),
+    Quirk("strict_does_not_guess_the_defect_label", _labelled({0: "양품", 1: "불량"}),
+          ["the card's defect label 1 never appears in the target"], refused=True, card=CAST, args=["--strict"]),
+    Quirk("positive_not_in_the_file", _labelled({0: "양품", 1: "불량"}),
+          ["--positive 'NG' never appears in the target (labels found: "], refused=True, card=CAST,
+          args=["--positive", "NG"]),
     Quirk("several_series_without_their_part_number",
           lambda: csv(_reference("demand-forecast", rows=4000).drop(columns=["Part Number"])),
           ["the file holds several series, which the card tells apart by Part Number"], refused=True,
@@ -256,6 +279,20 @@ def test_run_trains_with_the_notes_or_stops_cleanly(quirk, store, tmp_path):
         logged = json.loads(Path(client.download_artifacts(run.info.run_id, "data/notes.json", str(tmp_path))).read_text())
         assert any(phrase in line for phrase in notes for line in logged["text"]["en"])
         assert notes[0].split(":")[0] in run.data.tags["mlflow.note.content"]
+
+
+@pytest.mark.parametrize(("words", "positive"), [({0: "양품", 1: "불량"}, None), ({0: "OK", 1: "NG"}, None),
+                                                ({0: "A", 1: "B"}, "B"), ({0: 1, 1: 0}, "0")])
+def test_a_files_own_defect_label_reads_as_the_cards(words, positive, tmp_path):
+    """Each part keeps its verdict whatever words mark it, an inverted 0/1 column included (--positive 0)."""
+    card = cards.load_card(CAST)
+    path = tmp_path / "labelled.csv"
+    path.write_bytes(_labelled(words)())
+    original = tmp_path / "original.csv"
+    original.write_bytes(csv(_reference(CAST)))
+    read = data.load(card, path, options={"positive": positive}).frame["passorfail"]
+    expected = data.load(card, original).frame["passorfail"]
+    assert expected.sum() > 5 and read.tolist() == expected.astype(int).tolist()
 
 
 # --- the two files this work was measured against --------------------------------------------------------

@@ -169,10 +169,11 @@ def main() -> None:
     blank["양불 판정"] = np.nan
     add("target_all_blank.csv", "injection-molding-quality", "no row has a value in the target column",
         csv_bytes(blank, "cp949"), commands=TRAIN)
-    okng = mold.copy()
-    okng["양불 판정"] = okng["양불 판정"].map({"Y": "OK", "N": "NG"})
-    add("labels_ok_ng_instead_of_y_n.csv", "injection-molding-quality", "defect label 'N' never appears",
-        csv_bytes(okng, "cp949"), commands=TRAIN)
+    own = mold.copy()  # a plant's own pass/fail codes, which no word tells apart (OK/NG would be read)
+    own["양불 판정"] = own["양불 판정"].map({"Y": "A", "N": "B"})
+    add("labels_of_its_own_instead_of_y_n.csv", "injection-molding-quality",
+        "defect label 'N' never appears in the target (labels found: 'A', 'B')", csv_bytes(own, "cp949"),
+        commands=TRAIN)
     three = mold.copy()
     three.loc[3, "양불 판정"] = "보류"
     add("three_labels_for_pass_fail.csv", "injection-molding-quality", "needs two labels", csv_bytes(three, "cp949"),
