@@ -28,7 +28,7 @@ LABELS = {
            "possible": "possible", "not_possible": "not possible (see problems)", "not_checked": "not checked",
            "problems": "Problems ({count}):", "notes": "Notes:",
            "ok": "Result: OK. Train with `workbench run {card} --data {file}{options}`.",
-           "ok_notes": "Result: usable, with the {count} decision(s) noted above. Train with `workbench run {card} --data {file}`{options}; "
+           "ok_notes": "Result: usable, with the {count} decision(s) noted above. Train with `workbench run {card} --data {file}{options}`; "
                        "`--strict` refuses instead.",
            "instead": "{kind} instead of the card's {card_kind}, see notes",
            "ok_predict": "Result: OK. Score with `workbench predict {card} --input {file} --output scored.csv`.",
@@ -139,7 +139,9 @@ def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=No
     """Everything ``run`` (or ``predict``) would check, collected instead of stopping at the first."""
     path = Path(path)
     options = Options.of(options)
-    report = CheckReport(card=card, path=path, for_predict=for_predict, options_text=options_flags(options))
+    given = (f' --sheet "{sheet}"' if sheet is not None else "") + "".join(
+        f' --map "{mine}={theirs}"' for mine, theirs in (column_map or {}).items())
+    report = CheckReport(card=card, path=path, for_predict=for_predict, options_text=given + options_flags(options))
     try:
         frame = read_table(path, sheet=sheet, lang=lang)
         report.reading = frame.attrs.get("reading", {})
@@ -151,7 +153,7 @@ def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=No
     report.inspection = inspect(frame, card, str(path), with_target=not for_predict, options=options)
     report.errors = [p.error(str(path), lang) for p in report.inspection.problems]
     sheets = report.reading.get("sheets") or []
-    if len(sheets) > 1:
+    if len(sheets) > 1 and not report.reading.get("read_sheets") and not report.reading.get("alike_sheets"):
         report.inspection.notes.append(("other_sheets", {"sheet": report.reading["sheet"], "sheets": ", ".join(sheets)}))
     return report
 

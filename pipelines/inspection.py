@@ -36,7 +36,7 @@ from .errors import DataError
 from .mapping import Mapping, match
 from .parsing import (DAY_FIRST, MONTH_FIRST, MISSING_TEXT, WINDOW, class_labels, is_positive, labels,  # noqa: F401
                       parse_dates, parse_numbers)
-from .reading import header_line
+from .reading import row_labels
 
 log = logging.getLogger("pipelines.data")
 
@@ -126,8 +126,8 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     problems: list[Problem] = []
     notes: list[tuple[str, dict]] = []
     facts: dict = {"rows": len(frame)}
-    first_line = header_line(frame) + 1
-    rownum = lambda idx: [int(i) + first_line for i in list(idx[:3])]  # noqa: E731 - spreadsheet row numbers
+    rownum = row_labels(frame)  # index -> the rows the user finds them at (spreadsheet rows, sheet!row)
+    _sheet_notes(frame.attrs.get("reading", {}), notes)
     mapping = frame.attrs.get("mapping") or match(frame.columns, card, None, source, with_target=with_target)
     # The same columns without attrs: pandas deep-copies attrs into every frame derived from this one,
     # 0.2 s of a 200,000-row predict's 1 s of checks.
@@ -259,8 +259,9 @@ def _usable_card(card: Card, columns, options: Options, with_target: bool, notes
             if fallback == "time":
                 notes.append(("split_file_order", {"time_column": card.time.column}))
             else:
-                notes.append(("split_fallback", {"time_column": card.time.column, "fallback": fallback,
-                                                 "share": f"{card.split.test_size:.0%}"}))
+                if with_target:  # rows to score are not split: nothing to say
+                    notes.append(("split_fallback", {"time_column": card.time.column, "fallback": fallback,
+                                                     "share": f"{card.split.test_size:.0%}"}))
                 kind, time = fallback, None
     group = card.group if card.group and card.group.column in columns else None
     if card.group and not group and (kind == "group" or card.task == "rul"):
@@ -281,6 +282,17 @@ def _usable_card(card: Card, columns, options: Options, with_target: bool, notes
 
 
 # --- rows that are not data ----------------------------------------------------------------------------
+
+def _sheet_notes(reading: dict, notes: list) -> None:
+    """A workbook's other sheets: those read with --sheet all and those left out, or the sheets with the
+    same header that one sheet's reading left unread (a month per sheet: the model would miss them)."""
+    if reading.get("read_sheets"):
+        notes.append(("sheets_combined", {"count": len(reading["read_sheets"]), "sheets": ", ".join(reading["read_sheets"]),
+                                          "skipped": ", ".join(reading["skipped_sheets"]) or "-"}))
+    elif reading.get("alike_sheets"):
+        notes.append(("alike_sheets_unread", {"sheet": reading["sheet"], "count": len(reading["alike_sheets"]),
+                                              "sheets": ", ".join(reading["alike_sheets"][:8])}))
+
 
 def _drop_repeated_headers(frame: pd.DataFrame, notes: list, rownum) -> pd.DataFrame:
     """Two exports pasted together repeat the header in the middle: a row whose cells are the column

@@ -442,6 +442,14 @@ NOTES: dict[str, dict[str, str]] = {
                        "ko": "{count}개 행이 바로 위 행보다 이른 시각입니다. 분할 전에 {column} 기준으로 정렬합니다."},
     "same_time": {"en": "{count} row(s) share their {column} with another row.",
                   "ko": "{count}개 행이 다른 행과 같은 {column} 값을 가집니다."},
+    "sheets_combined": {"en": "read {count} sheet(s) with the same header one below the other ({sheets}); rows are named "
+                              "sheet!row; sheets with another header left out: {skipped}.",
+                        "ko": "머리글이 같은 시트 {count}개를 이어서 읽었습니다 ({sheets}). 행은 시트!행 으로 가리킵니다. "
+                              "머리글이 다른 시트는 뺐습니다: {skipped}."},
+    "alike_sheets_unread": {"en": "only sheet {sheet!r} was read, but {count} other sheet(s) have the same header ({sheets}): "
+                                  "--sheet all reads them together.",
+                            "ko": "{sheet!r} 시트만 읽었지만 머리글이 같은 시트가 {count}개 더 있습니다 ({sheets}). "
+                                  "--sheet all 을 주면 함께 읽습니다."},
     "other_sheets": {"en": "read sheet {sheet!r} of {sheets}; choose another with --sheet.",
                      "ko": "{sheets} 중 {sheet!r} 시트를 읽었습니다. 다른 시트는 --sheet로 고르세요."},
 }

@@ -11,6 +11,7 @@ header's line), so a report can say it and row numbers can be given as the sprea
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
@@ -92,6 +93,24 @@ def _size_checks(path: Path, lang) -> None:
 def header_line(frame: pd.DataFrame) -> int:
     """Line (1-based) of the header in the user's file: data row i (0-based) is line header + 1 + i."""
     return int(frame.attrs.get("reading", {}).get("header_line", 1))
+
+
+def row_labels(frame: pd.DataFrame):
+    """Index values -> the rows a user finds them at: spreadsheet row numbers, or ``sheet!row`` where
+    several sheets were read one below the other."""
+    places = frame.attrs.get("reading", {}).get("places")
+    first_line = header_line(frame) + 1
+    if not places:
+        return lambda idx: [int(i) + first_line for i in list(idx[:3])]
+    starts = [p[1] for p in places]
+
+    def labels(idx):
+        found = []
+        for i in list(idx[:3]):
+            name, start, offset = places[bisect.bisect_right(starts, int(i)) - 1]
+            found.append(f"{name}!{int(i) - start + offset}")
+        return found
+    return labels
 
 
 # --- text files ------------------------------------------------------------------------------------
@@ -302,16 +321,22 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _cells_check(path: Path, book, chosen: str, lang) -> None:
+def _cells_check(path: Path, book, chosen: str, lang, before: int = 0) -> int:
+    """The sheet's cells (``before``: those of the sheets read with it), refused over the limit."""
     try:
         member = book.book[chosen]._worksheet_path  # openpyxl's read-only sheet knows its part of the archive
         with zipfile.ZipFile(path) as archive:
             rows, columns, cells = _grid(archive, member)
     except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
-        return  # an openpyxl without that attribute: the size limit still holds
-    if max(cells, rows * columns) > max_excel_cells():
+        return before  # an openpyxl without that attribute: the size limit still holds
+    total = before + max(cells, rows * columns)
+    if total > max_excel_cells():
         raise error("too_many_cells", path, lang=lang, sheet=chosen, rows=rows, columns=columns,
-                    cells=max(cells, rows * columns), limit=max_excel_cells())
+                    cells=total, limit=max_excel_cells())
+    return total
+
+
+ALL_SHEETS = "all"  # --sheet all: every sheet with the first one's header (a workbook of monthly sheets)
 
 
 def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
@@ -327,15 +352,24 @@ def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
         chosen = str(sheet)
     elif str(sheet).isdigit() and int(sheet) < len(names):
         chosen = names[int(sheet)]
+    elif str(sheet).strip().casefold() == ALL_SHEETS:
+        return _read_all_sheets(path, book, lang)
     else:
         raise error("sheet_not_found", path, lang=lang, sheet=sheet, sheets=", ".join(names))
     _cells_check(path, book, chosen, lang)
+    frame, header_at = _read_sheet(path, book, chosen, lang)
+    alike = [n for n in names if n != chosen and _header_of(book, n) == _header_key(frame.columns)]
+    return frame, {"format": "xlsx", "sheet": chosen, "sheets": names, "header_line": header_at + 1,
+                   "alike_sheets": alike}
+
+
+def _read_sheet(path: Path, book, chosen: str, lang) -> tuple[pd.DataFrame, int]:
+    """One sheet's table below its title rows, indexed from 0 at the first line under the header."""
+    names = book.sheet_names
     grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
         raise error("empty", path, lang=lang)
-    # Title rows above the table have few cells filled: the header is the first well-filled row.
-    filled = grid.notna().sum(axis=1)
-    header_at = int(next(i for i in grid.index if filled[i] >= max(1, int(filled.max() * 0.6))))
+    header_at = _header_row(grid)
     header = [None if pd.isna(v) else str(v).strip() for v in grid.loc[header_at]]
     _duplicate_check(header, path, lang)
     _mojibake_check([h for h in header if h], path, lang)
@@ -347,7 +381,59 @@ def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
     _two_row_header_check(frame, path, header_at + 1, lang, merged=lambda: _merged_ranges(path, names.index(chosen)))
-    return frame, {"format": "xlsx", "sheet": chosen, "sheets": names, "header_line": header_at + 1}
+    return frame, header_at
+
+
+def _header_row(grid: pd.DataFrame) -> int:
+    """Title rows above the table have few cells filled: the header is the first well-filled row."""
+    filled = grid.notna().sum(axis=1)
+    return int(next(i for i in grid.index if filled[i] >= max(1, int(filled.max() * 0.6))))
+
+
+def _header_key(columns) -> tuple:
+    return tuple(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(c))).casefold() for c in columns
+                 if not str(c).startswith("Unnamed:"))
+
+
+def _header_of(book, name: str) -> tuple:
+    """A sheet's header as _header_key writes it, from its first rows only (cheap on a large sheet)."""
+    try:
+        grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object, nrows=30)
+    except Exception:  # noqa: BLE001 - a chart sheet or a broken one is simply not alike
+        return ()
+    grid = grid.dropna(how="all").dropna(axis=1, how="all")
+    if grid.empty:
+        return ()
+    return _header_key(str(v).strip() for v in grid.loc[_header_row(grid)] if not pd.isna(v))
+
+
+def _read_all_sheets(path: Path, book, lang) -> tuple[pd.DataFrame, dict]:
+    """Every sheet with the header most sheets share, one below the other (in the workbook's order); a row
+    keeps its place as sheet and row (``row_labels``). Sheets with another header (notes, a summary) are left
+    out and named."""
+    names, cells, parts, read, skipped = book.sheet_names, 0, [], [], []
+    keys = {name: _header_of(book, name) for name in names}
+    common = Counter(k for k in keys.values() if k).most_common(1)  # ties: the first sheet's (Counter keeps order)
+    for name in names:
+        if not common or keys[name] != common[0][0]:
+            skipped.append(name)
+            continue
+        cells = _cells_check(path, book, name, lang, before=cells)
+        frame, header_at = _read_sheet(path, book, name, lang)
+        parts.append((name, frame, header_at))
+        read.append(name)
+    if not parts:
+        raise error("empty", path, lang=lang)
+    first = list(parts[0][1].columns)
+    places, start = [], 0
+    for name, frame, header_at in parts:
+        places.append([name, start, header_at + 2 + (int(frame.index[0]) if len(frame) else 0)])
+        frame.columns = first  # the same header, written with other spaces or letter case
+        frame.index = frame.index + start - frame.index[0] if len(frame) else frame.index
+        start += len(frame)
+    frame = pd.concat([f for _, f, _ in parts])
+    return frame, {"format": "xlsx", "sheet": ALL_SHEETS, "sheets": names, "read_sheets": read,
+                   "skipped_sheets": skipped, "header_line": parts[0][2] + 1, "places": places}
 
 
 def _two_row_header_check(frame: pd.DataFrame, source, header_line: int, lang, merged=lambda: "") -> None:

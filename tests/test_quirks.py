@@ -7,6 +7,7 @@ fix, leaving no run behind. tests/data/bad holds the refusals; this is what a pl
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -70,6 +71,27 @@ def _labelled(words: dict) -> Callable[[], bytes]:
     """The die-casting reference rows with the plant's own words for good (0) and defect (1) parts."""
     return lambda: csv(_reference(CAST).astype({"passorfail": object}).assign(
         passorfail=lambda f: f["passorfail"].map(lambda v: words[int(v)])))
+
+
+def _monthly_workbook(alike_only: bool = False) -> Callable[[], bytes]:
+    """A month per sheet, each under a title of its own height, one header spaced differently, a cell
+    that is not a number in the second month (its 8th row: sheet row 8 + title + header), and a summary."""
+    def build() -> bytes:
+        frame = _reference(HEAT).astype(object)
+        frame.loc[100 + 7, "Carbon_pct"] = "측정불가"
+        out = io.BytesIO()
+        with pd.ExcelWriter(out) as book:
+            for month, start in ((1, 0), (2, 100), (3, 200)):
+                part = frame.iloc[start:start + 100]
+                if month == 3:
+                    part = part.rename(columns={"Carbon_pct": "carbon_pct "})
+                pd.DataFrame([[f"{month}월 열처리 기록"]] * month).to_excel(book, sheet_name=f"{month}월", header=False,
+                                                                          index=False)
+                part.to_excel(book, sheet_name=f"{month}월", startrow=month, index=False)
+            if not alike_only:
+                pd.DataFrame({"월": [1, 2, 3], "배치 수": [100, 100, 100]}).to_excel(book, sheet_name="요약", index=False)
+        return out.getvalue()
+    return build
 
 
 @dataclass
@@ -178,6 +200,12 @@ QUIRKS = [
     Quirk("own_labels_named_with_positive", _labelled({0: "A", 1: "B"}),
           ["'B' read as the defect label (the card's 1) as asked with --positive"], card=CAST,
           args=["--positive", "B"], report=['--positive "B"']),
+    Quirk("a_month_per_sheet_read_as_one", _monthly_workbook(), suffix=".xlsx", args=["--sheet", "all"],
+          says=["read 3 sheet(s) with the same header one below the other (1월, 2월, 3월)",
+                "sheets with another header left out: 요약", "'측정불가' in row(s) 2월!11"],
+          report=["300 rows", '--sheet "all"']),
+    Quirk("a_month_per_sheet_read_one_by_default", _monthly_workbook(), suffix=".xlsx",
+          says=["only sheet '1월' was read, but 2 other sheet(s) have the same header (2월, 3월): --sheet all"]),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
     Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
           ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],
