@@ -24,7 +24,8 @@ allows it (``Inspection.card``: fallback split, the signals present).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from .cards import Card, Costs, TimeSpec
 from .errors import DataError
 from .mapping import Mapping, match
 from .parsing import (DAY_FIRST, MONTH_FIRST, MISSING_TEXT, WINDOW, class_labels, is_positive, labels,  # noqa: F401
-                      parse_dates, parse_numbers)
+                      parse_dates, parse_numbers, unit_key)
 from .reading import row_labels
 
 log = logging.getLogger("pipelines.data")
@@ -134,6 +135,8 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     frame = pd.DataFrame(frame)
     target = card.target.column
     frame = _drop_repeated_headers(frame, notes, rownum)
+    frame = _drop_units_row(frame, card, notes, rownum)
+    frame, mapping = _joined_date_and_time(frame, card, mapping, notes)
 
     # 1. columns: what must be there, what the model does without, and the split this file allows
     usable = _usable_card(card, frame.columns, options, with_target, notes, problems)
@@ -310,6 +313,87 @@ def _drop_repeated_headers(frame: pd.DataFrame, notes: list, rownum) -> pd.DataF
         return frame
     notes.append(("header_repeated", {"count": int(header.sum()), "row": rownum(frame.index[header])[0]}))
     return frame[~header]
+
+
+def _drop_units_row(frame: pd.DataFrame, card: Card, notes: list, rownum) -> pd.DataFrame:
+    """Many exports write each column's unit in the row under the header (℃, bar, mm): the file's first
+    row is then short text above columns of numbers. It is left out, and a unit that is not the card's
+    (℉ over a ℃ column) is pointed out."""
+    if len(frame) < 3 or frame.index[0] != 0:  # only a file's first row (a later predict chunk starts with data)
+        return frame
+    numeric = [c.name for c in card.columns if c.kind == "numeric" and c.name in frame.columns]
+    if card.task not in ("binary", "multiclass", "anomaly") and card.target.column in frame.columns:
+        numeric.append(card.target.column)
+    units: dict[str, str] = {}
+    for name in numeric:
+        cell, body = frame[name].iloc[0], frame[name].iloc[1:201]
+        if not isinstance(cell, str) or not cell.strip() or len(cell.strip()) > 16:
+            continue
+        head_bad, body_bad = parse_numbers(pd.Series([cell]))[1].iloc[0], parse_numbers(body)[1].mean()
+        if head_bad and body_bad < 0.1:
+            units[name] = cell.strip()
+    if len(units) < 2 or len(units) < 0.6 * sum(isinstance(frame[n].iloc[0], str) for n in numeric):
+        return frame
+    spec = {c.name: c.unit for c in card.columns} | {card.target.column: card.target.unit}
+    other = [f"{n} {u} (the card: {spec[n]})" for n, u in units.items() if spec.get(n) and unit_key(u) != unit_key(spec[n])]
+    listing = ", ".join(dict.fromkeys(units.values()))
+    row = rownum(frame.index[:1])[0]
+    notes.append(("units_row_other", {"row": row, "units": listing, "other": "; ".join(other[:4])}) if other
+                 else ("units_row", {"row": row, "units": listing}))
+    return frame.iloc[1:]
+
+
+_CLOCK = re.compile(r"^(?:(오전|오후|AM|PM)\s*)?(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?$", re.IGNORECASE)
+
+
+def _clock_times(series: pd.Series) -> pd.Series:
+    """Times of day as time deltas ('06:48', '6:48:05', '오후 3:05', '3:05 PM', Excel's time cells); NaT else."""
+    def one(value):
+        if hasattr(value, "hour") and not hasattr(value, "year"):  # datetime.time from an Excel cell
+            return pd.Timedelta(hours=value.hour, minutes=value.minute, seconds=value.second)
+        found = _CLOCK.match(str(value).strip()) if isinstance(value, str) else None
+        if not found:
+            return pd.NaT
+        before, hour, minute, second, after = found.groups()
+        hour, half = int(hour), (before or after or "").upper()
+        if half and not 1 <= hour <= 12:
+            return pd.NaT
+        hour = hour % 12 + 12 if half in ("오후", "PM") else hour % 12 if half in ("오전", "AM") else hour
+        if hour > 23 or int(minute) > 59 or int(second or 0) > 59:
+            return pd.NaT
+        return pd.Timedelta(hours=hour, minutes=int(minute), seconds=int(second or 0))
+    codes, distinct = pd.factorize(series)
+    times = pd.Series([one(v) for v in distinct], dtype="timedelta64[ns]")
+    out = pd.Series(pd.NaT, index=series.index, dtype="timedelta64[ns]")
+    out[codes >= 0] = times.to_numpy()[codes[codes >= 0]]
+    return out
+
+
+def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list):
+    """Plant exports often split a time stamp into a date and a time of day (일자 | 시각). Where the card's
+    time column is absent and exactly one unused column holds dates (at midnight) and one holds times of
+    day, the two make the time column, with a note: the split by time and the rows' order then hold."""
+    time = card.time.column if card.time and not card.time.within else None
+    if not time or time in frame.columns or frame.empty:
+        return frame, mapping
+    dates, clocks = [], []
+    for name in [c for c in mapping.extras if c in frame.columns][:50]:  # bounded: a wide export stays quick
+        sample = frame[name].dropna().head(200)
+        if sample.empty or pd.api.types.is_bool_dtype(sample):
+            continue
+        if not pd.api.types.is_numeric_dtype(sample) and _clock_times(sample).notna().mean() >= 0.95:
+            clocks.append(name)
+        elif pd.api.types.is_datetime64_any_dtype(sample) or pd.api.types.is_string_dtype(sample) \
+                or sample.dtype == object:
+            stamps = parse_dates(sample).values
+            if stamps.notna().mean() >= 0.95 and (stamps.dropna() == stamps.dropna().dt.normalize()).all():
+                dates.append(name)
+    if len(dates) != 1 or len(clocks) != 1:
+        return frame, mapping
+    joined = parse_dates(frame[dates[0]]).values + _clock_times(frame[clocks[0]])
+    notes.append(("time_joined", {"time": time, "date": dates[0], "clock": clocks[0]}))
+    frame = frame.drop(columns=[dates[0], clocks[0]]).assign(**{time: joined})
+    return frame, replace(mapping, extras=[c for c in mapping.extras if c not in (dates[0], clocks[0])])
 
 
 def _unreadable_cells(frame: pd.DataFrame, typed: pd.DataFrame, bad: dict[str, pd.Series], options: Options,

@@ -442,6 +442,14 @@ NOTES: dict[str, dict[str, str]] = {
                        "ko": "{count}개 행이 바로 위 행보다 이른 시각입니다. 분할 전에 {column} 기준으로 정렬합니다."},
     "same_time": {"en": "{count} row(s) share their {column} with another row.",
                   "ko": "{count}개 행이 다른 행과 같은 {column} 값을 가집니다."},
+    "time_joined": {"en": "{time} made from the date in {date} and the time of day in {clock}.",
+                    "ko": "{date}의 날짜와 {clock}의 시각으로 {time}을(를) 만들었습니다."},
+    "units_row": {"en": "row {row} holds the columns' units ({units}), not data: left out.",
+                  "ko": "{row}행은 데이터가 아니라 열의 단위({units})라서 뺐습니다."},
+    "units_row_other": {"en": "row {row} holds the columns' units ({units}), not data: left out. Not the card's units: "
+                              "{other}; check those columns (values outside the card's range are read as missing).",
+                        "ko": "{row}행은 데이터가 아니라 열의 단위({units})라서 뺐습니다. 카드와 다른 단위: {other}. "
+                              "그 열을 확인하세요 (카드의 범위를 벗어난 값은 빈 값으로 읽습니다)."},
     "sheets_combined": {"en": "read {count} sheet(s) with the same header one below the other ({sheets}); rows are named "
                               "sheet!row; sheets with another header left out: {skipped}.",
                         "ko": "머리글이 같은 시트 {count}개를 이어서 읽었습니다 ({sheets}). 행은 시트!행 으로 가리킵니다. "

@@ -31,6 +31,7 @@ EXCEL = (".xlsx", ".xlsm")
 PARQUET = (".parquet", ".pq")
 DELIMITERS = ",;\t|"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
+HANGUL_OR_UNITS = re.compile(r"[\uac00-\ud7a3\u2103\u2109\u3380-\u33dd]")
 
 
 HEAD_BYTES = 1 << 20  # what sniff_text judges a streamed file on
@@ -191,8 +192,9 @@ def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    try:  # text that is valid EUC-KR and holds Hangul is Korean, however few its Korean words ('합계' below ASCII rows)
-        if HANGUL.search(raw.decode("euc_kr")):
+    try:  # text that is valid EUC-KR and holds Hangul is Korean, however few its Korean words ('합계' below ASCII rows);
+        # so is one whose only non-ASCII text is units as Korean software writes them (℃, ℉, ㎜, ㎏, ㎾ in a units row)
+        if HANGUL_OR_UNITS.search(raw.decode("euc_kr")):
             return raw.decode("cp949"), "cp949"
     except UnicodeDecodeError:
         pass

@@ -94,6 +94,20 @@ def _monthly_workbook(alike_only: bool = False) -> Callable[[], bytes]:
     return build
 
 
+def _units_row(frame: pd.DataFrame, **other) -> pd.DataFrame:
+    """The row under the header that many exports fill with each column's unit (the card's, or ``other``)."""
+    card = cards.load_card(HEAT)
+    units = {c.name: c.unit or "" for c in card.columns} | {card.target.column: card.target.unit} | other
+    return pd.concat([pd.DataFrame([[units.get(c, "") for c in frame.columns]], columns=frame.columns), frame])
+
+
+def _date_and_clock(frame: pd.DataFrame) -> pd.DataFrame:
+    """Batch_Time as a date column and a Korean AM/PM time-of-day column."""
+    stamps = pd.to_datetime(frame.pop("Batch_Time"))
+    clock = [f"{'오전' if t.hour < 12 else '오후'} {(t.hour % 12) or 12}:{t.minute:02d}" for t in stamps]
+    return frame.assign(일자=stamps.dt.strftime("%Y.%m.%d").to_numpy(), 시각=clock)
+
+
 @dataclass
 class Quirk:
     id: str
@@ -206,6 +220,14 @@ QUIRKS = [
           report=["300 rows", '--sheet "all"']),
     Quirk("a_month_per_sheet_read_one_by_default", _monthly_workbook(), suffix=".xlsx",
           says=["only sheet '1월' was read, but 2 other sheet(s) have the same header (2월, 3월): --sheet all"]),
+    Quirk("units_in_the_row_under_the_header", heat(_units_row),
+          ["row 2 holds the columns' units (wt%, mm, degC, min, s, h, HRC), not data: left out."],
+          never=["not numbers read as missing", "without a target value"]),
+    Quirk("a_fahrenheit_unit_in_the_units_row", heat(lambda f: _units_row(f, Austenitize_Temp_C="℉"), "cp949"),
+          ["Not the card's units: Austenitize_Temp_C ℉ (the card: degC)"], report=["encoding cp949"]),
+    Quirk("date_and_time_of_day_in_two_columns", heat(_date_and_clock, "cp949"),
+          ["Batch_Time made from the date in 일자 and the time of day in 시각"], report=["Split (time, test 20%)"],
+          never=["no Batch_Time in the file"]),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
     Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
           ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],
@@ -321,6 +343,26 @@ def test_a_files_own_defect_label_reads_as_the_cards(words, positive, tmp_path):
     read = data.load(card, path, options={"positive": positive}).frame["passorfail"]
     expected = data.load(card, original).frame["passorfail"]
     assert expected.sum() > 5 and read.tolist() == expected.astype(int).tolist()
+
+
+def test_a_date_and_a_time_of_day_make_the_cards_time_stamps(tmp_path):
+    card = cards.load_card(HEAT)
+    original = _reference(HEAT)
+    path = tmp_path / "split.csv"
+    path.write_bytes(heat(_date_and_clock, "cp949")())
+    read = data.load(card, path).frame["Batch_Time"]
+    expected = pd.to_datetime(original["Batch_Time"]).dt.floor("min").sort_values()
+    assert read.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(("text", "clock"), [("06:48", "06:48:00"), ("6:48:05", "06:48:05"), ("오후 3:05", "15:05:00"),
+                                             ("오전 12:05", "00:05:00"), ("12:30 PM", "12:30:00"), ("25:00", None),
+                                             ("오후 13:00", None), ("3.5", None)])
+def test_times_of_day_as_plants_write_them(text, clock):
+    from pipelines.inspection import _clock_times
+
+    found = _clock_times(pd.Series([text])).iloc[0]
+    assert (None if pd.isna(found) else str(found).split(" days ")[-1]) == clock
 
 
 # --- the two files this work was measured against --------------------------------------------------------
