@@ -183,7 +183,7 @@ def _options(split: str | None = None, strict: bool = False, dayfirst: bool = Fa
     return Options(split=split, strict=strict, dates=DAY_FIRST if dayfirst else MONTH_FIRST if monthfirst else None,
                    missing_values=codes, costs=costs, positive=positive.strip() if positive else None)
 LANG_HELP = "language of messages: ko | en (default: from the locale, or WORKBENCH_LANG)"
-SHEET_HELP = "Excel sheet name or number (default: the first sheet); all: every sheet with the first one's header"
+SHEET_HELP = "Excel sheet name or number (default: the first sheet); all: every sheet with the header most sheets share"
 
 
 def _broken_cards(broken: list) -> None:

@@ -376,24 +376,34 @@ def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list)
     time = card.time.column if card.time and not card.time.within else None
     if not time or time in frame.columns or frame.empty:
         return frame, mapping
+    pair = date_and_clock(frame, [c for c in mapping.extras if c in frame.columns])
+    if pair is None:
+        return frame, mapping
+    date, clock = pair
+    notes.append(("time_joined", {"time": time, "date": date, "clock": clock}))
+    frame = frame.drop(columns=[date, clock]).assign(**{time: joined_stamps(frame, date, clock)})
+    return frame, replace(mapping, extras=[c for c in mapping.extras if c not in pair])
+
+
+def date_and_clock(frame: pd.DataFrame, candidates: list) -> tuple[str, str] | None:
+    """The one column of dates (at midnight) and the one of times of day among ``candidates``, if the
+    file has exactly one of each."""
     dates, clocks = [], []
-    for name in [c for c in mapping.extras if c in frame.columns][:50]:  # bounded: a wide export stays quick
+    for name in candidates[:50]:  # bounded: a wide export stays quick
         sample = frame[name].dropna().head(200)
         if sample.empty or pd.api.types.is_bool_dtype(sample):
             continue
         if not pd.api.types.is_numeric_dtype(sample) and _clock_times(sample).notna().mean() >= 0.95:
             clocks.append(name)
-        elif pd.api.types.is_datetime64_any_dtype(sample) or pd.api.types.is_string_dtype(sample) \
-                or sample.dtype == object:
+        elif pd.api.types.is_datetime64_any_dtype(sample) or not pd.api.types.is_numeric_dtype(sample):
             stamps = parse_dates(sample).values
             if stamps.notna().mean() >= 0.95 and (stamps.dropna() == stamps.dropna().dt.normalize()).all():
                 dates.append(name)
-    if len(dates) != 1 or len(clocks) != 1:
-        return frame, mapping
-    joined = parse_dates(frame[dates[0]]).values + _clock_times(frame[clocks[0]])
-    notes.append(("time_joined", {"time": time, "date": dates[0], "clock": clocks[0]}))
-    frame = frame.drop(columns=[dates[0], clocks[0]]).assign(**{time: joined})
-    return frame, replace(mapping, extras=[c for c in mapping.extras if c not in (dates[0], clocks[0])])
+    return (dates[0], clocks[0]) if len(dates) == 1 and len(clocks) == 1 else None
+
+
+def joined_stamps(frame: pd.DataFrame, date: str, clock: str) -> pd.Series:
+    return parse_dates(frame[date]).values + _clock_times(frame[clock])
 
 
 def _unreadable_cells(frame: pd.DataFrame, typed: pd.DataFrame, bad: dict[str, pd.Series], options: Options,

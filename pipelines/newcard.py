@@ -24,13 +24,14 @@ from .errors import WorkbenchError
 from .mapping import normal
 from .messages import lang_or_default
 from .reading import read_table
-from .inspection import MOSTLY, class_labels, parse_dates, parse_numbers, validate
+from .inspection import MOSTLY, class_labels, date_and_clock, joined_stamps, parse_dates, parse_numbers, validate
 
 TEMPLATE = "_template.ipynb"
 SKIPPED = {
     "empty": {"en": "empty", "ko": "비어 있음"},
     "constant": {"en": "the same value {value!r} in every row", "ko": "모든 행이 같은 값 {value!r}"},
     "date": {"en": "a date column other than --time", "ko": "--time 이 아닌 날짜 열"},
+    "joined": {"en": "joined with the other into the time column {time!r}", "ko": "다른 열과 합쳐 시간 열 {time!r}이 됨"},
     "identifier": {"en": "looks like an identifier ({count} distinct values)", "ko": "식별 번호로 보임 (서로 다른 값 {count}개)"},
 }
 PROBLEM = {"binary": "quality", "multiclass": "quality", "regression": "quality", "forecast": "forecast",
@@ -95,6 +96,13 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
     path = Path(data).resolve()
     frame = read_table(path, sheet=sheet, lang=lang)
     target, time, group = (_find(frame, name, role) for name, role in ((target, "--target"), (time, "--time"), (group, "--group")))
+    joined = None
+    if time is None:  # a time stamp written as a date and a time of day (작업일자 | 작업시간) makes the time column
+        pair = date_and_clock(frame, [c for c in frame.columns if c not in (target, group)])
+        if pair is not None:
+            time = f"{pair[0]} {pair[1]}"
+            frame = frame.assign(**{time: joined_stamps(frame, *pair)})
+            joined = pair
     if task == "forecast" and not time:
         raise WorkbenchError("--task forecast needs --time (the series' time stamp column).")
     if task == "rul" and not group:
@@ -103,6 +111,9 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
     columns, skipped, kinds = [], {}, {"numeric": 0, "category": 0, "datetime": 0}
     for name in frame.columns:
         if name == target:
+            continue
+        if joined and name in joined:
+            skipped[name] = ("joined", {"time": time})
             continue
         spec, why = _column(frame[name], name, time=name == time, group=name == group, dates=dates)
         if spec is None:
