@@ -449,3 +449,15 @@ def test_new_reads_the_steel_energy_files_own_day_first_stamps(catalog_copy):
     loaded = data.load(card)  # the meter stamps each day's last interval '01/01/2018 00:00': the next midnight
     assert loaded.frame["date"].is_monotonic_increasing and loaded.frame["date"].max() == pd.Timestamp("2019-01-01 00:00")
     assert any("365 row(s) stamped 00:00 with the day that is ending" in n for n in loaded.notes_text("en"))
+
+
+def test_rows_to_score_hear_nothing_of_the_training_split(tmp_path):
+    """A file without the time column: training falls back to another split and says so; scoring does
+    not split, so predict says nothing of it."""
+    from pipelines.inspection import inspect
+
+    card = cards.load_card(HEAT)
+    frame = _reference(HEAT).drop(columns=["Batch_Time"])
+    codes = {with_target: [code for code, _ in inspect(frame, card, "file.csv", with_target=with_target).notes]
+             for with_target in (True, False)}
+    assert "split_fallback" in codes[True] and "split_fallback" not in codes[False]
