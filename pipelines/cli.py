@@ -496,6 +496,9 @@ def serve(card_id: Optional[str] = typer.Argument(None, help="card id, or CARD.S
                                      "models (0: only POST /reload)"),
           threads: int = typer.Option(1, "--threads", min=1, help="booster threads per request"),
           workers: int = typer.Option(2, "--workers", min=1, help="requests worked on at once (the rest wait)"),
+          remember: bool = typer.Option(False, "--remember", help="keep each unit's recent rows for models whose "
+                                        "features look back, so rows sent one at a time are scored as in a file "
+                                        "(5-25 ms a row instead of 1-3)"),
           timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds of work one request may take (503)"),
           allow_host: Optional[list[str]] = typer.Option(None, "--allow-host", help="a Host name clients use beside "
                                                          "127.0.0.1/localhost, e.g. the PC's name (repeatable; * any)"),
@@ -512,7 +515,8 @@ def serve(card_id: Optional[str] = typer.Argument(None, help="card id, or CARD.S
         raise typer.BadParameter("--all serves every site's champion already: --site goes with one card id")
     port = port or (8000 if all_ else 5001)
     options = dict(host=host, port=port, poll_s=poll, threads=threads, workers=workers,
-                   limits=Limits(seconds=timeout), allow_hosts=allow_host, cors_origins=cors_origin)
+                   limits=Limits(seconds=timeout), allow_hosts=allow_host, cors_origins=cors_origin,
+                   remember=remember)
     try:
         if all_:
             console.print(f"serving every champion on http://{host}:{port}  "

@@ -142,9 +142,16 @@ class StandardModel:
         ``score``."""
         return pd.DataFrame(self.predict_columns(raw))
 
-    def predict_columns(self, raw: pd.DataFrame) -> dict[str, np.ndarray]:
-        """``predict`` as plain arrays: the scoring server answers from these without building a frame."""
+    def predict_columns(self, raw: pd.DataFrame, last: int | None = None) -> dict[str, np.ndarray]:
+        """``predict`` as plain arrays: the scoring server answers from these without building a frame.
+        ``last``: only the last so many rows of ``raw`` (index 0..n-1) are answered, the rows before them
+        being their history: their features are made, their trees are not walked."""
         frame = self.featurize(raw)
+        if last is not None and len(frame) == len(raw):
+            first = len(raw) - last
+            frame = frame[frame.index.to_numpy() >= first]
+            frame.index = frame.index - first
+            raw = raw.iloc[first:]
         out = self._outputs(self.raw_scores(frame))
         if len(frame) == len(raw) and not frame.index.equals(pd.RangeIndex(len(raw))):
             # the feature function reordered rows (e.g. sorted by time): answer in the caller's order

@@ -62,7 +62,8 @@ LABELS = {
                  "on all {all} rows",
         "few_rows": "only {n} test rows: the interval is wide", "drift_ref_missing": "no drift profile in this run",
         "history": "{n} of {total} features need the earlier rows of the same unit ({names}): a request of one row "
-                   "is scored as if it were its unit's first row, so send the recent history with the row",
+                   "is scored as if it were its unit's first row, so send the recent history with the row, or "
+                   "serve with --remember (it keeps the last {kept} rows of each unit)",
     },
     "ko": {
         "title": "모델 보고서", "version": "버전", "for": "이 모델의 용도", "equipment": "설비", "process": "공정",
@@ -90,7 +91,7 @@ LABELS = {
         "refit": "학습 부분({test}행)으로 학습한 모델로 시험했고, 등록된 모델은 전체 {all}행으로 다시 학습했습니다",
         "few_rows": "시험 행이 {n}개뿐이라 구간이 넓습니다", "drift_ref_missing": "이 실행에는 변화 기준 프로파일이 없습니다",
         "history": "특징 {total}개 중 {n}개는 같은 단위의 이전 행이 있어야 합니다 ({names}): 한 행만 보내면 그 단위의 "
-                   "첫 행처럼 계산되므로, 최근 이력을 함께 보내세요",
+                   "첫 행처럼 계산되므로, 최근 이력을 함께 보내거나 --remember 로 서빙하세요 (단위마다 최근 {kept}행을 기억)",
     },
 }
 
@@ -259,7 +260,8 @@ def _view(facts: dict, lang: str) -> dict:
         names = tags["model.history_features"].split(", ")
         shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
         limits.append(words["history"].format(n=params.get("features.need_history", len(names)),
-                                             total=params.get("features.count", "?"), names=shown))
+                                             total=params.get("features.count", "?"), names=shown,
+                                             kept=tags.get("model.history_rows", "?")))
     if metrics.get("test_rows") is not None and metrics["test_rows"] < 200:
         limits.append(words["few_rows"].format(n=int(metrics["test_rows"])))
     if facts["version"] is None:

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -31,6 +32,7 @@ from . import cards, drift, jsonstream, registry, tracking
 from .cards import Card, Column
 from .serve_checks import FORMATS, TYPES, Deadline, Limits, RequestError, frame_from, parse  # noqa: F401
 from .serve_guard import Guard, allowed_hosts, token_from_env
+from .unit_memory import UnitMemory
 
 log = logging.getLogger("pipelines.serving")
 RECENT_ROWS = 5000  # rows kept per served model for GET /models/{id}/drift
@@ -52,6 +54,7 @@ class Served:
     recent: object = None  # drift.Recent: the last rows scored, compared with ``reference`` on GET .../drift
     name: str = ""  # the registered name, the model's id here: the card id, or <card id>.<site>
     history: list[str] = field(default_factory=list)  # features a row sent alone is scored without (history.py)
+    memory: UnitMemory | None = None  # the recent rows kept per unit for those features (None: stateless)
 
     @property
     def id(self) -> str:
@@ -62,7 +65,8 @@ class Served:
         return registry.split_name(self.id)[1]
 
     @classmethod
-    def load(cls, card: Card, version: int, run_id: str | None, threads: int = 1, name: str | None = None) -> "Served":
+    def load(cls, card: Card, version: int, run_id: str | None, threads: int = 1, name: str | None = None,
+             remember: bool = False) -> "Served":
         import mlflow
 
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name or card.id}/{version}")
@@ -76,13 +80,17 @@ class Served:
         reference = drift.load_profile(run_id)
         metrics, tags = registry.run_facts(run_id)
         history = [n for n in tags.get("model.history_features", "").split(", ") if n]
+        kept = int(tags.get("model.history_rows") or 0) if history and remember else 0
+        memory = UnitMemory(kept, card.group.column if card.group else None, card.time.column if card.time else None) \
+            if kept else None
         if history:
-            log.info("%s v%s: %d features need the earlier rows of the same unit (%s); a request should carry "
-                     "them before the row to score", name or card.id, version, len(history), ", ".join(history[:5]))
+            log.info("%s v%s: %d features need the earlier rows of the same unit (%s); %s", name or card.id, version,
+                     len(history), ", ".join(history[:5]), f"the last {kept} rows of each unit are kept" if kept else
+                     "a request should carry them before the row to score (--remember keeps them)")
         return cls(card=card, version=version, model=model, run_id=run_id, metrics=metrics,
                    positional=[str(n) for n in positional], specs=specs, reference=reference,
                    recent=drift.Recent(reference, RECENT_ROWS) if reference else None, name=name or card.id,
-                   history=history)
+                   history=history, memory=memory)
 
     def columns(self) -> list[dict]:
         return [{"name": c.name, "type": TYPES[c.kind], "unit": c.unit, "ko": c.ko, "min": c.min, "max": c.max,
@@ -93,10 +101,16 @@ class Served:
         card = self.card
         unit = card.group.column if card.group else None
         rows = f"the same {unit}'s recent rows" if unit else "the recent rows"
+        kept = self.memory.rows if self.memory else 0
+        each = f"each {unit}" if unit else "the stream"
+        advice = ("each row is scored from its own values" if not self.history else
+                  f"{len(self.history)} features look back over earlier rows: the server keeps the last {kept} rows "
+                  f"of {each} it is sent, so send rows as they come, in time order (after a restart the first rows "
+                  f"of a unit are scored without history)" if kept else
+                  f"{len(self.history)} features look back over earlier rows: send {rows}, oldest first, with the "
+                  f"row to score and read the last prediction (or start the server with --remember)")
         return {"features": self.history, "unit": unit, "order": card.time.column if card.time else None,
-                "advice": (f"{len(self.history)} features look back over earlier rows: send {rows}, oldest "
-                           f"first, with the row to score and read the last prediction"
-                           if self.history else "each row is scored from its own values")}
+                "remembered_rows": kept, "advice": advice}
 
     def describe(self) -> dict:
         card = self.card
@@ -114,7 +128,13 @@ class Served:
         deadline.check()
         if self.recent is not None:
             self.recent.add(frame)
-        out = self.model.predict_columns(frame)
+        if self.memory is None:
+            out = self.model.predict_columns(frame)
+        else:  # the unit's remembered rows first, as the rows before it in a file; only the request's are answered
+            before = self.memory.before(frame)
+            out = self.model.predict_columns(pd.concat([before, frame], ignore_index=True), last=len(frame)) \
+                if len(before) else self.model.predict_columns(frame)
+            self.memory.remember(frame)
         deadline.check()
         cols = [[_plain(v) for v in values.tolist()] for values in out.values()]
         return [dict(zip(out, row)) for row in zip(*cols)]
@@ -165,8 +185,9 @@ class Champions:
     or version; loaded once, and ``reload`` swaps in newly promoted versions."""
 
     def __init__(self, threads: int = 1, only: str | None = None, alias: str = registry.CHAMPION,
-                 version: int | None = None):
+                 version: int | None = None, remember: bool = False):
         self.threads, self.only, self.alias, self.version = threads, only, alias, version
+        self.remember = remember  # keep recent rows per unit for models whose features look back
         self.models: dict[str, Served] = {}
         self.errors: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -174,8 +195,8 @@ class Champions:
 
     @classmethod
     def load(cls, threads: int = 1, only: str | None = None, alias: str = registry.CHAMPION,
-             version: int | None = None) -> "Champions":
-        found = cls(threads, only, alias, version)
+             version: int | None = None, remember: bool = False) -> "Champions":
+        found = cls(threads, only, alias, version, remember)
         found.reload()
         return found
 
@@ -218,7 +239,10 @@ class Champions:
                         models[card_id] = old
                         unchanged.append(card_id)
                         continue
-                    models[card_id] = Served.load(card, int(mv.version), mv.run_id, self.threads, name=card_id)
+                    models[card_id] = Served.load(card, int(mv.version), mv.run_id, self.threads, name=card_id,
+                                                  remember=self.remember)
+                    if old is not None and old.memory and models[card_id].memory:  # a new version: units go on
+                        models[card_id].memory.take_over(old.memory)
                     loaded.append(f"{card_id} v{mv.version}")
                 except Exception as exc:  # noqa: BLE001 - reported per card, the rest keep serving
                     log.warning("%s could not be loaded", card_id, exc_info=True)
@@ -459,7 +483,7 @@ def _one_openmp_thread(threads: int) -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000, poll_s: float = 60.0, threads: int = 1,
           only: str | None = None, alias: str = registry.CHAMPION, version: int | None = None,
           allow_hosts: list[str] | None = None, cors_origins: list[str] | None = None, workers: int = 2,
-          limits: Limits = Limits()) -> None:
+          limits: Limits = Limits(), remember: bool = False) -> None:
     """Run the server in this process until Ctrl-C: every champion, or ``only`` one registered model
     (by ``alias`` or ``version``; refused with our message when it does not exist)."""
     import uvicorn
@@ -470,7 +494,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, poll_s: float = 60.0, threa
     if only:
         cards.load_card(registry.split_name(only)[0])
         registry.resolve(only, alias, version)
-    champions = Champions.load(threads, only, alias, version)
+    champions = Champions.load(threads, only, alias, version, remember)
     served = ", ".join(f"{k} v{m.version}" for k, m in sorted(champions.models.items()))
     print(f"{len(champions.models)} model(s): {served or 'none yet (run `workbench run CARD_ID`)'}", flush=True)
     for card_id, problem in champions.errors.items():

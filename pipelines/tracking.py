@@ -320,12 +320,16 @@ def log_result(result, report) -> str:
     mlflow.log_params({"model.rows_fit": final.rows_fit, "model.rows_test_fit": result.model.rows_fit})
     from .drift import log_profile  # drift/profile.json: the inputs of the rows the logged model was fitted on
     log_profile(result, final)
-    from .history import features_needing_history  # what a row sent alone is scored without
+    from .history import features_needing_history, rows_needed  # what a row sent alone is scored without
 
     test_inputs = result.test.frame()[final.input_columns]
     needing = features_needing_history(final, test_inputs)
     mlflow.set_tag("model.history_features", ", ".join(needing)[:4000])
     mlflow.log_param("features.need_history", len(needing))
+    unit = result.card.group.column if result.card.group else None
+    kept = rows_needed(final, test_inputs, needing, unit)  # what `serve` remembers per unit
+    mlflow.set_tag("model.history_rows", str(kept))
+    mlflow.log_param("features.history_rows", kept)
     example = test_inputs.head(5)
     import logging
 
