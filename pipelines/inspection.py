@@ -24,7 +24,6 @@ allows it (``Inspection.card``: fallback split, the signals present).
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -36,7 +35,7 @@ from .cards import Card, Costs, TimeSpec
 from .errors import DataError
 from .mapping import Mapping, match
 from .parsing import (DAY_FIRST, MONTH_FIRST, MISSING_TEXT, WINDOW, class_labels, is_positive, labels,  # noqa: F401
-                      parse_dates, parse_numbers, unit_key)
+                      parse_clock_times, parse_dates, parse_numbers, unit_key)
 from .reading import row_labels
 
 log = logging.getLogger("pipelines.data")
@@ -343,32 +342,6 @@ def _drop_units_row(frame: pd.DataFrame, card: Card, notes: list, rownum) -> pd.
     return frame.iloc[1:]
 
 
-_CLOCK = re.compile(r"^(?:(오전|오후|AM|PM)\s*)?(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?$", re.IGNORECASE)
-
-
-def _clock_times(series: pd.Series) -> pd.Series:
-    """Times of day as time deltas ('06:48', '6:48:05', '오후 3:05', '3:05 PM', Excel's time cells); NaT else."""
-    def one(value):
-        if hasattr(value, "hour") and not hasattr(value, "year"):  # datetime.time from an Excel cell
-            return pd.Timedelta(hours=value.hour, minutes=value.minute, seconds=value.second)
-        found = _CLOCK.match(str(value).strip()) if isinstance(value, str) else None
-        if not found:
-            return pd.NaT
-        before, hour, minute, second, after = found.groups()
-        hour, half = int(hour), (before or after or "").upper()
-        if half and not 1 <= hour <= 12:
-            return pd.NaT
-        hour = hour % 12 + 12 if half in ("오후", "PM") else hour % 12 if half in ("오전", "AM") else hour
-        if hour > 23 or int(minute) > 59 or int(second or 0) > 59:
-            return pd.NaT
-        return pd.Timedelta(hours=hour, minutes=int(minute), seconds=int(second or 0))
-    codes, distinct = pd.factorize(series)
-    times = pd.Series([one(v) for v in distinct], dtype="timedelta64[ns]")
-    out = pd.Series(pd.NaT, index=series.index, dtype="timedelta64[ns]")
-    out[codes >= 0] = times.to_numpy()[codes[codes >= 0]]
-    return out
-
-
 def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list):
     """Plant exports often split a time stamp into a date and a time of day (일자 | 시각). Where the card's
     time column is absent and exactly one unused column holds dates (at midnight) and one holds times of
@@ -393,7 +366,7 @@ def date_and_clock(frame: pd.DataFrame, candidates: list) -> tuple[str, str] | N
         sample = frame[name].dropna().head(200)
         if sample.empty or pd.api.types.is_bool_dtype(sample):
             continue
-        if not pd.api.types.is_numeric_dtype(sample) and _clock_times(sample).notna().mean() >= 0.95:
+        if not pd.api.types.is_numeric_dtype(sample) and parse_clock_times(sample).notna().mean() >= 0.95:
             clocks.append(name)
         elif pd.api.types.is_datetime64_any_dtype(sample) or not pd.api.types.is_numeric_dtype(sample):
             stamps = parse_dates(sample).values
@@ -403,7 +376,7 @@ def date_and_clock(frame: pd.DataFrame, candidates: list) -> tuple[str, str] | N
 
 
 def joined_stamps(frame: pd.DataFrame, date: str, clock: str) -> pd.Series:
-    return parse_dates(frame[date]).values + _clock_times(frame[clock])
+    return parse_dates(frame[date]).values + parse_clock_times(frame[clock])
 
 
 def _unreadable_cells(frame: pd.DataFrame, typed: pd.DataFrame, bad: dict[str, pd.Series], options: Options,

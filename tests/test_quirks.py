@@ -359,9 +359,9 @@ def test_a_date_and_a_time_of_day_make_the_cards_time_stamps(tmp_path):
                                              ("오전 12:05", "00:05:00"), ("12:30 PM", "12:30:00"), ("25:00", None),
                                              ("오후 13:00", None), ("3.5", None)])
 def test_times_of_day_as_plants_write_them(text, clock):
-    from pipelines.inspection import _clock_times
+    from pipelines.parsing import parse_clock_times
 
-    found = _clock_times(pd.Series([text])).iloc[0]
+    found = parse_clock_times(pd.Series([text])).iloc[0]
     assert (None if pd.isna(found) else str(found).split(" days ")[-1]) == clock
 
 
