@@ -641,12 +641,14 @@ def _defect_label(y: pd.Series, card: Card, options: Options, notes: list, facts
     if chosen is None:
         return y, []
     facts["positive"] = str(chosen)
+    [other] = [v for v in labels if str(v) != str(chosen)]
+    plain = lambda v: v.item() if hasattr(v, "item") else v  # noqa: E731 - numpy scalars into JSON-ready facts
+    facts["labels"] = [plain(other), plain(chosen)]  # the model answers in the file's words: [good, defect]
     is_defect = (y.astype(str) == str(chosen)).to_numpy()
     if isinstance(positive, (int, float)) and not isinstance(positive, bool):  # a 0/1 card column stays numbers
         good = 0 if positive != 0 else 1
     else:  # the other label as the file writes it, unless that is the card's word for a defect (an inverted Y/N)
-        [good] = [v for v in labels if str(v) != str(chosen)]
-        good = f"not {positive}" if str(good) == str(positive) else good
+        good = f"not {positive}" if str(other) == str(positive) else other
     return pd.Series(np.where(is_defect, positive, good), index=y.index), []
 
 

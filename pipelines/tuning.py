@@ -456,7 +456,8 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
         values = data.frame[card.target.column]
         pos = is_positive(values, card.target.positive)
         negative = values[pos == 0].iloc[0] if (pos == 0).any() else "0"
-        classes = [negative, card.target.positive]
+        # a file that wrote its own words (고장 / 정상) read in the card's: predictions answer in the file's
+        classes = list((data.facts or {}).get("labels") or [negative, card.target.positive])
 
     model = StandardModel(card_id=card.id, card_version=card.version, task=card.task, target=card.target.column,
                           # excluded columns leak the target: a served model must not ask for them

@@ -461,3 +461,17 @@ def test_rows_to_score_hear_nothing_of_the_training_split(tmp_path):
     codes = {with_target: [code for code, _ in inspect(frame, card, "file.csv", with_target=with_target).notes]
              for with_target in (True, False)}
     assert "split_fallback" in codes[True] and "split_fallback" not in codes[False]
+
+
+@pytest.mark.slow
+def test_a_model_trained_on_the_plants_words_answers_in_them(store, tmp_path):
+    """Trained on 양품 / 불량, the registered model's predictions say 양품 or 불량, not the card's 0 / 1."""
+    path = tmp_path / "주조_판정.csv"
+    path.write_bytes(_labelled({0: "양품", 1: "불량"})())
+    ran = _invoke("run", CAST, "--data", str(path), "--trials", "1", "--quiet", "--site", "line1")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    out = tmp_path / "scored.csv"
+    scored = _invoke("predict", CAST, "--site", "line1", "--input", str(path), "--output", str(out))
+    assert scored.exit_code == 0, scored.output[-3000:]
+    predictions = pd.read_csv(out, encoding="utf-8-sig")["prediction"]
+    assert set(predictions) <= {"양품", "불량"} and (predictions == "양품").any()
