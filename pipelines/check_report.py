@@ -14,7 +14,7 @@ from pathlib import Path
 from . import messages
 from .cards import Card
 from .errors import DataError
-from .mapping import map_columns
+from .mapping import card_columns_in, map_columns
 from .reading import read_table
 from .inspection import DAY_FIRST, Inspection, Options, inspect
 
@@ -143,7 +143,7 @@ def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=No
         f' --map "{mine}={theirs}"' for mine, theirs in (column_map or {}).items())
     report = CheckReport(card=card, path=path, for_predict=for_predict, options_text=given + options_flags(options))
     try:
-        frame = read_table(path, sheet=sheet, lang=lang)
+        frame = read_table(path, sheet=sheet, lang=lang, prefer=card_columns_in(card))
         report.reading = frame.attrs.get("reading", {})
         report.columns_in_file = len(frame.columns)
         frame = map_columns(frame, card, column_map, str(path), lang=lang, with_target=not for_predict)
@@ -153,7 +153,7 @@ def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=No
     report.inspection = inspect(frame, card, str(path), with_target=not for_predict, options=options)
     report.errors = [p.error(str(path), lang) for p in report.inspection.problems]
     sheets = report.reading.get("sheets") or []
-    if len(sheets) > 1 and not report.reading.get("read_sheets") and not report.reading.get("alike_sheets"):
+    if len(sheets) > 1 and not any(report.reading.get(k) for k in ("read_sheets", "alike_sheets", "chosen_by")):
         report.inspection.notes.append(("other_sheets", {"sheet": report.reading["sheet"], "sheets": ", ".join(sheets)}))
     return report
 

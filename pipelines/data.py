@@ -18,7 +18,7 @@ import pandas as pd
 from . import messages, simulate, sources
 from .cards import Card
 from .inspection import Options, accepted, inspect, validate  # noqa: F401 - the public names of this module
-from .mapping import map_columns, parse_map  # noqa: F401
+from .mapping import card_columns_in, map_columns, parse_map  # noqa: F401
 from .reading import read_table  # noqa: F401
 
 log = logging.getLogger("pipelines.data")
@@ -60,7 +60,7 @@ def load(card: Card, path: str | Path | None = None, column_map: dict[str, str] 
         frame, test, source = reference(card)
     else:
         source = str(path)
-        frame, test = read_table(path, sheet=sheet, lang=lang), None
+        frame, test = read_table(path, sheet=sheet, lang=lang, prefer=card_columns_in(card)), None
         carried = frame.attrs.get("reading", {}).get("carried")
     found = inspect(map_columns(frame, card, column_map, source, lang=lang), card, source, options=options)
     found.raise_first(source, card, lang)
@@ -83,7 +83,8 @@ def load_new(card: Card, path: str | Path, column_map: dict[str, str] | None = N
     """New data to score: the same reader, mapping and inspection, without the target; ``required``
     are the columns the trained model reads."""
     source = str(path)
-    frame = map_columns(read_table(path, sheet=sheet, lang=lang), card, column_map, source, lang=lang,
+    frame = map_columns(read_table(path, sheet=sheet, lang=lang, prefer=card_columns_in(card)), card, column_map,
+                        source, lang=lang,
                         with_target=False)
     return validate(frame, card, source, with_target=False, lang=lang, required=required, options=options)
 

@@ -291,7 +291,10 @@ def _sheet_notes(reading: dict, notes: list) -> None:
     if reading.get("read_sheets"):
         notes.append(("sheets_combined", {"count": len(reading["read_sheets"]), "sheets": ", ".join(reading["read_sheets"]),
                                           "skipped": ", ".join(reading["skipped_sheets"]) or "-"}))
-    elif reading.get("alike_sheets"):
+    if reading.get("chosen_by"):
+        notes.append(("sheet_chosen", {"sheet": reading["sheet"], "first": reading["chosen_by"]["first"],
+                                       "count": reading["chosen_by"]["found"]}))
+    if reading.get("alike_sheets") and not reading.get("read_sheets"):
         notes.append(("alike_sheets_unread", {"sheet": reading["sheet"], "count": len(reading["alike_sheets"]),
                                               "sheets": ", ".join(reading["alike_sheets"][:8])}))
 

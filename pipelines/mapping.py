@@ -65,6 +65,13 @@ def card_names(card: Card, with_target: bool = True) -> list[tuple[str, str | No
     return names + ([(card.target.column, card.target.ko, True)] if with_target else [])
 
 
+def card_columns_in(card: Card):
+    """A header's score for ``read_table(prefer=...)``: how many of the card's columns it names (by name or
+    Korean name, spaces and units aside)."""
+    wanted = {normal(n) for name, ko, _ in card_names(card) for n in (name, ko) if n}
+    return lambda header: sum(normal(h) in wanted for h in header)
+
+
 def match(columns, card: Card, column_map: dict[str, str] | None, source, with_target: bool = True,
           lang: str | None = None) -> Mapping:
     columns = [str(c) for c in columns]

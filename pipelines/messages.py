@@ -454,6 +454,10 @@ NOTES: dict[str, dict[str, str]] = {
                               "sheet!row; sheets with another header left out: {skipped}.",
                         "ko": "머리글이 같은 시트 {count}개를 이어서 읽었습니다 ({sheets}). 행은 시트!행 으로 가리킵니다. "
                               "머리글이 다른 시트는 뺐습니다: {skipped}."},
+    "sheet_chosen": {"en": "read sheet {sheet!r}, whose header names {count} of the card's columns, not the first sheet "
+                           "{first!r}; choose another with --sheet.",
+                     "ko": "카드의 열 {count}개가 머리글에 있는 {sheet!r} 시트를 읽었습니다 (첫 시트 {first!r} 대신). "
+                           "다른 시트는 --sheet로 고르세요."},
     "alike_sheets_unread": {"en": "only sheet {sheet!r} was read, but {count} other sheet(s) have the same header ({sheets}): "
                                   "--sheet all reads them together.",
                             "ko": "{sheet!r} 시트만 읽었지만 머리글이 같은 시트가 {count}개 더 있습니다 ({sheets}). "

@@ -173,7 +173,7 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
     """Validated chunks of the input and the reading progress after each (and, with ``keep_raw``, the
     chunk as read: its index labels are the rows' positions in the file, as ``input_row - 1``)."""
     start = 1
-    for raw, done in read_chunks(path, chunk_rows, sheet=sheet, lang=lang):
+    for raw, done in read_chunks(path, chunk_rows, sheet=sheet, lang=lang, prefer=data.card_columns_in(card)):
         source = path if start == 1 else f"{path} rows {start}-{start + len(raw) - 1}"
         frame = _prepare(raw, card, column_map, source, lang, options)
         yield (frame, done, raw) if keep_raw else (frame, done)
@@ -278,7 +278,7 @@ class _Behind:
 # --- reading in chunks -------------------------------------------------------------------------------
 
 def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = None,
-                lang: str | None = None) -> Iterator[tuple[pd.DataFrame, int]]:
+                lang: str | None = None, prefer=None) -> Iterator[tuple[pd.DataFrame, int]]:
     """``(chunk, progress)`` pairs: progress in bytes read (CSV) or rows read (Parquet, Excel)."""
     if not path.exists():
         raise DataError(path, "file not found.", fix="check the path (relative paths start where you run the command).")
@@ -298,7 +298,7 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
                 done += batch.num_rows
                 yield chunk, done
         elif suffix not in TEXT:  # Excel and what is not a table file: read whole (and refused) as for training
-            frame = data.read_table(path, sheet=sheet, lang=lang)
+            frame = data.read_table(path, sheet=sheet, lang=lang, prefer=prefer)
             for start in range(0, len(frame), rows):
                 yield frame.iloc[start:start + rows], min(start + rows, len(frame))
         else:

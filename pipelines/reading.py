@@ -21,6 +21,7 @@ import unicodedata
 import zipfile
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -37,13 +38,16 @@ HANGUL_OR_UNITS = re.compile(r"[\uac00-\ud7a3\u2103\u2109\u3380-\u33dd]")
 HEAD_BYTES = 1 << 20  # what sniff_text judges a streamed file on
 
 
-def read_table(path: str | Path, sheet: str | int | None = None, lang: str | None = None) -> pd.DataFrame:
-    """CSV/TSV (encoding and delimiter detected), Excel (first sheet unless ``sheet``) or Parquet."""
+def read_table(path: str | Path, sheet: str | int | None = None, lang: str | None = None,
+               prefer: Callable[[list[str]], int] | None = None) -> pd.DataFrame:
+    """CSV/TSV (encoding and delimiter detected), Excel (unless ``sheet``: the first sheet, or the one whose
+    header ``prefer`` scores highest, e.g. the most of a card's columns, where another beats the first)
+    or Parquet."""
     path = Path(path)
     _size_checks(path, lang)
     suffix = path.suffix.lower()
     if suffix in EXCEL:
-        frame, info = _read_excel(path, sheet, lang)
+        frame, info = _read_excel(path, sheet, lang, prefer)
     elif suffix == ".xls":
         raise error("old_excel", path, lang=lang)
     elif suffix in PARQUET:
@@ -341,15 +345,21 @@ def _cells_check(path: Path, book, chosen: str, lang, before: int = 0) -> int:
 ALL_SHEETS = "all"  # --sheet all: every sheet with the first one's header (a workbook of monthly sheets)
 
 
-def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
+def _read_excel(path: Path, sheet, lang, prefer=None) -> tuple[pd.DataFrame, dict]:
     _unpacked_size_check(path, lang)
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # noqa: BLE001 - a renamed CSV, a corrupt zip, a password
         raise error("unreadable", path, lang=lang, kind="Excel .xlsx", detail=_short(exc)) from None
     names = book.sheet_names
+    chosen_by = None
     if sheet is None:
         chosen = names[0]
+        if prefer is not None and len(names) > 1:  # a summary or cover sheet first: the sheet with the data
+            scores = {n: prefer(_header_names(book, n)) for n in names}
+            best = max(names, key=lambda n: scores[n])  # the first of equals
+            if scores[best] > scores[chosen]:
+                chosen, chosen_by = best, {"first": names[0], "found": scores[best]}
     elif str(sheet) in names:
         chosen = str(sheet)
     elif str(sheet).isdigit() and int(sheet) < len(names):
@@ -362,7 +372,7 @@ def _read_excel(path: Path, sheet, lang) -> tuple[pd.DataFrame, dict]:
     frame, header_at = _read_sheet(path, book, chosen, lang)
     alike = [n for n in names if n != chosen and _header_of(book, n) == _header_key(frame.columns)]
     return frame, {"format": "xlsx", "sheet": chosen, "sheets": names, "header_line": header_at + 1,
-                   "alike_sheets": alike}
+                   "alike_sheets": alike, **({"chosen_by": chosen_by} if chosen_by else {})}
 
 
 def _read_sheet(path: Path, book, chosen: str, lang) -> tuple[pd.DataFrame, int]:
@@ -397,16 +407,21 @@ def _header_key(columns) -> tuple:
                  if not str(c).startswith("Unnamed:"))
 
 
-def _header_of(book, name: str) -> tuple:
-    """A sheet's header as _header_key writes it, from its first rows only (cheap on a large sheet)."""
+def _header_names(book, name: str) -> list[str]:
+    """A sheet's header, from its first rows only (cheap on a large sheet); [] for a sheet without one."""
     try:
         grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object, nrows=30)
-    except Exception:  # noqa: BLE001 - a chart sheet or a broken one is simply not alike
-        return ()
+    except Exception:  # noqa: BLE001 - a chart sheet or a broken one simply has no header
+        return []
     grid = grid.dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
-        return ()
-    return _header_key(str(v).strip() for v in grid.loc[_header_row(grid)] if not pd.isna(v))
+        return []
+    return [str(v).strip() for v in grid.loc[_header_row(grid)] if not pd.isna(v)]
+
+
+def _header_of(book, name: str) -> tuple:
+    """A sheet's header as _header_key writes it."""
+    return _header_key(_header_names(book, name))
 
 
 def _read_all_sheets(path: Path, book, lang) -> tuple[pd.DataFrame, dict]:

@@ -108,6 +108,15 @@ def _date_and_clock(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(일자=stamps.dt.strftime("%Y.%m.%d").to_numpy(), 시각=clock)
 
 
+def _summary_first() -> bytes:
+    """A workbook whose first sheet is a summary and whose second holds the batches."""
+    out = io.BytesIO()
+    with pd.ExcelWriter(out) as book:
+        pd.DataFrame({"항목": ["배치 수", "평균 경도"], "값": [300, 45.2]}).to_excel(book, sheet_name="요약", index=False)
+        _reference(HEAT).to_excel(book, sheet_name="배치", index=False)
+    return out.getvalue()
+
+
 @dataclass
 class Quirk:
     id: str
@@ -220,6 +229,9 @@ QUIRKS = [
           report=["300 rows", '--sheet "all"']),
     Quirk("a_month_per_sheet_read_one_by_default", _monthly_workbook(), suffix=".xlsx",
           says=["only sheet '1월' was read, but 2 other sheet(s) have the same header (2월, 3월): --sheet all"]),
+    Quirk("a_summary_sheet_before_the_data", _summary_first, suffix=".xlsx",
+          says=["read sheet '배치', whose header names 15 of the card's columns, not the first sheet '요약'"],
+          report=["300 rows"]),
     Quirk("units_in_the_row_under_the_header", heat(_units_row),
           ["row 2 holds the columns' units (wt%, mm, degC, min, s, h, HRC), not data: left out."],
           never=["not numbers read as missing", "without a target value"]),
