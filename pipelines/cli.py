@@ -498,7 +498,7 @@ def serve(card_id: Optional[str] = typer.Argument(None, help="card id, or CARD.S
           workers: int = typer.Option(2, "--workers", min=1, help="requests worked on at once (the rest wait)"),
           remember: bool = typer.Option(False, "--remember", help="keep each unit's recent rows for models whose "
                                         "features look back, so rows sent one at a time are scored as in a file "
-                                        "(5-25 ms a row instead of 1-3)"),
+                                        "(7-22 ms a row instead of 2-4)"),
           timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds of work one request may take (503)"),
           allow_host: Optional[list[str]] = typer.Option(None, "--allow-host", help="a Host name clients use beside "
                                                          "127.0.0.1/localhost, e.g. the PC's name (repeatable; * any)"),
