@@ -831,7 +831,8 @@ def say(code: str, lang: str | None = None, **fields) -> str:
 # The columns `workbench predict` adds, as headed with --lang ko (en keeps the engine's names, which scripts
 # and `workbench serve` use).
 OUTPUT_COLUMNS_KO = {"prediction": "예측", "probability": "불량 확률", "score": "이상 점수", "prediction_lower": "하한",
-                     "prediction_upper": "상한", "model_id": "모델", "model_version": "버전", "input_row": "입력 행"}
+                     "prediction_upper": "상한", "model_id": "모델", "model_version": "버전", "input_row": "입력 행",
+                     "input_sheet_row": "시트!행"}
 PROBABILITY_KO = {"maintenance": "고장 확률", "quality": "불량 확률"}  # binary: the positive class's probability
 
 

@@ -114,6 +114,10 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
                         out[headers["input_row"]] = frame["input_row"].to_numpy()
                     else:
                         out = out.rename(columns={"input_row": headers["input_row"]})
+                    places = raw.attrs.get("reading", {}).get("places")
+                    if places:  # several sheets read as one (--sheet all): where each row is, as messages say
+                        out[messages.output_column("input_sheet_row", lang)] = reading.sheet_rows(
+                            frame["input_row"].to_numpy() - 1, places)
                     behind.write(out, added=[headers.get(c) or messages.output_column(c, lang, card.task, card.problem)
                                              for c in added])
                     rows += len(frame)

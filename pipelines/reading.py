@@ -107,15 +107,18 @@ def row_labels(frame: pd.DataFrame):
     first_line = header_line(frame) + 1
     if not places:
         return lambda idx: [int(i) + first_line for i in list(idx[:3])]
-    starts = [p[1] for p in places]
+    return lambda idx: sheet_rows(list(idx[:3]), places)
 
-    def labels(idx):
-        found = []
-        for i in list(idx[:3]):
-            name, start, offset = places[bisect.bisect_right(starts, int(i)) - 1]
-            found.append(f"{name}!{int(i) - start + offset}")
-        return found
-    return labels
+
+def sheet_rows(positions, places: list) -> list[str]:
+    """Row positions of sheets read one below the other (``--sheet all``) as ``sheet!row``, the row as
+    the spreadsheet numbers it."""
+    starts = [p[1] for p in places]
+    found = []
+    for i in positions:
+        name, start, offset = places[bisect.bisect_right(starts, int(i)) - 1]
+        found.append(f"{name}!{int(i) - start + offset}")
+    return found
 
 
 # --- text files ------------------------------------------------------------------------------------

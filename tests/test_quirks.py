@@ -487,3 +487,19 @@ def test_a_model_trained_on_the_plants_words_answers_in_them(store, tmp_path):
     assert scored.exit_code == 0, scored.output[-3000:]
     predictions = pd.read_csv(out, encoding="utf-8-sig")["prediction"]
     assert set(predictions) <= {"양품", "불량"} and (predictions == "양품").any()
+
+
+@pytest.mark.slow
+def test_rows_scored_from_several_sheets_say_where_they_are(store, tmp_path):
+    """predict --sheet all: each output row names its sheet and row as the messages do (2월!11 is the
+    second month's row whose carbon reading was 측정불가)."""
+    path = tmp_path / "months.xlsx"
+    path.write_bytes(_monthly_workbook()())
+    ran = _invoke("run", HEAT, "--data", str(path), "--sheet", "all", "--trials", "1", "--quiet", "--site", "shop")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    out = tmp_path / "scored.csv"
+    scored = _invoke("predict", HEAT, "--site", "shop", "--input", str(path), "--sheet", "all", "--output", str(out))
+    assert scored.exit_code == 0, scored.output[-3000:]
+    rows = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(rows) == 300 and rows["input_sheet_row"].str.match(r"^[123]월!\d+$").all()
+    assert rows.loc[rows["Carbon_pct"].isna(), "input_sheet_row"].tolist() == ["2월!11"]
