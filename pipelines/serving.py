@@ -131,6 +131,8 @@ class Served:
         if self.memory is None:
             out = self.model.predict_columns(frame)
         else:  # the unit's remembered rows first, as the rows before it in a file; only the request's are answered
+            # (two requests for one unit at the same moment both see the rows kept before either: a client
+            # that sends a unit's rows one at a time, waiting for each answer, never meets that)
             before = self.memory.before(frame)
             out = self.model.predict_columns(pd.concat([before, frame], ignore_index=True), last=len(frame)) \
                 if len(before) else self.model.predict_columns(frame)
