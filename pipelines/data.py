@@ -83,9 +83,8 @@ def load_new(card: Card, path: str | Path, column_map: dict[str, str] | None = N
     """New data to score: the same reader, mapping and inspection, without the target; ``required``
     are the columns the trained model reads."""
     source = str(path)
-    frame = map_columns(read_table(path, sheet=sheet, lang=lang, prefer=card_columns_in(card)), card, column_map,
-                        source, lang=lang,
-                        with_target=False)
+    frame = read_table(path, sheet=sheet, lang=lang, prefer=card_columns_in(card))
+    frame = map_columns(frame, card, column_map, source, lang=lang, with_target=False)
     return validate(frame, card, source, with_target=False, lang=lang, required=required, options=options)
 
 

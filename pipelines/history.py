@@ -14,7 +14,7 @@ import pandas as pd
 
 SAMPLE = 40  # rows scored alone: enough to tell a feature that needs history from one that never does
 CANDIDATES = (8, 32, 128, 512)  # earlier rows a server may keep per unit, tried in turn
-FULL = 1000  # where none of them gives the file's features (a count since the start): what predict carries
+HISTORY_ROWS = 1_000  # earlier rows predict carries from chunk to chunk, and a server keeps where no candidate does
 
 
 def _sample_rows(raw: pd.DataFrame, sample: int) -> np.ndarray:
@@ -44,7 +44,7 @@ def features_needing_history(model, raw: pd.DataFrame, sample: int = SAMPLE) -> 
 def rows_needed(model, raw: pd.DataFrame, needing: list[str], unit: str | None, sample: int = SAMPLE) -> int:
     """The fewest earlier rows of a row's own unit (``unit``: the column naming it; None, one series)
     that give nine in ten of ``sample`` rows the features ``needing`` the whole file gives them: what a
-    server keeps per unit to score rows sent one at a time. CANDIDATES in turn; FULL where none does."""
+    server keeps per unit to score rows sent one at a time. CANDIDATES in turn; HISTORY_ROWS where none does."""
     if not needing or model.features is None or len(raw) < 2:
         return 0
     raw = raw.reset_index(drop=True)
@@ -62,4 +62,4 @@ def rows_needed(model, raw: pd.DataFrame, needing: list[str], unit: str | None, 
         same = np.isclose(np.vstack(found), in_file, rtol=1e-9, atol=1e-12, equal_nan=True).all(axis=1)
         if same.mean() >= 0.9:
             return count
-    return FULL
+    return HISTORY_ROWS

@@ -147,7 +147,7 @@ class StandardModel:
         ``last``: only the last so many rows of ``raw`` (index 0..n-1) are answered, the rows before them
         being their history: their features are made, their trees are not walked."""
         frame = self.featurize(raw)
-        if last is not None and len(frame) == len(raw):
+        if last is not None:  # the index says which input row each is, also where rows were left out
             first = len(raw) - last
             frame = frame[frame.index.to_numpy() >= first]
             frame.index = frame.index - first

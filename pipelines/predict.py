@@ -23,10 +23,10 @@ from typing import Iterator
 import pandas as pd
 
 from . import cards, data, messages, partials, reading, registry, tracking
+from .history import HISTORY_ROWS  # rows of the previous chunk a model with lag/rolling features sees again
 from .errors import DataError, WorkbenchError
 
 CHUNK_ROWS = 100_000
-HISTORY_ROWS = 1_000  # rows of the previous chunk a model with lag/rolling features sees again as history
 PARQUET = (".parquet", ".pq")
 EXCEL = (".xlsx", ".xlsm", ".xls")
 TEXT = (".csv", ".tsv", ".txt", ".dat", "")  # streamed

@@ -345,7 +345,7 @@ def _cells_check(path: Path, book, chosen: str, lang, before: int = 0) -> int:
     return total
 
 
-ALL_SHEETS = "all"  # --sheet all: every sheet with the first one's header (a workbook of monthly sheets)
+ALL_SHEETS = "all"  # --sheet all: every sheet with the header most sheets share (a workbook of monthly sheets)
 
 
 def _read_excel(path: Path, sheet, lang, prefer=None) -> tuple[pd.DataFrame, dict]:
@@ -356,10 +356,11 @@ def _read_excel(path: Path, sheet, lang, prefer=None) -> tuple[pd.DataFrame, dic
         raise error("unreadable", path, lang=lang, kind="Excel .xlsx", detail=_short(exc)) from None
     names = book.sheet_names
     chosen_by = None
+    headers = {n: _header_names(book, n) for n in names} if len(names) > 1 else {}  # first rows only: cheap
     if sheet is None:
         chosen = names[0]
-        if prefer is not None and len(names) > 1:  # a summary or cover sheet first: the sheet with the data
-            scores = {n: prefer(_header_names(book, n)) for n in names}
+        if prefer is not None and headers:  # a summary or cover sheet first: the sheet with the data
+            scores = {n: prefer(header) for n, header in headers.items()}
             best = max(names, key=lambda n: scores[n])  # the first of equals
             if scores[best] > scores[chosen]:
                 chosen, chosen_by = best, {"first": names[0], "found": scores[best]}
@@ -373,7 +374,7 @@ def _read_excel(path: Path, sheet, lang, prefer=None) -> tuple[pd.DataFrame, dic
         raise error("sheet_not_found", path, lang=lang, sheet=sheet, sheets=", ".join(names))
     _cells_check(path, book, chosen, lang)
     frame, header_at = _read_sheet(path, book, chosen, lang)
-    alike = [n for n in names if n != chosen and _header_of(book, n) == _header_key(frame.columns)]
+    alike = [n for n in names if n != chosen and _header_key(headers[n]) == _header_key(frame.columns)]
     return frame, {"format": "xlsx", "sheet": chosen, "sheets": names, "header_line": header_at + 1,
                    "alike_sheets": alike, **({"chosen_by": chosen_by} if chosen_by else {})}
 

@@ -103,12 +103,15 @@ class Served:
         rows = f"the same {unit}'s recent rows" if unit else "the recent rows"
         kept = self.memory.rows if self.memory else 0
         each = f"each {unit}" if unit else "the stream"
-        advice = ("each row is scored from its own values" if not self.history else
-                  f"{len(self.history)} features look back over earlier rows: the server keeps the last {kept} rows "
-                  f"of {each} it is sent, so send rows as they come, in time order (after a restart the first rows "
-                  f"of a unit are scored without history)" if kept else
-                  f"{len(self.history)} features look back over earlier rows: send {rows}, oldest first, with the "
-                  f"row to score and read the last prediction (or start the server with --remember)")
+        if not self.history:
+            advice = "each row is scored from its own values"
+        elif kept:
+            advice = (f"{len(self.history)} features look back over earlier rows: the server keeps the last {kept} "
+                      f"rows of {each} it is sent, so send rows as they come, in time order (after a restart the "
+                      f"first rows of a unit are scored without history)")
+        else:
+            advice = (f"{len(self.history)} features look back over earlier rows: send {rows}, oldest first, with "
+                      f"the row to score and read the last prediction (or start the server with --remember)")
         return {"features": self.history, "unit": unit, "order": card.time.column if card.time else None,
                 "remembered_rows": kept, "advice": advice}
 

@@ -46,8 +46,8 @@ def test_a_model_without_history_or_a_feature_function_needs_none():
 
 def test_the_rows_a_server_keeps_are_the_fewest_that_give_the_files_features():
     """A 5-row window and a lag need 4 earlier rows of the unit: the first candidate (8) gives every row
-    its features; a count since the unit's first row needs them all (FULL); no look-back needs none."""
-    from pipelines.history import CANDIDATES, FULL, rows_needed
+    its features; a count since the unit's first row needs them all (HISTORY_ROWS); no look-back needs none."""
+    from pipelines.history import CANDIDATES, HISTORY_ROWS, rows_needed
 
     r = np.random.default_rng(0)
     raw = pd.DataFrame({"unit": np.repeat(["A", "B", "C"], 100), "t": np.tile(np.arange(100.0), 3),
@@ -62,5 +62,5 @@ def test_the_rows_a_server_keeps_are_the_fewest_that_give_the_files_features():
     counting.features = lambda df: F.added(df, {"n": df.groupby("unit").cumcount().to_numpy(dtype=float)})
     counting.feature_names = ["x", "n"]
     long = pd.DataFrame({"unit": np.repeat(["A", "B"], 1500), "t": np.tile(np.arange(1500.0), 2), "x": 1.0})
-    assert rows_needed(counting, long, ["n"], "unit") == FULL
+    assert rows_needed(counting, long, ["n"], "unit") == HISTORY_ROWS
     assert rows_needed(_model(), raw, [], "unit") == 0
