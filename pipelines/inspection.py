@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import messages
+from . import messages, workbooks
 from .cards import Card, Costs, TimeSpec
 from .errors import DataError
 from .mapping import Mapping, match
@@ -286,8 +286,12 @@ def _usable_card(card: Card, columns, options: Options, with_target: bool, notes
 # --- rows that are not data ----------------------------------------------------------------------------
 
 def _sheet_notes(reading: dict, notes: list) -> None:
-    """A workbook's other sheets: those read with --sheet all and those left out, or the sheets with the
-    same header that one sheet's reading left unread (a month per sheet: the model would miss them)."""
+    """A file that is not what its name says (an HTML table saved as .xls); a workbook's other sheets:
+    those read with --sheet all and those left out, or the sheets with the same header that one sheet's
+    reading left unread (a month per sheet: the model would miss them)."""
+    if reading.get("content"):
+        notes.append(("content_not_name", {"what": workbooks.DESCRIBED[reading["content"]["kind"]],
+                                           "suffix": reading["content"]["suffix"]}))
     if reading.get("read_sheets"):
         notes.append(("sheets_combined", {"count": len(reading["read_sheets"]), "sheets": ", ".join(reading["read_sheets"]),
                                           "skipped": ", ".join(reading["skipped_sheets"]) or "-"}))

@@ -37,10 +37,6 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("files ending in '{suffix}' cannot be read.", "save it as CSV (UTF-8), Excel .xlsx or Parquet."),
         "ko": ("'{suffix}' 형식의 파일은 읽을 수 없습니다.", "CSV(UTF-8), Excel .xlsx 또는 Parquet로 저장하세요."),
     },
-    "old_excel": {
-        "en": ("this is an old Excel 97-2003 workbook (.xls).", "open it in Excel and save as .xlsx (Excel Workbook) or CSV UTF-8."),
-        "ko": ("예전 Excel 97-2003 통합 문서(.xls)입니다.", "Excel에서 열어 .xlsx(Excel 통합 문서) 또는 CSV UTF-8로 저장하세요."),
-    },
     "unreadable": {
         "en": ("the file could not be read as {kind} ({detail}).",
                "open it in the program that made it and save it again as CSV UTF-8, Excel .xlsx or Parquet."),
@@ -462,6 +458,8 @@ NOTES: dict[str, dict[str, str]] = {
                                   "--sheet all reads them together.",
                             "ko": "{sheet!r} 시트만 읽었지만 머리글이 같은 시트가 {count}개 더 있습니다 ({sheets}). "
                                   "--sheet all 을 주면 함께 읽습니다."},
+    "content_not_name": {"en": "the file is {what}, though its name ends in {suffix}: read as what it is.",
+                         "ko": "파일 이름은 {suffix}(으)로 끝나지만 내용은 {what}입니다. 내용대로 읽었습니다."},
     "other_sheets": {"en": "read sheet {sheet!r} of {sheets}; choose another with --sheet.",
                      "ko": "{sheets} 중 {sheet!r} 시트를 읽었습니다. 다른 시트는 --sheet로 고르세요."},
 }

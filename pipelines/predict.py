@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import cards, data, messages, partials, reading, registry, tracking
+from . import cards, data, messages, partials, reading, registry, tracking, workbooks
 from .history import HISTORY_ROWS  # rows of the previous chunk a model with lag/rolling features sees again
 from .errors import DataError, WorkbenchError
 
@@ -301,7 +301,8 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
                 chunk.index = pd.RangeIndex(done, done + len(chunk))  # the file's row positions, as CSV chunks have
                 done += batch.num_rows
                 yield chunk, done
-        elif suffix not in TEXT:  # Excel and what is not a table file: read whole (and refused) as for training
+        elif suffix not in TEXT or workbooks.kind_of(path) != "text":
+            # a workbook (also one named .csv) and what is not a table file: read whole (or refused) as for training
             frame = data.read_table(path, sheet=sheet, lang=lang, prefer=prefer)
             for start in range(0, len(frame), rows):
                 yield frame.iloc[start:start + rows], min(start + rows, len(frame))

@@ -1,4 +1,5 @@
-"""Read a user's file into a frame: CSV/TSV (encoding and delimiter detected), Excel .xlsx, Parquet.
+"""Read a user's file into a frame: CSV/TSV (encoding and delimiter detected), workbooks (Excel .xlsx and
+97-2003 .xls, an HTML table or Excel 2003 XML saved as .xls: workbooks.py), Parquet.
 
 Factory exports are messy in known ways: CP949 text, a UTF-8 BOM, title lines above the header,
 Excel headers merged over two rows, totals below the table, thousands separators. This module reads
@@ -25,10 +26,9 @@ from typing import Callable
 
 import pandas as pd
 
-from . import settings
+from . import settings, workbooks
 from .messages import error
 
-EXCEL = (".xlsx", ".xlsm")
 PARQUET = (".parquet", ".pq")
 DELIMITERS = ",;\t|"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -40,17 +40,13 @@ HEAD_BYTES = 1 << 20  # what sniff_text judges a streamed file on
 
 def read_table(path: str | Path, sheet: str | int | None = None, lang: str | None = None,
                prefer: Callable[[list[str]], int] | None = None) -> pd.DataFrame:
-    """CSV/TSV (encoding and delimiter detected), Excel (unless ``sheet``: the first sheet, or the one whose
-    header ``prefer`` scores highest, e.g. the most of a card's columns, where another beats the first)
-    or Parquet."""
+    """CSV/TSV (encoding and delimiter detected), a workbook (unless ``sheet``: the first sheet, or the one
+    whose header ``prefer`` scores highest, e.g. the most of a card's columns, where another beats the
+    first) or Parquet. A table file is read as what its bytes are, whatever its name says."""
     path = Path(path)
     _size_checks(path, lang)
     suffix = path.suffix.lower()
-    if suffix in EXCEL:
-        frame, info = _read_excel(path, sheet, lang, prefer)
-    elif suffix == ".xls":
-        raise error("old_excel", path, lang=lang)
-    elif suffix in PARQUET:
+    if suffix in PARQUET:
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds; the user needs one message
@@ -58,8 +54,13 @@ def read_table(path: str | Path, sheet: str | int | None = None, lang: str | Non
         info = {"format": "parquet", "header_line": 1}
         if isinstance(frame.attrs.get("workbench"), dict):  # written by the runner: the user's file and its notes
             info["carried"] = frame.attrs["workbench"]
-    elif suffix in (".csv", ".tsv", ".txt", ".dat", ""):
-        frame, info = _read_text(path, lang)
+    elif suffix in workbooks.SUFFIXES:  # the bytes decide: an .xls is often an HTML table, an .xlsx renamed .csv
+        kind = workbooks.kind_of(path)
+        if kind == "text" and suffix in workbooks.MARKUP:
+            raise error("unsupported_format", path, lang=lang, suffix=suffix)
+        frame, info = _read_text(path, lang) if kind == "text" else _read_workbook(path, kind, sheet, lang, prefer)
+        if suffix not in workbooks.KINDS[kind][0]:
+            info["content"] = {"kind": kind, "suffix": suffix or "-"}
     else:
         raise error("unsupported_format", path, lang=lang, suffix=suffix)
     frame = _tidy(frame)
@@ -293,51 +294,12 @@ def _unpacked_size_check(path: Path, lang) -> None:
                     size_mb=size / 2**20, limit_mb=settings.max_file_bytes() / 2**20)
 
 
-def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
-    """(rows, columns, cells) of a sheet's XML, counted as it streams (no XML parsing, about 80 MB/s): the
-    reader fills the rows and columns a sheet skips, so pandas holds a grid of the last row's number x
-    the widest row's columns, however few cells are filled; that product is what reading costs."""
-    rows = last = cells = width = 0  # rows counted, the highest row number written
-    carry, prefix = b"", None
-    with archive.open(member) as stream:
-        while True:
-            chunk = stream.read(1 << 22)
-            block = carry + chunk
-            if prefix is None:  # <worksheet> or <x:worksheet>: the namespace prefix every tag then carries
-                root = re.search(rb"<([\w.-]+:)?worksheet[\s>]", block)
-                prefix = root.group(1) or b"" if root else b""
-            cut = block.rfind(b"<") if chunk else -1  # a tag cut in two waits for the next chunk
-            block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
-            tag = b"<" + prefix
-            cells += sum(block.count(tag + end) for end in (b"c ", b"c>", b"c/"))
-            numbered = re.findall(re.escape(tag) + rb'row[\s>][^>]*?\br="(\d+)"', block)
-            rows += sum(block.count(tag + end) for end in (b"row ", b"row>", b"row/"))
-            last = max([last, *map(int, numbered)])
-            letters = set(re.findall(re.escape(tag) + rb'c [^>]*?\br="([A-Z]{1,3})\d', block))
-            width = max([width, *map(_column_number, letters)])
-            if not chunk:
-                break
-    rows = max(rows, last)
-    if rows and cells:  # cells without references: at least the mean row's width
-        width = max(width, -(-cells // rows))
-    return rows, width, cells
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - 64
-    return number
-
-
 def _cells_check(path: Path, book, chosen: str, lang, before: int = 0) -> int:
     """The sheet's cells (``before``: those of the sheets read with it), refused over the limit."""
-    try:
-        member = book.book[chosen]._worksheet_path  # openpyxl's read-only sheet knows its part of the archive
-        with zipfile.ZipFile(path) as archive:
-            rows, columns, cells = _grid(archive, member)
-    except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
-        return before  # an openpyxl without that attribute: the size limit still holds
+    size = book.size(chosen)
+    if size is None:
+        return before
+    rows, columns, cells = size
     total = before + max(cells, rows * columns)
     if total > max_excel_cells():
         raise error("too_many_cells", path, lang=lang, sheet=chosen, rows=rows, columns=columns,
@@ -348,17 +310,22 @@ def _cells_check(path: Path, book, chosen: str, lang, before: int = 0) -> int:
 ALL_SHEETS = "all"  # --sheet all: every sheet with the header most sheets share (a workbook of monthly sheets)
 
 
-def _read_excel(path: Path, sheet, lang, prefer=None) -> tuple[pd.DataFrame, dict]:
-    _unpacked_size_check(path, lang)
+def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.DataFrame, dict]:
+    """A workbook (workbooks.py: .xlsx, .xls, an HTML table, Excel 2003 XML): one sheet, or all alike."""
+    if kind == "xlsx":
+        _unpacked_size_check(path, lang)
+    text = decode(path.read_bytes(), path, lang)[0] if kind == "html" else None
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except Exception as exc:  # noqa: BLE001 - a renamed CSV, a corrupt zip, a password
-        raise error("unreadable", path, lang=lang, kind="Excel .xlsx", detail=_short(exc)) from None
+        book = workbooks.open_book(path, kind, text)
+    except Exception as exc:  # noqa: BLE001 - a corrupt zip, a password, a broken .xls or XML
+        raise error("unreadable", path, lang=lang, kind=workbooks.KINDS[kind][1], detail=_short(exc)) from None
     names = book.sheet_names
+    if not names:
+        raise error("empty", path, lang=lang)
     chosen_by = None
     headers = {n: _header_names(book, n) for n in names} if len(names) > 1 else {}  # first rows only: cheap
     if sheet is None:
-        chosen = names[0]
+        chosen = book.default_sheet
         if prefer is not None and headers:  # a summary or cover sheet first: the sheet with the data
             scores = {n: prefer(header) for n, header in headers.items()}
             best = max(names, key=lambda n: scores[n])  # the first of equals
@@ -375,14 +342,13 @@ def _read_excel(path: Path, sheet, lang, prefer=None) -> tuple[pd.DataFrame, dic
     _cells_check(path, book, chosen, lang)
     frame, header_at = _read_sheet(path, book, chosen, lang)
     alike = [n for n in names if n != chosen and _header_key(headers[n]) == _header_key(frame.columns)]
-    return frame, {"format": "xlsx", "sheet": chosen, "sheets": names, "header_line": header_at + 1,
+    return frame, {"format": book.format, "sheet": chosen, "sheets": names, "header_line": header_at + 1,
                    "alike_sheets": alike, **({"chosen_by": chosen_by} if chosen_by else {})}
 
 
 def _read_sheet(path: Path, book, chosen: str, lang) -> tuple[pd.DataFrame, int]:
     """One sheet's table below its title rows, indexed from 0 at the first line under the header."""
-    names = book.sheet_names
-    grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object).dropna(how="all").dropna(axis=1, how="all")
+    grid = book.grid(chosen).dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
         raise error("empty", path, lang=lang)
     header_at = _header_row(grid)
@@ -396,7 +362,7 @@ def _read_sheet(path: Path, book, chosen: str, lang) -> tuple[pd.DataFrame, int]
     for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
-    _two_row_header_check(frame, path, header_at + 1, lang, merged=lambda: _merged_ranges(path, names.index(chosen)))
+    _two_row_header_check(frame, path, header_at + 1, lang, merged=lambda: book.merged(chosen))
     return frame, header_at
 
 
@@ -414,7 +380,7 @@ def _header_key(columns) -> tuple:
 def _header_names(book, name: str) -> list[str]:
     """A sheet's header, from its first rows only (cheap on a large sheet); [] for a sheet without one."""
     try:
-        grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object, nrows=30)
+        grid = book.grid(name, nrows=30)
     except Exception:  # noqa: BLE001 - a chart sheet or a broken one simply has no header
         return []
     grid = grid.dropna(how="all").dropna(axis=1, how="all")
@@ -453,7 +419,7 @@ def _read_all_sheets(path: Path, book, lang) -> tuple[pd.DataFrame, dict]:
         frame.index = frame.index + start - frame.index[0] if len(frame) else frame.index
         start += len(frame)
     frame = pd.concat([f for _, f, _ in parts])
-    return frame, {"format": "xlsx", "sheet": ALL_SHEETS, "sheets": names, "read_sheets": read,
+    return frame, {"format": book.format, "sheet": ALL_SHEETS, "sheets": names, "read_sheets": read,
                    "skipped_sheets": skipped, "header_line": parts[0][2] + 1, "places": places}
 
 
@@ -469,17 +435,6 @@ def _two_row_header_check(frame: pd.DataFrame, source, header_line: int, lang, m
     if gaps and labels:
         raise error("merged_header", source, row_numbers=[header_line + 1], lang=lang, cells=merged() or "?",
                     row=header_line + 1, sample=str(labels[0]))
-
-
-def _merged_ranges(path: Path, position: int) -> str:
-    """The sheet's merged ranges as Excel writes them (``<mergeCell ref="B1:D1"/>``), for the message."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = sorted(n for n in archive.namelist() if re.match(r"xl/worksheets/sheet\d+\.xml$", n))
-            xml = archive.read(names[min(position, len(names) - 1)]).decode("utf-8", "replace")
-    except (OSError, KeyError, IndexError, ValueError, zipfile.BadZipFile):
-        return ""
-    return ", ".join(re.findall(r'<mergeCell ref="([A-Z]+\d+:[A-Z]+\d+)"', xml)[:4])
 
 
 # --- all formats -----------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from pipelines import cards, data
+from pipelines import cards, data, reading
 from pipelines.cli import app
 
 from conftest import needs_public
+from plant_exports import OLD_XLS, html_export, spreadsheet_xml
 
 HEAT = "heat-treatment-hardness"
 ROWS = 300
@@ -114,6 +115,12 @@ def _summary_first() -> bytes:
     with pd.ExcelWriter(out) as book:
         pd.DataFrame({"항목": ["배치 수", "평균 경도"], "값": [300, 45.2]}).to_excel(book, sheet_name="요약", index=False)
         _reference(HEAT).to_excel(book, sheet_name="배치", index=False)
+    return out.getvalue()
+
+
+def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.to_excel(out, index=False)
     return out.getvalue()
 
 
@@ -240,6 +247,16 @@ QUIRKS = [
     Quirk("date_and_time_of_day_in_two_columns", heat(_date_and_clock, "cp949"),
           ["Batch_Time made from the date in 일자 and the time of day in 시각"], report=["Split (time, test 20%)"],
           never=["no Batch_Time in the file"]),
+    Quirk("an_mes_html_table_saved_as_xls", lambda: html_export(_korean(_reference(HEAT), HEAT)), suffix=".xls",
+          says=["the file is an HTML table (as many MES 'Excel download' buttons save it), though its name ends in .xls"],
+          report=["Read: html, sheet 'table 2'", "300 rows"]),
+    Quirk("an_excel_97_2003_workbook_a_month_per_sheet", OLD_XLS.read_bytes, suffix=".xls", args=["--sheet", "all"],
+          says=["read 2 sheet(s) with the same header one below the other (1월, 2월)"],
+          report=["Read: xls, sheet 'all', header line 3", "300 rows"], never=["the file is"]),
+    Quirk("an_excel_2003_xml_workbook_saved_as_xls", lambda: spreadsheet_xml(_reference(HEAT)), suffix=".xls",
+          says=["the file is an Excel 2003 XML workbook, though its name ends in .xls"], report=["300 rows"]),
+    Quirk("an_xlsx_renamed_csv", lambda: _xlsx_bytes(_reference(HEAT)),
+          says=["the file is an Excel .xlsx workbook, though its name ends in .csv"], report=["Read: xlsx", "300 rows"]),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
     Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
           ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],
@@ -503,3 +520,27 @@ def test_rows_scored_from_several_sheets_say_where_they_are(store, tmp_path):
     rows = pd.read_csv(out, encoding="utf-8-sig")
     assert len(rows) == 300 and rows["input_sheet_row"].str.match(r"^[123]월!\d+$").all()
     assert rows.loc[rows["Carbon_pct"].isna(), "input_sheet_row"].tolist() == ["2월!11"]
+
+
+@pytest.mark.slow
+def test_a_model_trained_on_an_mes_html_export_scores_an_old_xls_and_an_xml_workbook(store, tmp_path):
+    """Trained on what an MES 'Excel download' wrote (an HTML page named .xls), the model scores the same
+    rows saved as Excel 97-2003 (a month per sheet) and as Excel 2003 XML alike; each output row names
+    its sheet and row."""
+    rows = reading.read_table(OLD_XLS, sheet="all").reset_index(drop=True)
+    train = tmp_path / "열처리_이력조회.xls"
+    train.write_bytes(html_export(rows))
+    ran = _invoke("run", HEAT, "--data", str(train), "--trials", "1", "--quiet", "--site", "shop")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    assert "the file is an HTML table" in ran.output
+    xml = tmp_path / "열처리.xls"
+    xml.write_bytes(spreadsheet_xml(rows))
+    scored = {}
+    for name, path, args in (("xls", OLD_XLS, ["--sheet", "all"]), ("xml", xml, [])):
+        out = tmp_path / f"{name}.csv"
+        result = _invoke("predict", HEAT, "--site", "shop", "--input", str(path), "--output", str(out), *args)
+        assert result.exit_code == 0, result.output[-3000:]
+        scored[name] = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(scored["xls"]) == len(scored["xml"]) == 300
+    assert scored["xls"]["input_sheet_row"].iloc[[0, 149, 150, 299]].tolist() == ["1월!4", "1월!153", "2월!4", "2월!153"]
+    np.testing.assert_allclose(scored["xls"]["prediction"], scored["xml"]["prediction"])

@@ -94,8 +94,12 @@ def main() -> None:
     add("merged_header_exported.csv", "heat-treatment-hardness", "the header spans two rows", _merged_csv(heat_ko))
     heat_ko.to_excel(HERE / "sheet_missing.xlsx", index=False, sheet_name="1월")
     add("sheet_missing.xlsx", "heat-treatment-hardness", "has no sheet '생산'", None, args=["--sheet", "생산"])
-    add("old_format.xls", "heat-treatment-hardness", "Excel 97-2003", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
-    add("csv_renamed_to.xlsx", "heat-treatment-hardness", "could not be read as Excel", csv_bytes(heat))
+    # an .xls whose OLE2 header holds no workbook (a broken or password-protected one); readable ones are read
+    add("broken_old_format.xls", "heat-treatment-hardness", "could not be read as Excel 97-2003 .xls",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
+    whole = io.BytesIO()  # an .xlsx cut short by a failed download or a full disk (a CSV renamed .xlsx is read as CSV)
+    heat.to_excel(whole, index=False)
+    add("truncated.xlsx", "heat-treatment-hardness", "could not be read as Excel .xlsx", whole.getvalue()[:2000])
     add("export.json", "heat-treatment-hardness", "cannot be read", heat.to_json().encode())
     add("too_large.csv", "heat-treatment-hardness", "over the limit of", csv_bytes(heat),
         env={"WORKBENCH_MAX_FILE_MB": "0.001"})

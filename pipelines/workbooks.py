@@ -1,0 +1,265 @@
+"""Workbooks as plant software saves them, behind one small interface (sheet names, a sheet's cells as a
+grid, its size, its merged ranges), so that reading.py finds the sheet, the header and the rows the same
+way in each:
+
+- Excel .xlsx / .xlsm (openpyxl);
+- Excel 97-2003 .xls (python-calamine): what older MES, SCADA and ERP systems still export;
+- an HTML table saved as .xls: what many Korean MES and ERP "엑셀 다운로드" buttons write (Excel opens
+  it with a warning);
+- Excel 2003 XML (SpreadsheetML), also saved as .xls.
+
+What a file is, is judged on its first bytes, not on its name (``kind_of``): an .xlsx renamed .csv, or
+tab-separated text named .xls, is read as what it is, and reading.py says so.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+KINDS = {  # what a file holds -> (the suffixes that name it, how the messages call it)
+    "xlsx": ((".xlsx", ".xlsm"), "Excel .xlsx"),
+    "xls": ((".xls",), "Excel 97-2003 .xls"),
+    "html": ((".html", ".htm"), "HTML table"),
+    "xml2003": ((".xml",), "Excel 2003 XML"),
+    "text": ((".csv", ".tsv", ".txt", ".dat", ""), "text (CSV)"),
+}
+DESCRIBED = {  # what a file is, in a note that its name says otherwise
+    "xlsx": {"en": "an Excel .xlsx workbook", "ko": "Excel .xlsx 통합 문서"},
+    "xls": {"en": "an Excel 97-2003 workbook (.xls)", "ko": "Excel 97-2003 통합 문서(.xls)"},
+    "html": {"en": "an HTML table (as many MES 'Excel download' buttons save it)",
+             "ko": "HTML 표(MES의 '엑셀 다운로드'가 흔히 이렇게 저장합니다)"},
+    "xml2003": {"en": "an Excel 2003 XML workbook", "ko": "Excel 2003 XML 통합 문서"},
+    "text": {"en": "text (CSV)", "ko": "텍스트(CSV)"},
+}
+SUFFIXES = {suffix for suffixes, _ in KINDS.values() for suffix in suffixes}
+MARKUP = (".html", ".htm", ".xml")  # named as markup but holding text: not a table file
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: .xls (or a password-protected .xlsx)
+SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
+
+
+def kind_of(path: Path) -> str:
+    """'xlsx', 'xls', 'html', 'xml2003' or 'text', from the file's first 4 kB."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(OLE):
+        return "xls"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith(b"<?xml") and SPREADSHEET_NS.encode() in text:
+        return "xml2003"
+    if text.startswith(b"<") and re.search(rb"<(html|table|!doctype html)\b", text):
+        return "html"
+    return "text"
+
+
+def open_book(path: Path, kind: str, text: str | None = None):
+    """The workbook of a file ``kind_of`` judged: an ``ExcelBook`` or a ``TableBook``; ``text``: an HTML
+    file's decoded text. Raises the reader's own exception for a file it cannot read."""
+    if kind in ("xlsx", "xls"):
+        return ExcelBook(path, kind)
+    if kind == "html":
+        return TableBook("html", _html_tables(text))
+    if kind == "xml2003":
+        return TableBook("xml2003", _spreadsheet_xml(path))
+    raise ValueError(kind)
+
+
+class ExcelBook:
+    """An .xlsx (openpyxl) or .xls (calamine) workbook through pandas."""
+
+    def __init__(self, path: Path, kind: str):
+        self.path, self.format = path, kind
+        self.file = pd.ExcelFile(path, engine="openpyxl" if kind == "xlsx" else "calamine")
+        self.sheet_names = self.file.sheet_names
+        self.default_sheet = self.sheet_names[0]
+
+    def grid(self, name: str, nrows: int | None = None) -> pd.DataFrame:
+        return pd.read_excel(self.file, sheet_name=name, header=None, dtype=object, nrows=nrows)
+
+    def size(self, name: str) -> tuple[int, int, int] | None:
+        """(rows, columns, cells) of a sheet before it is read, or None where that cannot be told cheaply."""
+        if self.format == "xls":  # at most 65,536 x 256 a sheet, and the file size limit holds
+            sheet = self.file.book.get_sheet_by_name(name)
+            return sheet.height, sheet.width, sheet.height * sheet.width
+        try:
+            member = self.file.book[name]._worksheet_path  # openpyxl's read-only sheet knows its part of the archive
+            with zipfile.ZipFile(self.path) as archive:
+                return _grid(archive, member)
+        except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
+            return None  # an openpyxl without that attribute: the file size limit still holds
+
+    def merged(self, name: str) -> str:
+        """The sheet's merged ranges as Excel writes them (``<mergeCell ref="B1:D1"/>``), for a message."""
+        if self.format != "xlsx":
+            return ""
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                parts = sorted(n for n in archive.namelist() if re.match(r"xl/worksheets/sheet\d+\.xml$", n))
+                xml = archive.read(parts[min(self.sheet_names.index(name), len(parts) - 1)]).decode("utf-8", "replace")
+        except (OSError, KeyError, IndexError, ValueError, zipfile.BadZipFile):
+            return ""
+        return ", ".join(re.findall(r'<mergeCell ref="([A-Z]+\d+:[A-Z]+\d+)"', xml)[:4])
+
+
+class TableBook:
+    """Tables parsed here (an HTML page's tables, a SpreadsheetML workbook's sheets) as lists of rows. A
+    merged cell holds its value in its first cell only and leaves the others empty, as Excel does."""
+
+    def __init__(self, kind: str, sheets: dict[str, list[list]]):
+        self.format = kind
+        self.sheets = {name: rows for name, rows in sheets.items() if any(v is not None for row in rows for v in row)}
+        self.sheet_names = list(self.sheets) or list(sheets)[:1]
+        # an HTML page: a search form or a title table often comes first; the data is the biggest table
+        self.default_sheet = (max(self.sheet_names, key=lambda n: _cells(self.sheets.get(n, [])))
+                              if kind == "html" and self.sheet_names else (self.sheet_names or [None])[0])
+
+    def grid(self, name: str, nrows: int | None = None) -> pd.DataFrame:
+        rows = self.sheets.get(name, [])[:nrows]
+        width = max((len(r) for r in rows), default=0)
+        return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+
+    def size(self, name: str) -> tuple[int, int, int]:
+        rows = self.sheets.get(name, [])
+        width = max((len(r) for r in rows), default=0)
+        return len(rows), width, _cells(rows)
+
+    def merged(self, name: str) -> str:
+        return ""
+
+
+def _cells(rows: list[list]) -> int:
+    return sum(v is not None for row in rows for v in row)
+
+
+def _typed(text: str | None):
+    """A cell's text as Excel would take it on opening the file: a plain number becomes a number (a
+    thousands separator, a unit or a word stays text, for the validation to read or report)."""
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    if not text:
+        return None
+    if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        number = float(text)
+        return int(number) if number.is_integer() and re.fullmatch(r"[+-]?\d+", text) and abs(number) < 2**53 else number
+    return text
+
+
+def _html_tables(text: str) -> dict[str, list[list]]:
+    """Each <table> of the page as rows of cells (``table 1``, ``table 2``, ... in the page's order); a
+    table that holds tables (a page's layout) keeps only its own cells."""
+    import lxml.html
+
+    page = lxml.html.document_fromstring(text)
+    tables = {}
+    for number, table in enumerate(list(page.iter("table")), start=1):  # listed first: inner tables are cut out below
+        rows, spanned = [], {}  # (row, column) -> taken by a cell above (rowspan)
+        for r, tr in enumerate(table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")):
+            row, c = [], 0
+            for cell in tr.xpath("./td | ./th"):
+                while (r, c) in spanned:
+                    row.append(None)
+                    c += 1
+                for nested in cell.xpath(".//table"):  # a layout table's inner tables: read on their own
+                    nested.drop_tree()
+                span, down = _span(cell.get("colspan")), _span(cell.get("rowspan"))
+                row += [_typed(cell.text_content())] + [None] * (span - 1)
+                for below in range(1, down):
+                    spanned.update({(r + below, c + k): True for k in range(span)})
+                c += span
+            while (r, c) in spanned:
+                row.append(None)
+                c += 1
+            rows.append(row)
+        tables[f"table {number}"] = rows
+    return tables
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 1000))
+    except ValueError:
+        return 1
+
+
+def _spreadsheet_xml(path: Path) -> dict[str, list[list]]:
+    """Each <Worksheet> of an Excel 2003 XML workbook as rows of typed cells, ss:Index gaps and
+    ss:MergeAcross spans kept in place. Entities are never resolved (a file cannot read other files)."""
+    from lxml import etree
+
+    ss = f"{{{SPREADSHEET_NS}}}"
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    root = etree.parse(str(path), parser).getroot()
+    sheets = {}
+    for number, sheet in enumerate(root.iter(f"{ss}Worksheet"), start=1):
+        rows: list[list] = []
+        for tr in sheet.iter(f"{ss}Row"):
+            if tr.get(f"{ss}Index"):
+                rows += [[] for _ in range(int(tr.get(f"{ss}Index")) - 1 - len(rows))]
+            row: list = []
+            for cell in tr.iter(f"{ss}Cell"):
+                if cell.get(f"{ss}Index"):
+                    row += [None] * (int(cell.get(f"{ss}Index")) - 1 - len(row))
+                value = cell.find(f"{ss}Data")
+                row.append(None if value is None else _xml_value(value.text, value.get(f"{ss}Type")))
+                row += [None] * int(cell.get(f"{ss}MergeAcross") or 0)
+            rows.append(row)
+        sheets[sheet.get(f"{ss}Name") or f"Sheet{number}"] = rows
+    return sheets
+
+
+def _xml_value(text: str | None, kind: str | None):
+    if text is None or not text.strip():
+        return None
+    if kind == "Number":
+        number = float(text)
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind == "DateTime":
+        return pd.Timestamp(text)
+    if kind == "Boolean":
+        return text.strip() == "1"
+    return text
+
+
+# --- .xlsx sizes -------------------------------------------------------------------------------------
+
+def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
+    """(rows, columns, cells) of a sheet's XML, counted as it streams (no XML parsing, about 80 MB/s): the
+    reader fills the rows and columns a sheet skips, so pandas holds a grid of the last row's number x
+    the widest row's columns, however few cells are filled; that product is what reading costs."""
+    rows = last = cells = width = 0  # rows counted, the highest row number written
+    carry, prefix = b"", None
+    with archive.open(member) as stream:
+        while True:
+            chunk = stream.read(1 << 22)
+            block = carry + chunk
+            if prefix is None:  # <worksheet> or <x:worksheet>: the namespace prefix every tag then carries
+                root = re.search(rb"<([\w.-]+:)?worksheet[\s>]", block)
+                prefix = root.group(1) or b"" if root else b""
+            cut = block.rfind(b"<") if chunk else -1  # a tag cut in two waits for the next chunk
+            block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
+            tag = b"<" + prefix
+            cells += sum(block.count(tag + end) for end in (b"c ", b"c>", b"c/"))
+            numbered = re.findall(re.escape(tag) + rb'row[\s>][^>]*?\br="(\d+)"', block)
+            rows += sum(block.count(tag + end) for end in (b"row ", b"row>", b"row/"))
+            last = max([last, *map(int, numbered)])
+            letters = set(re.findall(re.escape(tag) + rb'c [^>]*?\br="([A-Z]{1,3})\d', block))
+            width = max([width, *map(_column_number, letters)])
+            if not chunk:
+                break
+    rows = max(rows, last)
+    if rows and cells:  # cells without references: at least the mean row's width
+        width = max(width, -(-cells // rows))
+    return rows, width, cells
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number

@@ -1,0 +1,124 @@
+"""Workbooks as plant software saves them (pipelines/workbooks.py): an Excel 97-2003 .xls, an HTML table or
+Excel 2003 XML saved as .xls, an .xlsx renamed .csv. Each is read as what its bytes are, and the same rows
+in any of them validate to the same frame."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipelines import cards, data, reading, workbooks
+from pipelines.cli import app
+
+from plant_exports import OLD_XLS, html_export, spreadsheet_xml
+
+HEAT = cards.load_card("heat-treatment-hardness")
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    """The committed Excel 97-2003 workbook's rows (both monthly sheets), as its reader gives them."""
+    frame = reading.read_table(OLD_XLS, sheet="all")
+    assert frame.attrs["reading"]["format"] == "xls" and frame.attrs["reading"]["read_sheets"] == ["1월", "2월"]
+    return frame.reset_index(drop=True)
+
+
+def _xlsx(frame: pd.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.to_excel(out, index=False)
+    return out.getvalue()
+
+
+WRITERS = {  # name -> (file name, bytes)
+    "html_named_xls": lambda f: ("이력조회.xls", html_export(f)),
+    "html_utf8_named_xls": lambda f: ("export.xls", html_export(f, encoding="utf-8")),
+    "spreadsheet_xml_named_xls": lambda f: ("열처리.xls", spreadsheet_xml(f)),
+    "xlsx_renamed_csv": lambda f: ("renamed.csv", _xlsx(f)),
+    "tab_text_named_xls": lambda f: ("text.xls", f.to_csv(index=False, sep="\t").encode("cp949")),
+}
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_the_same_rows_in_any_export_format_validate_to_the_same_frame(name, rows, tmp_path):
+    file_name, content = WRITERS[name](rows)
+    path = tmp_path / file_name
+    path.write_bytes(content)
+    expected = data.load(HEAT, OLD_XLS, sheet="all")
+    found = data.load(HEAT, path)
+    assert len(found.frame) == len(rows) == 300
+    pd.testing.assert_frame_equal(found.frame.reset_index(drop=True), expected.frame.reset_index(drop=True))
+    assert found.sha256 == expected.sha256
+    [(code, fields)] = [n for n in found.notes if n[0] == "content_not_name"]
+    assert fields["suffix"] == path.suffix and fields["what"] == workbooks.DESCRIBED[workbooks.kind_of(path)]
+
+
+def test_a_file_named_for_what_it_is_gets_no_note_and_the_xls_reads_one_sheet_by_default(tmp_path):
+    found = data.load(HEAT, OLD_XLS)
+    assert len(found.frame) == 150
+    assert [c for c, _ in found.notes] == ["alike_sheets_unread"]
+    page = tmp_path / "page.html"
+    page.write_bytes(html_export(reading.read_table(OLD_XLS)))
+    assert "content_not_name" not in [c for c, _ in data.load(HEAT, page).notes]
+
+
+def test_html_tables_keep_merged_cells_in_place_as_excel_shows_them():
+    page = """<table><tr><td>layout<table><tr><td>inner</td><td>1</td></tr></table></td></tr></table>
+    <table>
+      <tr><th rowspan="2">설비</th><th colspan="2">온도</th><th>경도</th></tr>
+      <tr><th>상부</th><th>하부</th><th>HRC</th></tr>
+      <tr><td rowspan="2">F1</td><td>850</td><td> 1,234 </td><td>45.5</td></tr>
+      <tr><td>860</td><td>&nbsp;</td><td>46</td></tr>
+    </table>"""
+    book = workbooks.open_book(None, "html", page)
+    assert book.sheet_names == ["table 1", "table 2", "table 3"]
+    assert book.default_sheet == "table 3"  # the biggest: the data, not the layout around it
+    assert book.grid("table 1").iloc[0, 0] == "layout"  # the inner table read on its own, not inside the cell
+    assert book.grid("table 2").iloc[0].tolist() == ["inner", 1]
+    grid = book.grid("table 3")
+    assert grid.iloc[0].tolist() == ["설비", "온도", None, "경도"]
+    assert grid.iloc[1].tolist() == [None, "상부", "하부", "HRC"]
+    assert grid.iloc[2].tolist() == ["F1", 850, "1,234", 45.5]  # a thousands separator stays text for the validation
+    assert grid.iloc[3].tolist() == [None, 860, None, 46]
+
+
+def test_spreadsheet_xml_keeps_skipped_rows_and_cells_in_place(tmp_path):
+    frame = pd.DataFrame({"a": [1.5, None, 3.0], "b": ["x", "y", None], "c": [pd.Timestamp("2024-03-01 08:30"), None, None]})
+    path = tmp_path / "book.xml"
+    path.write_bytes(spreadsheet_xml(frame))
+    book = workbooks.open_book(path, workbooks.kind_of(path))
+    grid = book.grid("열처리")
+    assert grid.iloc[0, 0] == "열처리 이력" and grid.iloc[1].isna().all()  # the empty row ss:Index skipped
+    assert grid.shape == (6, 5)  # the title merged across five columns
+    assert grid.iloc[2].tolist()[:3] == ["a", "b", "c"]
+    assert grid.iloc[3].tolist()[:3] == [1.5, "x", pd.Timestamp("2024-03-01 08:30")]
+    assert grid.iloc[4].tolist()[:3] == [None, "y", None]  # the cell after a gap, at its ss:Index
+    assert grid.iloc[5].tolist()[:3] == [3, None, None]
+
+
+def test_xml_that_names_other_files_is_not_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password123")
+    path = tmp_path / "evil.xls"
+    path.write_text(f"""<?xml version="1.0"?>
+<!DOCTYPE Workbook [<!ENTITY s SYSTEM "file://{secret}">]>
+<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">
+<Worksheet ss:Name="a"><Table><Row><Cell><Data ss:Type="String">x</Data></Cell><Cell><Data ss:Type="String">y</Data></Cell></Row>
+<Row><Cell><Data ss:Type="String">&s;</Data></Cell><Cell><Data ss:Type="Number">1</Data></Cell></Row></Table></Worksheet></Workbook>""")
+    frame = reading.read_table(path)
+    assert "password123" not in frame.to_csv()
+
+
+@pytest.mark.parametrize(("name", "content", "phrase"), [
+    ("page.html", b"just some text, no table\n", "files ending in '.html' cannot be read"),
+    ("broken.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "could not be read as Excel 97-2003 .xls"),
+    ("empty_page.xls", b"<html><body><table></table></body></html>", "empty"),
+])
+def test_what_cannot_be_read_is_refused_with_the_file_named(name, content, phrase, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["check", HEAT.id, "--data", str(path), "--lang", "en"], env={"COLUMNS": "250"})
+    assert result.exit_code == 2, result.output
+    assert phrase in result.output and str(path) in result.output and "Traceback" not in result.output
