@@ -136,6 +136,10 @@ def _cells(rows: list[list]) -> int:
     return sum(v is not None for row in rows for v in row)
 
 
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+INTEGER = re.compile(r"[+-]?\d{1,15}")
+
+
 def _typed(text: str | None):
     """A cell's text as Excel would take it on opening the file: a plain number becomes a number (a
     thousands separator, a unit or a word stays text, for the validation to read or report)."""
@@ -144,45 +148,46 @@ def _typed(text: str | None):
     text = " ".join(text.split())
     if not text:
         return None
-    if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
-        number = float(text)
-        return int(number) if number.is_integer() and re.fullmatch(r"[+-]?\d+", text) and abs(number) < 2**53 else number
+    if NUMBER.fullmatch(text):
+        return int(text) if INTEGER.fullmatch(text) else float(text)
     return text
 
 
 def _html_tables(text: str) -> dict[str, list[list]]:
     """Each <table> of the page as rows of cells (``table 1``, ``table 2``, ... in the page's order); a
     table that holds tables (a page's layout) keeps only its own cells."""
-    import lxml.html
+    from lxml import etree
 
-    page = lxml.html.document_fromstring(text)
+    page = etree.fromstring(text, etree.HTMLParser())
+    if page is None:
+        return {}
     tables = {}
     for number, table in enumerate(list(page.iter("table")), start=1):  # listed first: inner tables are cut out below
-        rows, spanned = [], {}  # (row, column) -> taken by a cell above (rowspan)
+        for nested in table.findall(".//table"):  # a layout table's inner tables: read on their own
+            nested.getparent().remove(nested)
+        rows, spanned = [], set()  # (row, column) taken by a cell above (rowspan)
         for r, tr in enumerate(table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")):
-            row, c = [], 0
-            for cell in tr.xpath("./td | ./th"):
-                while (r, c) in spanned:
+            row: list = []
+            for cell in tr.iterchildren("td", "th"):
+                while spanned and (r, len(row)) in spanned:
                     row.append(None)
-                    c += 1
-                for nested in cell.xpath(".//table"):  # a layout table's inner tables: read on their own
-                    nested.drop_tree()
-                span, down = _span(cell.get("colspan")), _span(cell.get("rowspan"))
-                row += [_typed(cell.text_content())] + [None] * (span - 1)
-                for below in range(1, down):
-                    spanned.update({(r + below, c + k): True for k in range(span)})
-                c += span
-            while (r, c) in spanned:
+                across, down = _span(cell.get("colspan")), _span(cell.get("rowspan"))
+                if down > 1:
+                    spanned.update((r + below, len(row) + k) for below in range(1, down) for k in range(across))
+                row.append(_typed("".join(cell.itertext())))
+                row += [None] * (across - 1)
+            while spanned and (r, len(row)) in spanned:
                 row.append(None)
-                c += 1
             rows.append(row)
         tables[f"table {number}"] = rows
     return tables
 
 
 def _span(value: str | None) -> int:
+    if value is None:
+        return 1
     try:
-        return max(1, min(int(value or 1), 1000))
+        return max(1, min(int(value), 1000))
     except ValueError:
         return 1
 
