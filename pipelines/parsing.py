@@ -167,11 +167,31 @@ def _parse_texts(clean: pd.Series) -> pd.Series:
         todo = parsed.isna() & clean.notna() & ~outside & ~relative
         if not todo.any():
             break
-        stamps = pd.to_datetime(clean[todo], format=fmt, errors="coerce")
+        stamps = _to_datetime(clean[todo], fmt)
         far = stamps.notna() & ~stamps.between(*WINDOW)
         outside[far.index[far]] = True
         parsed[todo] = stamps.mask(far).astype("datetime64[ns]")
     return parsed, outside
+
+
+def _to_datetime(texts: pd.Series, fmt: str) -> pd.Series:
+    """pandas' parse of the texts in one format, NaT where it cannot. A text pandas reads with a time zone
+    ('2000-01-01 2024-01-01': '-01' as an offset) is not a reading's time (the zones plants write were
+    taken off before): it is NaT, and it leaves the texts parsed with it as they were."""
+    try:
+        stamps = pd.to_datetime(texts, format=fmt, errors="coerce")
+        if getattr(stamps.dt, "tz", None) is None:
+            return stamps
+    except (ValueError, TypeError):  # pandas refuses a mix of zoned and unzoned texts in one call
+        pass
+
+    def one(text: str):
+        try:
+            stamp = pd.to_datetime(text, format=fmt, errors="coerce")
+        except (ValueError, TypeError):
+            return pd.NaT
+        return pd.NaT if stamp is pd.NaT or stamp.tzinfo is not None else stamp
+    return pd.Series([one(t) for t in texts], index=texts.index, dtype="datetime64[ns]")
 
 
 def _with_order(clean: pd.Series, fields: pd.DataFrame, order: str) -> pd.Series:

@@ -197,6 +197,8 @@ QUIRKS = [
           ["Batch_Time: 2 date(s) outside 1900-2200 read as missing (e.g. '9999-12-31' in row(s) 12, 22"]),
     Quirk("words_for_times", heat(_set("Batch_Time", [10, 20], "now")),
           ["Batch_Time: 2 cell(s) that are not dates read as missing (e.g. 'now' in row(s) 12, 22"]),
+    Quirk("two_dates_in_one_cell", heat(_set("Batch_Time", [10, 20], "2000-01-01 2024-01-01")),  # pandas took '-01' for a time zone
+          ["Batch_Time: 2 cell(s) that are not dates read as missing (e.g. '2000-01-01 2024-01-01' in row(s) 12, 22"]),
     Quirk("trailing_spaces_in_categories", heat(lambda f: f.assign(Furnace_ID=[v + " " if i % 3 else v
                                                                            for i, v in enumerate(f["Furnace_ID"])])),
           ["Furnace_ID: ", "read as one value 'F1'"]),
