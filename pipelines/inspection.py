@@ -289,6 +289,11 @@ def _sheet_notes(reading: dict, notes: list) -> None:
     """A file that is not what its name says (an HTML table saved as .xls); a workbook's other sheets:
     those read with --sheet all and those left out, or the sheets with the same header that one sheet's
     reading left unread (a month per sheet: the model would miss them)."""
+    if reading.get("joined_header"):
+        joined = reading["joined_header"]
+        names = joined["names"]
+        notes.append(("header_joined", {"rows": " & ".join(map(str, joined["rows"])), "count": len(names),
+                                        "names": ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")}))
     if reading.get("content"):
         notes.append(("content_not_name", {"what": workbooks.DESCRIBED[reading["content"]["kind"]],
                                            "suffix": reading["content"]["suffix"]}))

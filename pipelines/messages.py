@@ -458,6 +458,10 @@ NOTES: dict[str, dict[str, str]] = {
                                   "--sheet all reads them together.",
                             "ko": "{sheet!r} 시트만 읽었지만 머리글이 같은 시트가 {count}개 더 있습니다 ({sheets}). "
                                   "--sheet all 을 주면 함께 읽습니다."},
+    "header_joined": {"en": "the header spans rows {rows} (a name merged over sub-headers): {count} column(s) named from "
+                             "the two rows ({names}); check the matched columns, or --map a name.",
+                      "ko": "머리글이 {rows}행 두 줄입니다 (병합된 이름 아래 하위 머리글). {count}개 열의 이름을 두 줄로 "
+                            "만들었습니다 ({names}). 찾은 열을 확인하고, 필요하면 --map으로 이름을 지정하세요."},
     "content_not_name": {"en": "the file is {what}, though its name ends in {suffix}: read as what it is.",
                          "ko": "파일 이름은 {suffix}(으)로 끝나지만 내용은 {what}입니다. 내용대로 읽었습니다."},
     "other_sheets": {"en": "read sheet {sheet!r} of {sheets}; choose another with --sheet.",

@@ -309,12 +309,16 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
         else:
             # The head decides encoding, delimiter and header line with all of read_table's checks; then
             # the file streams, so memory stays flat however long it is.
-            layout = reading.sniff_text(path, lang)
+            layout = reading.sniff_text(path, lang, prefer)
+            joined = layout.get("joined_header")  # a header over two rows: read below both, named as joined
             with open(path, "rb") as handle:
                 for chunk in pd.read_csv(handle, sep=layout["delimiter"], encoding=layout["encoding"],
-                                         skiprows=layout["header_line"] - 1, chunksize=rows, thousands=None,
-                                         skipinitialspace=True, skip_blank_lines=True):
+                                         skiprows=layout["header_line"] - 1 + (2 if joined else 0), chunksize=rows,
+                                         header=None if joined else "infer", names=joined["columns"] if joined else None,
+                                         thousands=None, skipinitialspace=True, skip_blank_lines=True):
                     chunk = chunk.dropna(how="all")
+                    if joined:
+                        chunk.index = chunk.index + 1  # numbered as read_table numbers them
                     chunk.attrs["reading"] = layout
                     yield chunk, handle.tell()
     except (DataError, WorkbenchError):

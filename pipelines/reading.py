@@ -58,7 +58,8 @@ def read_table(path: str | Path, sheet: str | int | None = None, lang: str | Non
         kind = workbooks.kind_of(path)
         if kind == "text" and suffix in workbooks.MARKUP:
             raise error("unsupported_format", path, lang=lang, suffix=suffix)
-        frame, info = _read_text(path, lang) if kind == "text" else _read_workbook(path, kind, sheet, lang, prefer)
+        frame, info = (_read_text(path, lang, prefer=prefer) if kind == "text"
+                       else _read_workbook(path, kind, sheet, lang, prefer))
         if suffix not in workbooks.KINDS[kind][0]:
             info["content"] = {"kind": kind, "suffix": suffix or "-"}
     else:
@@ -70,7 +71,7 @@ def read_table(path: str | Path, sheet: str | int | None = None, lang: str | Non
     return frame
 
 
-def sniff_text(path: str | Path, lang: str | None = None) -> dict:
+def sniff_text(path: str | Path, lang: str | None = None, prefer=None) -> dict:
     """How a CSV/TSV file is laid out (encoding, delimiter, header line), judged on its first megabyte
     with every check ``read_table`` makes, so a file too big to hold can be streamed in chunks and
     still be refused, or read, exactly as a whole-file read would."""
@@ -80,7 +81,7 @@ def sniff_text(path: str | Path, lang: str | None = None) -> dict:
         raw = handle.read(HEAD_BYTES + 1)
     if len(raw) > HEAD_BYTES:  # judge whole lines only
         raw = raw[: raw.rfind(b"\n", 0, HEAD_BYTES) + 1] or raw[:HEAD_BYTES]
-    frame, info = _read_text(path, lang, raw)
+    frame, info = _read_text(path, lang, raw, prefer)
     if _tidy(frame).empty:
         raise error("header_only" if len(frame.columns) else "empty", path, lang=lang)
     return info
@@ -124,7 +125,7 @@ def sheet_rows(positions, places: list) -> list[str]:
 
 # --- text files ------------------------------------------------------------------------------------
 
-def _read_text(path: Path, lang, raw: bytes | None = None) -> tuple[pd.DataFrame, dict]:
+def _read_text(path: Path, lang, raw: bytes | None = None, prefer=None) -> tuple[pd.DataFrame, dict]:
     raw = path.read_bytes() if raw is None else raw
     if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise error("empty", path, lang=lang)
@@ -132,12 +133,13 @@ def _read_text(path: Path, lang, raw: bytes | None = None) -> tuple[pd.DataFrame
     lines = text.splitlines()
     sep = _delimiter(lines, path.suffix.lower())
     try:
-        return _parse_text(path, lang, text, lines, sep, encoding)
+        return _parse_text(path, lang, text, lines, sep, encoding, prefer)
     except csv.Error as exc:  # the csv module's cell limit (131,072 characters): say where, not a traceback
         raise _huge_cell(path, lang, lines, sep, exc) from None
 
 
-def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encoding: str) -> tuple[pd.DataFrame, dict]:
+def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encoding: str,
+                prefer=None) -> tuple[pd.DataFrame, dict]:
     header_at = _header_index(lines, sep)
     header = next(csv.reader([lines[header_at]], delimiter=sep))
     _mojibake_check(header, path, lang)
@@ -161,9 +163,14 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
                     found=seen, expected=expected, sep={"\t": "TAB"}.get(sep, sep)) from None
     frame.columns = [str(c).strip() for c in header] if len(header) == len(frame.columns) else frame.columns
     frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
-    _two_row_header_check(frame, path, header_at + 1, lang)
-    return frame, {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep,
-                   "header_line": header_at + 1}
+    info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1}
+    joined = _joined_header(frame, path, header_at + 1, lang, prefer)
+    if joined:  # read again below the sub-headers, so their words do not make the columns text
+        frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at + 2, header=None, names=joined["columns"],
+                            skipinitialspace=True, skip_blank_lines=True)
+        frame.index = frame.index + 1  # the sub-header row keeps its number: rows stay numbered as in the file
+        info["joined_header"] = joined
+    return frame, info
 
 
 def _huge_cell(path: Path, lang, lines: list[str], sep: str, exc: csv.Error):
@@ -336,18 +343,21 @@ def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.
     elif str(sheet).isdigit() and int(sheet) < len(names):
         chosen = names[int(sheet)]
     elif str(sheet).strip().casefold() == ALL_SHEETS:
-        return _read_all_sheets(path, book, lang)
+        return _read_all_sheets(path, book, lang, prefer)
     else:
         raise error("sheet_not_found", path, lang=lang, sheet=sheet, sheets=", ".join(names))
     _cells_check(path, book, chosen, lang)
-    frame, header_at = _read_sheet(path, book, chosen, lang)
-    alike = [n for n in names if n != chosen and _header_key(headers[n]) == _header_key(frame.columns)]
+    frame, header_at, joined = _read_sheet(path, book, chosen, lang, prefer)
+    top = _header_names(book, chosen) if joined and headers else list(frame.columns)  # as the other sheets' are peeked
+    alike = [n for n in names if n != chosen and _header_key(headers[n]) == _header_key(top)]
     return frame, {"format": book.format, "sheet": chosen, "sheets": names, "header_line": header_at + 1,
-                   "alike_sheets": alike, **({"chosen_by": chosen_by} if chosen_by else {})}
+                   "alike_sheets": alike, **({"chosen_by": chosen_by} if chosen_by else {}),
+                   **({"joined_header": joined} if joined else {})}
 
 
-def _read_sheet(path: Path, book, chosen: str, lang) -> tuple[pd.DataFrame, int]:
-    """One sheet's table below its title rows, indexed from 0 at the first line under the header."""
+def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.DataFrame, int, dict | None]:
+    """One sheet's table below its title rows, indexed from 0 at the first line under the header, and
+    the header's two rows joined (``_joined_header``) or None."""
     grid = book.grid(chosen).dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
         raise error("empty", path, lang=lang)
@@ -358,12 +368,15 @@ def _read_sheet(path: Path, book, chosen: str, lang) -> tuple[pd.DataFrame, int]
     body = grid.loc[grid.index > header_at]
     columns = [h if h else f"Unnamed: {i}" for i, h in enumerate(header)]
     # index + header line + 1 = the sheet's row number, also when blank rows were dropped
-    frame = pd.DataFrame(body.to_numpy(), columns=columns, index=body.index - header_at - 1).infer_objects()
+    frame = pd.DataFrame(body.to_numpy(), columns=columns, index=body.index - header_at - 1)
+    joined = _joined_header(frame, path, header_at + 1, lang, prefer, merged=lambda: book.merged(chosen))
+    if joined:  # before typing: the sub-headers' words would make the columns text
+        frame = frame.iloc[1:].set_axis(joined["columns"], axis=1)
+    frame = frame.infer_objects()
     for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
-    _two_row_header_check(frame, path, header_at + 1, lang, merged=lambda: book.merged(chosen))
-    return frame, header_at
+    return frame, header_at, joined
 
 
 def _header_row(grid: pd.DataFrame) -> int:
@@ -394,11 +407,11 @@ def _header_of(book, name: str) -> tuple:
     return _header_key(_header_names(book, name))
 
 
-def _read_all_sheets(path: Path, book, lang) -> tuple[pd.DataFrame, dict]:
+def _read_all_sheets(path: Path, book, lang, prefer=None) -> tuple[pd.DataFrame, dict]:
     """Every sheet with the header most sheets share, one below the other (in the workbook's order); a row
     keeps its place as sheet and row (``row_labels``). Sheets with another header (notes, a summary) are left
     out and named."""
-    names, cells, parts, read, skipped = book.sheet_names, 0, [], [], []
+    names, cells, parts, read, skipped, first_joined = book.sheet_names, 0, [], [], [], None
     keys = {name: _header_of(book, name) for name in names}
     common = Counter(k for k in keys.values() if k).most_common(1)  # ties: the first sheet's (Counter keeps order)
     for name in names:
@@ -406,8 +419,9 @@ def _read_all_sheets(path: Path, book, lang) -> tuple[pd.DataFrame, dict]:
             skipped.append(name)
             continue
         cells = _cells_check(path, book, name, lang, before=cells)
-        frame, header_at = _read_sheet(path, book, name, lang)
+        frame, header_at, joined = _read_sheet(path, book, name, lang, prefer)
         parts.append((name, frame, header_at))
+        first_joined = first_joined if read else joined
         read.append(name)
     if not parts:
         raise error("empty", path, lang=lang)
@@ -420,21 +434,39 @@ def _read_all_sheets(path: Path, book, lang) -> tuple[pd.DataFrame, dict]:
         start += len(frame)
     frame = pd.concat([f for _, f, _ in parts])
     return frame, {"format": book.format, "sheet": ALL_SHEETS, "sheets": names, "read_sheets": read,
-                   "skipped_sheets": skipped, "header_line": parts[0][2] + 1, "places": places}
+                   "skipped_sheets": skipped, "header_line": parts[0][2] + 1, "places": places,
+                   **({"joined_header": first_joined} if first_joined else {})}
 
 
-def _two_row_header_check(frame: pd.DataFrame, source, header_line: int, lang, merged=lambda: "") -> None:
-    """A header merged over two rows ('온도' over 온도 1, 2, 3) leaves unnamed header cells and a first
-    'data' row of sub-headers that is empty where the real data rows are filled."""
+def _joined_header(frame: pd.DataFrame, source, header_line: int, lang, prefer=None, merged=lambda: "") -> dict | None:
+    """A header merged over two rows ('성분 (wt%)' over 탄소, 망간, ...) leaves unnamed header cells and a
+    first 'data' row of sub-headers that is empty where the real data rows are filled. The two rows make
+    one name per column: the sub-header after the name above it ('성분 (wt%) 탄소'), or the sub-header alone
+    where that names more of the card's columns (``prefer``). None for a one-row header; refused where the
+    names would still repeat."""
     unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
     if not unnamed or len(frame) < 2:
-        return
+        return None
     first, rest = frame.iloc[0], frame.iloc[1:]
     gaps = [c for c in frame.columns if pd.isna(first[c]) and rest[c].notna().mean() > 0.9]
     labels = [first[c] for c in unnamed if not pd.isna(first[c])]
-    if gaps and labels:
+    if not (gaps and labels):
+        return None
+    top = [None if str(c).startswith("Unnamed:") else str(c) for c in frame.columns]
+    sub = [None if pd.isna(v) or not str(v).strip() else str(v).strip() for v in first]
+    above, spread = None, []
+    for t, s in zip(top, sub):  # a merged name covers the unnamed cells to its right that have sub-headers
+        above = t if t is not None else above if s is not None else None
+        spread.append(above)
+    joined = [f"{t} {s}" if t and s else t or s or f"Unnamed: {i}" for i, (t, s) in enumerate(zip(spread, sub))]
+    alone = [s or t or f"Unnamed: {i}" for i, (t, s) in enumerate(zip(spread, sub))]
+    candidates = [names for names in (joined, alone) if len(set(names)) == len(names)]
+    if not candidates:
         raise error("merged_header", source, row_numbers=[header_line + 1], lang=lang, cells=merged() or "?",
                     row=header_line + 1, sample=str(labels[0]))
+    names = max(candidates, key=prefer) if prefer is not None else candidates[0]  # the first of equals: joined
+    changed = [n for n, c in zip(names, frame.columns) if n != c]
+    return {"columns": names, "rows": [header_line, header_line + 1], "names": changed}
 
 
 # --- all formats -----------------------------------------------------------------------------------

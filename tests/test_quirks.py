@@ -118,6 +118,36 @@ def _summary_first() -> bytes:
     return out.getvalue()
 
 
+ALLOY = ["탄소 함량", "망간 함량", "크롬 함량", "몰리브덴 함량"]  # the card's Korean names of the four alloy columns
+
+
+def _header_over_two_rows(excel: bool) -> Callable[[], bytes]:
+    """'성분 (wt%)' merged over the four alloy columns, each named in the row below (Korean headers, CP949 text)."""
+    def build() -> bytes:
+        frame = _korean(_reference(HEAT), HEAT)
+        columns = list(frame.columns)
+        top = [None if c in ALLOY else c for c in columns]
+        top[columns.index(ALLOY[0])] = "성분 (wt%)"
+        sub = [c if c in ALLOY else None for c in columns]
+        if not excel:
+            lines = pd.DataFrame([top, sub]).to_csv(index=False, header=False) + frame.to_csv(index=False, header=False)
+            return lines.encode("cp949")
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append(top)
+        sheet.append(sub)
+        at = columns.index(ALLOY[0]) + 1
+        sheet.merge_cells(start_row=1, start_column=at, end_row=1, end_column=at + 3)
+        for row in frame.astype(object).itertuples(index=False):
+            sheet.append([None if pd.isna(v) else v for v in row])
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+    return build
+
+
 def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
     out = io.BytesIO()
     frame.to_excel(out, index=False)
@@ -259,6 +289,13 @@ QUIRKS = [
           says=["the file is an Excel 2003 XML workbook, though its name ends in .xls"], report=["300 rows"]),
     Quirk("an_xlsx_renamed_csv", lambda: _xlsx_bytes(_reference(HEAT)),
           says=["the file is an Excel .xlsx workbook, though its name ends in .csv"], report=["Read: xlsx", "300 rows"]),
+    Quirk("a_header_merged_over_two_rows", _header_over_two_rows(excel=True), suffix=".xlsx",
+          says=["the header spans rows 1 & 2 (a name merged over sub-headers): 4 column(s) named from the two rows "
+                "(탄소 함량, 망간 함량, 크롬 함량, 몰리브덴 함량)"],
+          report=["15 of 15 card columns found", "300 rows"], never=["trained without", "not numbers"]),
+    Quirk("a_header_over_two_rows_exported_as_csv", _header_over_two_rows(excel=False),
+          says=["the header spans rows 1 & 2 (a name merged over sub-headers): 4 column(s) named from the two rows"],
+          report=["15 of 15 card columns found", "300 rows", "encoding cp949"], never=["trained without", "not numbers"]),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
     Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
           ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],
@@ -546,3 +583,26 @@ def test_a_model_trained_on_an_mes_html_export_scores_an_old_xls_and_an_xml_work
     assert len(scored["xls"]) == len(scored["xml"]) == 300
     assert scored["xls"]["input_sheet_row"].iloc[[0, 149, 150, 299]].tolist() == ["1월!4", "1월!153", "2월!4", "2월!153"]
     np.testing.assert_allclose(scored["xls"]["prediction"], scored["xml"]["prediction"])
+
+
+@pytest.mark.slow
+def test_a_header_over_two_rows_scores_as_a_one_row_header_does(store, tmp_path):
+    """Trained on a workbook whose header is merged over two rows; the same rows exported as CSV with that
+    header are scored in streamed chunks exactly as a one-row header's file, each row numbered as in the file."""
+    train = tmp_path / "열처리.xlsx"
+    train.write_bytes(_header_over_two_rows(excel=True)())
+    ran = _invoke("run", HEAT, "--data", str(train), "--trials", "1", "--quiet", "--site", "shop")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    two_rows, one_row = tmp_path / "two_rows.csv", tmp_path / "one_row.csv"
+    two_rows.write_bytes(_header_over_two_rows(excel=False)())
+    one_row.write_bytes(csv(_korean(_reference(HEAT), HEAT), "cp949"))
+    scored = {}
+    for path in (two_rows, one_row):
+        out = tmp_path / f"scored_{path.name}"
+        result = _invoke("predict", HEAT, "--site", "shop", "--input", str(path), "--output", str(out), "--chunk-rows", "128")
+        assert result.exit_code == 0, result.output[-3000:]
+        scored[path] = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(scored[two_rows]) == len(scored[one_row]) == 300
+    np.testing.assert_allclose(scored[two_rows]["prediction"], scored[one_row]["prediction"])
+    # the file's second line holds the sub-headers: data row 1 of the one-row file is data row 2 here
+    assert (scored[two_rows]["input_row"] == scored[one_row]["input_row"] + 1).all()

@@ -122,3 +122,29 @@ def test_what_cannot_be_read_is_refused_with_the_file_named(name, content, phras
     result = CliRunner().invoke(app, ["check", HEAT.id, "--data", str(path), "--lang", "en"], env={"COLUMNS": "250"})
     assert result.exit_code == 2, result.output
     assert phrase in result.output and str(path) in result.output and "Traceback" not in result.output
+
+
+def _two_row_header(tmp_path, top: list, sub: list, body: list[list]) -> str:
+    path = tmp_path / "two_rows.csv"
+    path.write_text("\n".join(",".join(map(str, row)) for row in [top, sub, *body]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_header_over_two_rows_names_each_column_from_both_unless_the_sub_header_names_more_card_columns(tmp_path):
+    body = [[f"2024-01-0{d} 06:00", 850 + d, 860 + d, 40 + d] for d in range(1, 8)]
+    path = _two_row_header(tmp_path, ["일자", "온도", "", "경도"], ["", "상부", "하부", ""], body)
+    frame = reading.read_table(path)
+    assert list(frame.columns) == ["일자", "온도 상부", "온도 하부", "경도"]
+    assert frame["온도 상부"].dtype.kind == "i" and frame.index[0] == 1  # typed below the sub-headers, numbered as in the file
+    joined = frame.attrs["reading"]["joined_header"]
+    assert joined["rows"] == [1, 2] and joined["names"] == ["온도 상부", "온도 하부"]
+    prefer = lambda header: sum(h in ("상부", "하부") for h in header)  # noqa: E731 - a card naming the sub-headers
+    assert list(reading.read_table(path, prefer=prefer).columns) == ["일자", "상부", "하부", "경도"]
+
+
+def test_a_header_over_two_rows_whose_names_still_repeat_is_refused(tmp_path):
+    body = [[f"2024-01-0{d} 06:00", 850 + d, 860 + d, 40 + d] for d in range(1, 8)]
+    path = _two_row_header(tmp_path, ["일자", "온도", "", "온도 1"], ["", "1", "1", ""], body)
+    with pytest.raises(Exception, match="the header spans two rows") as caught:
+        reading.read_table(path, lang="en")
+    assert str(path) in str(caught.value)

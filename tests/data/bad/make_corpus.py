@@ -89,9 +89,6 @@ def main() -> None:
     dup.insert(3, "Carbon_pct_2", dup["Carbon_pct"])
     add("duplicate_header.csv", "heat-treatment-hardness", "appears 2 times in the header",
         csv_bytes(dup).replace(b"Carbon_pct_2", b"Carbon_pct"))
-    _merged_excel(heat_ko, HERE / "merged_header.xlsx")
-    add("merged_header.xlsx", "heat-treatment-hardness", "the header spans two rows", None)
-    add("merged_header_exported.csv", "heat-treatment-hardness", "the header spans two rows", _merged_csv(heat_ko))
     heat_ko.to_excel(HERE / "sheet_missing.xlsx", index=False, sheet_name="1월")
     add("sheet_missing.xlsx", "heat-treatment-hardness", "has no sheet '생산'", None, args=["--sheet", "생산"])
     # an .xls whose OLE2 header holds no workbook (a broken or password-protected one); readable ones are read
@@ -216,37 +213,6 @@ def main() -> None:
         "# that must refuse it (predict needs no target, so target and split problems are training's only).\n"
         + yaml.safe_dump(cases, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
     print(f"{len(cases)} cases written to {HERE}")
-
-
-def _merged_excel(frame: pd.DataFrame, path: Path) -> None:
-    """A header merged over two rows, as plant spreadsheets often have: '성분 (wt%)' over C, Mn, Cr, Mo."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    cols = list(frame.columns)
-    top = [c if i not in (3, 4, 5) else ("성분 (wt%)" if i == 2 else None) for i, c in enumerate(cols)]
-    top[2] = "성분 (wt%)"
-    sub = [None] * len(cols)
-    sub[2:6] = ["탄소", "망간", "크롬", "몰리브덴"]
-    ws.append(top)
-    ws.append(sub)
-    ws.merge_cells(start_row=1, start_column=3, end_row=1, end_column=6)
-    for row in frame.itertuples(index=False):
-        ws.append(list(row))
-    wb.save(path)
-
-
-def _merged_csv(frame: pd.DataFrame) -> bytes:
-    cols = list(frame.columns)
-    top = [c if i not in (3, 4, 5) else "" for i, c in enumerate(cols)]
-    top[2] = "성분 (wt%)"
-    sub = [""] * len(cols)
-    sub[2:6] = ["탄소", "망간", "크롬", "몰리브덴"]
-    out = io.StringIO()
-    out.write(",".join(top) + "\n" + ",".join(sub) + "\n")
-    frame.to_csv(out, index=False, header=False)
-    return out.getvalue().encode("cp949")
 
 
 if __name__ == "__main__":
