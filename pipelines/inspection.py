@@ -294,6 +294,10 @@ def _sheet_notes(reading: dict, notes: list) -> None:
         names = joined["names"]
         notes.append(("header_joined", {"rows": " & ".join(map(str, joined["rows"])), "count": len(names),
                                         "names": ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")}))
+    for repeated in reading.get("duplicate_columns") or []:
+        notes.append(("duplicate_same", {"name": repeated["name"], "times": repeated["times"]}) if repeated["distinct"] == 1
+                     else ("duplicate_numbered", {"name": repeated["name"], "times": repeated["times"],
+                                                  "names": ", ".join(repeated["names"]), "second": repeated["names"][1]}))
     if reading.get("content"):
         notes.append(("content_not_name", {"what": workbooks.DESCRIBED[reading["content"]["kind"]],
                                            "suffix": reading["content"]["suffix"]}))

@@ -132,7 +132,10 @@ def map_columns(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | No
     ``attrs["mapping"]`` for the validation's messages and the check report."""
     found = match(frame.columns, card, column_map, source, with_target=with_target, lang=lang)
     attrs = dict(frame.attrs)
-    frame = frame.rename(columns=found.renames)
+    # a column already named as a card column that --map gives another column ('C=Carbon_pct' beside a
+    # 'Carbon_pct') is not read: it steps aside, so two columns never share the card's name
+    aside = {c: f"{c} (unused)" for c in frame.columns if c in set(found.renames.values()) and c not in found.renames}
+    frame = frame.rename(columns={**aside, **found.renames})
     frame.attrs = {**attrs, "mapping": found}
     return frame
 

@@ -117,19 +117,6 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
                "같습니다 (예: 쉼표로 구분된 파일의 천 단위 쉼표 1,234).",
                "그런 값을 따옴표로 감싸거나 천 단위 쉼표를 빼거나 Excel .xlsx로 저장하세요."),
     },
-    "duplicate_header": {
-        "en": ("the column name {name!r} appears {times} times in the header.",
-               "give each column its own name (e.g. {name}_1, {name}_2)."),
-        "ko": ("열 이름 {name!r}이(가) 머리글에 {times}번 나옵니다.", "열마다 다른 이름을 붙이세요 (예: {name}_1, {name}_2)."),
-    },
-    "merged_header": {
-        "en": ("the header spans two rows (merged cells {cells}): row {row} holds sub-headers such as {sample!r} "
-               "instead of data.",
-               "unmerge the header cells and write one header row with one name per column (e.g. 온도_1, 온도_2)."),
-        "ko": ("머리글이 두 행에 걸쳐 있습니다 (병합된 셀 {cells}). {row}행에 데이터 대신 {sample!r} 같은 "
-               "하위 머리글이 있습니다.",
-               "병합을 해제하고 열마다 이름이 하나인 머리글 한 행으로 만드세요 (예: 온도_1, 온도_2)."),
-    },
     "sheet_not_found": {
         "en": ("the workbook has no sheet {sheet!r} (sheets: {sheets}).", "pass one of those names or its number (0 = first) to --sheet."),
         "ko": ("통합 문서에 {sheet!r} 시트가 없습니다 (시트: {sheets}).", "--sheet에 그 이름 중 하나나 번호(0 = 첫 시트)를 주세요."),
@@ -462,6 +449,12 @@ NOTES: dict[str, dict[str, str]] = {
                              "the two rows ({names}); check the matched columns, or --map a name.",
                       "ko": "머리글이 {rows}행 두 줄입니다 (병합된 이름 아래 하위 머리글). {count}개 열의 이름을 두 줄로 "
                             "만들었습니다 ({names}). 찾은 열을 확인하고, 필요하면 --map으로 이름을 지정하세요."},
+    "duplicate_same": {"en": "column {name!r} appears {times} times with the same values: read once.",
+                       "ko": "{name!r} 열이 값이 같은 채로 {times}번 나옵니다. 한 번만 읽었습니다."},
+    "duplicate_numbered": {"en": "column {name!r} appears {times} times with different values: read as {names}; a card "
+                                 "column of that name reads the first (--map \"{second}={name}\" reads another).",
+                           "ko": "{name!r} 열이 값이 다른 채로 {times}번 나옵니다. {names}(으)로 읽었습니다. 같은 이름의 "
+                                 "카드 열은 첫 번째 열을 읽습니다 (다른 열은 --map \"{second}={name}\")."},
     "content_not_name": {"en": "the file is {what}, though its name ends in {suffix}: read as what it is.",
                          "ko": "파일 이름은 {suffix}(으)로 끝나지만 내용은 {what}입니다. 내용대로 읽었습니다."},
     "other_sheets": {"en": "read sheet {sheet!r} of {sheets}; choose another with --sheet.",

@@ -310,6 +310,11 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
             # The head decides encoding, delimiter and header line with all of read_table's checks; then
             # the file streams, so memory stays flat however long it is.
             layout = reading.sniff_text(path, lang, prefer)
+            if layout.get("duplicate_columns"):  # which copies to keep is judged on the whole file
+                frame = data.read_table(path, sheet=sheet, lang=lang, prefer=prefer)
+                for start in range(0, len(frame), rows):
+                    yield frame.iloc[start:start + rows], min(start + rows, len(frame))
+                return
             joined = layout.get("joined_header")  # a header over two rows: read below both, named as joined
             with open(path, "rb") as handle:
                 for chunk in pd.read_csv(handle, sep=layout["delimiter"], encoding=layout["encoding"],

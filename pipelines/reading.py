@@ -145,7 +145,6 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     _mojibake_check(header, path, lang)
     if len(header) == 1 and len(header[0]) > 20 and not _data_lines(lines[header_at + 1:], sep):
         raise error("wrong_delimiter", path, lang=lang, header=header[0][:60])
-    _duplicate_check(header, path, lang)
     # pandas reads rows longer than the header as an unnamed index instead of failing: say so
     for offset, width in enumerate(_widths(lines[header_at + 1:header_at + 200], sep), start=header_at + 2):
         if width > len(header):
@@ -164,12 +163,14 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     frame.columns = [str(c).strip() for c in header] if len(header) == len(frame.columns) else frame.columns
     frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1}
-    joined = _joined_header(frame, path, header_at + 1, lang, prefer)
-    if joined:  # read again below the sub-headers, so their words do not make the columns text
-        frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at + 2, header=None, names=joined["columns"],
-                            skipinitialspace=True, skip_blank_lines=True)
+    joined = _joined_header(frame, prefer)
+    if joined:
+        joined["rows"] = [header_at + 1, header_at + 2]  # read again below the sub-headers, so their words do not make the columns text
+        frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at + 2, header=None,
+                            skipinitialspace=True, skip_blank_lines=True).set_axis(joined["columns"], axis=1)
         frame.index = frame.index + 1  # the sub-header row keeps its number: rows stay numbered as in the file
         info["joined_header"] = joined
+    frame, info["duplicate_columns"] = _deduplicated(frame)
     return frame, info
 
 
@@ -270,11 +271,27 @@ def _mojibake_check(header: list[str], source, lang) -> None:
                     raise error("mojibake", source, lang=lang, sample=name, repaired=repaired)
 
 
-def _duplicate_check(header: list, source, lang) -> None:
-    names = [str(h).strip() for h in header if h is not None and str(h).strip()]
-    for name, times in Counter(names).items():
-        if times > 1:
-            raise error("duplicate_header", source, lang=lang, name=name, times=times)
+def _deduplicated(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Columns that share a name (two '비고' columns, a column exported twice): a copy with the same values
+    is read once; copies that differ are numbered ('온도', '온도 (2)'), so the card's matching refuses
+    them only where the card reads that name (which one is meant: --map). What was done, for a note."""
+    names = [str(c) for c in frame.columns]
+    counts = Counter(names)
+    if max(counts.values(), default=1) == 1:
+        return frame, []
+    keep, renamed, kept = [], [], {}  # kept: name -> positions of its distinct copies
+    for at, name in enumerate(names):
+        copies = kept.setdefault(name, [])
+        if counts[name] > 1 and any(frame.iloc[:, j].equals(frame.iloc[:, at]) for j in copies):
+            continue
+        copies.append(at)
+        keep.append(at)
+        renamed.append(name if len(copies) == 1 else f"{name} ({len(copies)})")
+    out = frame.iloc[:, keep].set_axis(renamed, axis=1)
+    found = [{"name": name, "times": counts[name], "distinct": len(kept[name]),
+              "names": [name] + [f"{name} ({k})" for k in range(2, len(kept[name]) + 1)]}
+             for name in counts if counts[name] > 1]
+    return out, found
 
 
 # --- Excel -----------------------------------------------------------------------------------------
@@ -351,7 +368,8 @@ def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.
     top = _header_names(book, chosen) if joined and headers else list(frame.columns)  # as the other sheets' are peeked
     alike = [n for n in names if n != chosen and _header_key(headers[n]) == _header_key(top)]
     return frame, {"format": book.format, "sheet": chosen, "sheets": names, "header_line": header_at + 1,
-                   "alike_sheets": alike, **({"chosen_by": chosen_by} if chosen_by else {}),
+                   "alike_sheets": alike, "duplicate_columns": frame.attrs.pop("duplicate_columns", []),
+                   **({"chosen_by": chosen_by} if chosen_by else {}),
                    **({"joined_header": joined} if joined else {})}
 
 
@@ -363,16 +381,17 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
         raise error("empty", path, lang=lang)
     header_at = _header_row(grid)
     header = [None if pd.isna(v) else str(v).strip() for v in grid.loc[header_at]]
-    _duplicate_check(header, path, lang)
     _mojibake_check([h for h in header if h], path, lang)
     body = grid.loc[grid.index > header_at]
     columns = [h if h else f"Unnamed: {i}" for i, h in enumerate(header)]
     # index + header line + 1 = the sheet's row number, also when blank rows were dropped
     frame = pd.DataFrame(body.to_numpy(), columns=columns, index=body.index - header_at - 1)
-    joined = _joined_header(frame, path, header_at + 1, lang, prefer, merged=lambda: book.merged(chosen))
+    joined = _joined_header(frame, prefer)
     if joined:  # before typing: the sub-headers' words would make the columns text
+        joined["rows"] = [header_at + 1, header_at + 2]
         frame = frame.iloc[1:].set_axis(joined["columns"], axis=1)
-    frame = frame.infer_objects()
+    frame, duplicates = _deduplicated(frame.infer_objects())
+    frame.attrs["duplicate_columns"] = duplicates
     for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
@@ -420,6 +439,9 @@ def _read_all_sheets(path: Path, book, lang, prefer=None) -> tuple[pd.DataFrame,
             continue
         cells = _cells_check(path, book, name, lang, before=cells)
         frame, header_at, joined = _read_sheet(path, book, name, lang, prefer)
+        if parts and len(frame.columns) != len(parts[0][1].columns):  # a column repeated in one month only
+            skipped.append(name)
+            continue
         parts.append((name, frame, header_at))
         first_joined = first_joined if read else joined
         read.append(name)
@@ -435,21 +457,22 @@ def _read_all_sheets(path: Path, book, lang, prefer=None) -> tuple[pd.DataFrame,
     frame = pd.concat([f for _, f, _ in parts])
     return frame, {"format": book.format, "sheet": ALL_SHEETS, "sheets": names, "read_sheets": read,
                    "skipped_sheets": skipped, "header_line": parts[0][2] + 1, "places": places,
+                   "duplicate_columns": parts[0][1].attrs.get("duplicate_columns", []),
                    **({"joined_header": first_joined} if first_joined else {})}
 
 
-def _joined_header(frame: pd.DataFrame, source, header_line: int, lang, prefer=None, merged=lambda: "") -> dict | None:
+def _joined_header(frame: pd.DataFrame, prefer=None) -> dict | None:
     """A header merged over two rows ('성분 (wt%)' over 탄소, 망간, ...) leaves unnamed header cells and a
     first 'data' row of sub-headers that is empty where the real data rows are filled. The two rows make
     one name per column: the sub-header after the name above it ('성분 (wt%) 탄소'), or the sub-header alone
-    where that names more of the card's columns (``prefer``). None for a one-row header; refused where the
-    names would still repeat."""
-    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
+    where that names more of the card's columns (``prefer``). None for a one-row header. Names that still
+    repeat are numbered as any repeated name is (``_deduplicated``)."""
+    unnamed = [i for i, c in enumerate(frame.columns) if str(c).startswith("Unnamed:")]
     if not unnamed or len(frame) < 2:
         return None
-    first, rest = frame.iloc[0], frame.iloc[1:]
-    gaps = [c for c in frame.columns if pd.isna(first[c]) and rest[c].notna().mean() > 0.9]
-    labels = [first[c] for c in unnamed if not pd.isna(first[c])]
+    first, filled = frame.iloc[0].to_numpy(), frame.iloc[1:].notna().mean().to_numpy()  # by position: names may repeat
+    gaps = [i for i in range(len(first)) if pd.isna(first[i]) and filled[i] > 0.9]
+    labels = [first[i] for i in unnamed if not pd.isna(first[i])]
     if not (gaps and labels):
         return None
     top = [None if str(c).startswith("Unnamed:") else str(c) for c in frame.columns]
@@ -460,13 +483,9 @@ def _joined_header(frame: pd.DataFrame, source, header_line: int, lang, prefer=N
         spread.append(above)
     joined = [f"{t} {s}" if t and s else t or s or f"Unnamed: {i}" for i, (t, s) in enumerate(zip(spread, sub))]
     alone = [s or t or f"Unnamed: {i}" for i, (t, s) in enumerate(zip(spread, sub))]
-    candidates = [names for names in (joined, alone) if len(set(names)) == len(names)]
-    if not candidates:
-        raise error("merged_header", source, row_numbers=[header_line + 1], lang=lang, cells=merged() or "?",
-                    row=header_line + 1, sample=str(labels[0]))
+    candidates = [names for names in (joined, alone) if len(set(names)) == len(names)] or [joined]
     names = max(candidates, key=prefer) if prefer is not None else candidates[0]  # the first of equals: joined
-    changed = [n for n, c in zip(names, frame.columns) if n != c]
-    return {"columns": names, "rows": [header_line, header_line + 1], "names": changed}
+    return {"columns": names, "names": [n for n, c in zip(names, frame.columns) if n != c]}
 
 
 # --- all formats -----------------------------------------------------------------------------------

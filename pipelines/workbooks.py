@@ -1,5 +1,5 @@
 """Workbooks as plant software saves them, behind one small interface (sheet names, a sheet's cells as a
-grid, its size, its merged ranges), so that reading.py finds the sheet, the header and the rows the same
+grid, its size), so that reading.py finds the sheet, the header and the rows the same
 way in each:
 
 - Excel .xlsx / .xlsm (openpyxl);
@@ -93,18 +93,6 @@ class ExcelBook:
         except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
             return None  # an openpyxl without that attribute: the file size limit still holds
 
-    def merged(self, name: str) -> str:
-        """The sheet's merged ranges as Excel writes them (``<mergeCell ref="B1:D1"/>``), for a message."""
-        if self.format != "xlsx":
-            return ""
-        try:
-            with zipfile.ZipFile(self.path) as archive:
-                parts = sorted(n for n in archive.namelist() if re.match(r"xl/worksheets/sheet\d+\.xml$", n))
-                xml = archive.read(parts[min(self.sheet_names.index(name), len(parts) - 1)]).decode("utf-8", "replace")
-        except (OSError, KeyError, IndexError, ValueError, zipfile.BadZipFile):
-            return ""
-        return ", ".join(re.findall(r'<mergeCell ref="([A-Z]+\d+:[A-Z]+\d+)"', xml)[:4])
-
 
 class TableBook:
     """Tables parsed here (an HTML page's tables, a SpreadsheetML workbook's sheets) as lists of rows. A
@@ -127,9 +115,6 @@ class TableBook:
         rows = self.sheets.get(name, [])
         width = max((len(r) for r in rows), default=0)
         return len(rows), width, _cells(rows)
-
-    def merged(self, name: str) -> str:
-        return ""
 
 
 def _cells(rows: list[list]) -> int:

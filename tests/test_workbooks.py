@@ -142,9 +142,21 @@ def test_a_header_over_two_rows_names_each_column_from_both_unless_the_sub_heade
     assert list(reading.read_table(path, prefer=prefer).columns) == ["일자", "상부", "하부", "경도"]
 
 
-def test_a_header_over_two_rows_whose_names_still_repeat_is_refused(tmp_path):
+def test_a_header_over_two_rows_whose_names_still_repeat_numbers_them(tmp_path):
     body = [[f"2024-01-0{d} 06:00", 850 + d, 860 + d, 40 + d] for d in range(1, 8)]
     path = _two_row_header(tmp_path, ["일자", "온도", "", "온도 1"], ["", "1", "1", ""], body)
-    with pytest.raises(Exception, match="the header spans two rows") as caught:
-        reading.read_table(path, lang="en")
-    assert str(path) in str(caught.value)
+    frame = reading.read_table(path, lang="en")
+    assert list(frame.columns) == ["일자", "온도 1", "온도 1 (2)", "온도 1 (3)"]
+    assert frame["온도 1 (3)"].tolist() == [41, 42, 43, 44, 45, 46, 47]
+
+
+def test_columns_that_share_a_name_are_read_once_when_equal_and_numbered_when_not(tmp_path):
+    path = tmp_path / "repeated.csv"
+    path.write_text("a,b,a,비고,비고,b\n1,2,1,x,y,3\n4,5,4,z,w,6\n", encoding="utf-8")
+    frame = reading.read_table(path)
+    assert list(frame.columns) == ["a", "b", "비고", "비고 (2)", "b (2)"]
+    assert frame["b (2)"].tolist() == [3, 6] and frame["비고 (2)"].tolist() == ["y", "w"]
+    assert frame.attrs["reading"]["duplicate_columns"] == [
+        {"name": "a", "times": 2, "distinct": 1, "names": ["a"]},
+        {"name": "b", "times": 2, "distinct": 2, "names": ["b", "b (2)"]},
+        {"name": "비고", "times": 2, "distinct": 2, "names": ["비고", "비고 (2)"]}]

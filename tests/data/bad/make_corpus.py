@@ -85,10 +85,6 @@ def main() -> None:
     ragged["Soak_Time_min"] = ragged["Soak_Time_min"].map(lambda v: f"{v * 1000:,.0f}")
     text = ragged.to_csv(index=False, quoting=3, escapechar="\\").replace("\\,", ",")
     add("thousands_separator_unquoted.csv", "heat-treatment-hardness", "fields but the header has", text.encode())
-    dup = heat.copy()
-    dup.insert(3, "Carbon_pct_2", dup["Carbon_pct"])
-    add("duplicate_header.csv", "heat-treatment-hardness", "appears 2 times in the header",
-        csv_bytes(dup).replace(b"Carbon_pct_2", b"Carbon_pct"))
     heat_ko.to_excel(HERE / "sheet_missing.xlsx", index=False, sheet_name="1월")
     add("sheet_missing.xlsx", "heat-treatment-hardness", "has no sheet '생산'", None, args=["--sheet", "생산"])
     # an .xls whose OLE2 header holds no workbook (a broken or password-protected one); readable ones are read
