@@ -294,6 +294,13 @@ def _sheet_notes(reading: dict, notes: list) -> None:
         names = joined["names"]
         notes.append(("header_joined", {"rows": " & ".join(map(str, joined["rows"])), "count": len(names),
                                         "names": ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")}))
+    if reading.get("widened"):
+        w = reading["widened"]
+        notes.append(("widened" if w["filled"] is not None else "widened_by_key",
+                      {**{k: w[k] for k in ("tag", "value", "rows", "lines", "tags", "card_tags", "filled")},
+                       "keys": " + ".join(w["keys"])}))
+        if w["repeated"]:
+            notes.append(("widened_repeats", {"count": w["repeated"], "tag": w["tag"], "keys": " + ".join(w["keys"])}))
     for repeated in reading.get("duplicate_columns") or []:
         notes.append(("duplicate_same", {"name": repeated["name"], "times": repeated["times"]}) if repeated["distinct"] == 1
                      else ("duplicate_numbered", {"name": repeated["name"], "times": repeated["times"],

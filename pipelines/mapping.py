@@ -130,6 +130,9 @@ def map_columns(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | No
                 lang: str | None = None, with_target: bool = True) -> pd.DataFrame:
     """Rename user columns onto card columns (see ``match``); the mapping rides along in
     ``attrs["mapping"]`` for the validation's messages and the check report."""
+    from .long_format import widened  # a file of one reading per row first becomes a row per time stamp
+
+    frame = widened(frame, card, column_map)
     found = match(frame.columns, card, column_map, source, with_target=with_target, lang=lang)
     attrs = dict(frame.attrs)
     # a column already named as a card column that --map gives another column ('C=Carbon_pct' beside a

@@ -449,6 +449,20 @@ NOTES: dict[str, dict[str, str]] = {
                              "the two rows ({names}); check the matched columns, or --map a name.",
                       "ko": "머리글이 {rows}행 두 줄입니다 (병합된 이름 아래 하위 머리글). {count}개 열의 이름을 두 줄로 "
                             "만들었습니다 ({names}). 찾은 열을 확인하고, 필요하면 --map으로 이름을 지정하세요."},
+    "widened": {"en": "the file holds one reading per row ({tag} names it, {value} holds it): its {lines} rows read as "
+                      "{rows}, one per {keys}, with a column per tag ({tags}, {card_tags} of them the card's); {filled} "
+                      "empty cell(s) took the tag's previous value, as a historian stores a reading when it changes.",
+                "ko": "한 행에 측정값 하나씩 있는 파일입니다 ({tag}이(가) 항목, {value}이(가) 값). {lines}개 행을 {keys}마다 "
+                      "한 행씩, 항목마다 한 열로 바꿔 {rows}개 행으로 읽었습니다 (항목 {tags}개, 그중 카드의 열 {card_tags}개). "
+                      "빈 칸 {filled}개는 그 항목의 직전 값으로 채웠습니다 (히스토리언은 값이 바뀔 때만 기록합니다)."},
+    "widened_by_key": {"en": "the file holds one reading per row ({tag} names it, {value} holds it): its {lines} rows read as "
+                             "{rows}, one per {keys}, with a column per tag ({tags}, {card_tags} of them the card's); a tag "
+                             "without a reading for a row stays missing.",
+                       "ko": "한 행에 측정값 하나씩 있는 파일입니다 ({tag}이(가) 항목, {value}이(가) 값). {lines}개 행을 {keys}마다 "
+                             "한 행씩, 항목마다 한 열로 바꿔 {rows}개 행으로 읽었습니다 (항목 {tags}개, 그중 카드의 열 {card_tags}개). "
+                             "값이 없는 항목은 빈 값으로 둡니다."},
+    "widened_repeats": {"en": "{count} reading(s) repeat a {tag} at the same {keys}: the first is kept.",
+                        "ko": "같은 {keys}에 같은 {tag} 값이 {count}번 더 있습니다. 첫 값을 썼습니다."},
     "duplicate_same": {"en": "column {name!r} appears {times} times with the same values: read once.",
                        "ko": "{name!r} 열이 값이 같은 채로 {times}번 나옵니다. 한 번만 읽었습니다."},
     "duplicate_numbered": {"en": "column {name!r} appears {times} times with different values: read as {names}; a card "

@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import cards, data, messages, partials, reading, registry, tracking, workbooks
+from . import cards, data, long_format, messages, partials, reading, registry, tracking, workbooks
 from .history import HISTORY_ROWS  # rows of the previous chunk a model with lag/rolling features sees again
 from .errors import DataError, WorkbenchError
 
@@ -177,7 +177,15 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
     """Validated chunks of the input and the reading progress after each (and, with ``keep_raw``, the
     chunk as read: its index labels are the rows' positions in the file, as ``input_row - 1``)."""
     start = 1
-    for raw, done in read_chunks(path, chunk_rows, sheet=sheet, lang=lang, prefer=data.card_columns_in(card)):
+    chunks = read_chunks(path, chunk_rows, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
+    first = next(chunks, None)
+    if first is not None and long_format.found(first[0], card, column_map) is not None:
+        # one reading per row: a time stamp's readings may straddle chunks, and a tag's last value carries over
+        whole = data.read_table(path, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
+        chunks = iter([(whole, path.stat().st_size if path.suffix.lower() in TEXT else len(whole))])
+    else:
+        chunks = itertools.chain([first] if first is not None else [], chunks)
+    for raw, done in chunks:
         source = path if start == 1 else f"{path} rows {start}-{start + len(raw) - 1}"
         frame = _prepare(raw, card, column_map, source, lang, options)
         yield (frame, done, raw) if keep_raw else (frame, done)
