@@ -294,6 +294,10 @@ def _sheet_notes(reading: dict, notes: list) -> None:
         names = joined["names"]
         notes.append(("header_joined", {"rows": " & ".join(map(str, joined["rows"])), "count": len(names),
                                         "names": ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")}))
+    if reading.get("uncalculated"):
+        found = reading["uncalculated"]
+        notes.append(("uncalculated_formulas", {"count": sum(found.values()),
+                                                "columns": ", ".join(f"{c} ({n})" for c, n in list(found.items())[:6])}))
     if reading.get("widened"):
         w = reading["widened"]
         notes.append(("widened" if w["filled"] is not None else "widened_by_key",

@@ -449,6 +449,11 @@ NOTES: dict[str, dict[str, str]] = {
                              "the two rows ({names}); check the matched columns, or --map a name.",
                       "ko": "머리글이 {rows}행 두 줄입니다 (병합된 이름 아래 하위 머리글). {count}개 열의 이름을 두 줄로 "
                             "만들었습니다 ({names}). 찾은 열을 확인하고, 필요하면 --map으로 이름을 지정하세요."},
+    "uncalculated_formulas": {"en": "{count} cell(s) hold formulas that were never calculated, so they read as empty: "
+                                    "{columns}. The program that wrote the file left the results to Excel: open the file "
+                                    "in Excel, save it, and read it again.",
+                              "ko": "계산된 적이 없는 수식 {count}칸이 빈 값으로 읽혔습니다: {columns}. 파일을 만든 프로그램이 "
+                                    "계산을 Excel에 맡긴 것입니다. Excel에서 파일을 열어 저장한 뒤 다시 읽으세요."},
     "widened": {"en": "the file holds one reading per row ({tag} names it, {value} holds it): its {lines} rows read as "
                       "{rows}, one per {keys}, with a column per tag ({tags}, {card_tags} of them the card's); {filled} "
                       "empty cell(s) took the tag's previous value, as a historian stores a reading when it changes.",

@@ -369,6 +369,7 @@ def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.
     alike = [n for n in names if n != chosen and _header_key(headers[n]) == _header_key(top)]
     return frame, {"format": book.format, "sheet": chosen, "sheets": names, "header_line": header_at + 1,
                    "alike_sheets": alike, "duplicate_columns": frame.attrs.pop("duplicate_columns", []),
+                   "uncalculated": frame.attrs.pop("uncalculated", {}),
                    **({"chosen_by": chosen_by} if chosen_by else {}),
                    **({"joined_header": joined} if joined else {})}
 
@@ -390,8 +391,11 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
     if joined:  # before typing: the sub-headers' words would make the columns text
         joined["rows"] = [header_at + 1, header_at + 2]
         frame = frame.iloc[1:].set_axis(joined["columns"], axis=1)
+    empty = [at for at, col in enumerate(frame.columns) if frame.iloc[:, at].isna().all()]
+    counts = book.uncalculated(chosen) if empty and hasattr(book, "uncalculated") else {}
+    uncalculated = {str(frame.columns[at]): counts[grid.columns[at]] for at in empty if counts.get(grid.columns[at])}
     frame, duplicates = _deduplicated(frame.infer_objects())
-    frame.attrs["duplicate_columns"] = duplicates
+    frame.attrs.update(duplicate_columns=duplicates, uncalculated=uncalculated)
     for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
@@ -458,6 +462,8 @@ def _read_all_sheets(path: Path, book, lang, prefer=None) -> tuple[pd.DataFrame,
     return frame, {"format": book.format, "sheet": ALL_SHEETS, "sheets": names, "read_sheets": read,
                    "skipped_sheets": skipped, "header_line": parts[0][2] + 1, "places": places,
                    "duplicate_columns": parts[0][1].attrs.get("duplicate_columns", []),
+                   "uncalculated": {c: n for c, n in parts[0][1].attrs.get("uncalculated", {}).items()
+                                    if frame[c].isna().all()},  # empty in every sheet read
                    **({"joined_header": first_joined} if first_joined else {})}
 
 

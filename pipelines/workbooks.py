@@ -94,6 +94,19 @@ class ExcelBook:
             return None  # an openpyxl without that attribute: the file size limit still holds
 
 
+    def uncalculated(self, name: str) -> dict[int, int]:
+        """Formula cells without a calculated value, by the sheet's column (0 for A): a workbook written by a
+        program, not saved by Excel, may hold formulas only, and those read as empty cells."""
+        if self.format != "xlsx":
+            return {}
+        try:
+            member = self.file.book[name]._worksheet_path
+            with zipfile.ZipFile(self.path) as archive:
+                return _uncalculated(archive, member)
+        except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
+            return {}
+
+
 class TableBook:
     """Tables parsed here (an HTML page's tables, a SpreadsheetML workbook's sheets) as lists of rows. A
     merged cell holds its value in its first cell only and leaves the others empty, as Excel does."""
@@ -246,6 +259,32 @@ def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
     if rows and cells:  # cells without references: at least the mean row's width
         width = max(width, -(-cells // rows))
     return rows, width, cells
+
+
+def _uncalculated(archive: zipfile.ZipFile, member: str) -> dict[int, int]:
+    """Cells of a sheet's XML with a formula (``<f>``) and no value (``<v>`` missing or empty), counted by
+    column as the XML streams."""
+    counts: dict[int, int] = {}
+    carry, cell = b"", None
+    with archive.open(member) as stream:
+        while True:
+            chunk = stream.read(1 << 22)
+            block = carry + chunk
+            if cell is None:
+                root = re.search(rb"<([\w.-]+:)?worksheet[\s>]", block)
+                prefix = re.escape(root.group(1) or b"" if root else b"")
+                cell = re.compile(rb"<" + prefix + rb'c r="([A-Z]{1,3})\d+"[^>]*?(?<!/)>(.*?)</' + prefix + rb"c>", re.S)
+                value = re.compile(rb"<" + prefix + rb"v>[^<]")
+                formula = rb"<" + (root.group(1) or b"" if root else b"") + b"f"
+            end = block.rfind(b"c>") + 2 if chunk else len(block)  # a cell cut in two waits for the next chunk
+            block, carry = block[:end], block[end:]
+            for letters, body in cell.findall(block):
+                if formula in body and not value.search(body):
+                    column = _column_number(letters) - 1
+                    counts[column] = counts.get(column, 0) + 1
+            if not chunk:
+                break
+    return counts
 
 
 def _column_number(letters: bytes) -> int:

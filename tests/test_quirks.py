@@ -148,6 +148,24 @@ def _header_over_two_rows(excel: bool) -> Callable[[], bytes]:
     return build
 
 
+def _formulas_never_calculated() -> bytes:
+    """What a program writing .xlsx with formulas leaves: Temper_Time_h as '=...' cells without results."""
+    from openpyxl import Workbook
+
+    frame = _reference(HEAT)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(frame.columns))
+    at = list(frame.columns).index("Temper_Time_h")
+    for row, values in enumerate(frame.astype(object).itertuples(index=False), start=2):
+        values = [None if pd.isna(v) else v for v in values]
+        values[at] = f"=ROUND({values[at]}*60,0)/60"
+        sheet.append(values)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
     out = io.BytesIO()
     frame.to_excel(out, index=False)
@@ -306,6 +324,9 @@ QUIRKS = [
           args=["--map", "Carbon_pct (2)=Carbon_pct"], report=["Carbon_pct (2)", "ignored: Carbon_pct."]),
     Quirk("a_mapped_column_beside_one_with_the_cards_name", heat(lambda f: f.assign(C_wt=f["Carbon_pct"])),
           [], args=["--map", "C_wt=Carbon_pct"], report=["ignored: Carbon_pct.", "15 of 15 card columns found"]),
+    Quirk("formulas_never_calculated", _formulas_never_calculated, suffix=".xlsx",
+          says=["300 cell(s) hold formulas that were never calculated, so they read as empty: Temper_Time_h (300)",
+                "Temper_Time_h is empty in every row: trained without it"]),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
     Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
           ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],

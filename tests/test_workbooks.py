@@ -160,3 +160,17 @@ def test_columns_that_share_a_name_are_read_once_when_equal_and_numbered_when_no
         {"name": "a", "times": 2, "distinct": 1, "names": ["a"]},
         {"name": "b", "times": 2, "distinct": 2, "names": ["b", "b (2)"]},
         {"name": "비고", "times": 2, "distinct": 2, "names": ["비고", "비고 (2)"]}]
+
+
+def test_formulas_are_counted_only_where_no_value_was_calculated(tmp_path):
+    import zipfile
+
+    sheet = (b'<?xml version="1.0"?><x:worksheet xmlns:x="s"><x:sheetData><x:row r="2">'
+             b'<x:c r="A2"><x:v>1</x:v></x:c><x:c r="B2"><x:f>A2*2</x:f><x:v>2</x:v></x:c>'
+             b'<x:c r="C2"><x:f>A2*3</x:f><x:v></x:v></x:c><x:c r="AA2" t="str"><x:f>A2</x:f></x:c><x:c r="D2"/>'
+             b'</x:row></x:sheetData></x:worksheet>')
+    path = tmp_path / "book.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("sheet1.xml", sheet)
+    with zipfile.ZipFile(path) as archive:
+        assert workbooks._uncalculated(archive, "sheet1.xml") == {2: 1, 26: 1}  # C and AA; B has its value
