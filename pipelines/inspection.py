@@ -30,12 +30,12 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import messages, workbooks
+from . import messages, time_parts, workbooks
 from .cards import Card, Costs, TimeSpec
 from .errors import DataError
 from .mapping import Mapping, match
 from .parsing import (DAY_FIRST, MONTH_FIRST, MISSING_TEXT, WINDOW, class_labels, is_positive, labels,  # noqa: F401
-                      parse_clock_times, parse_dates, parse_numbers, unit_key)
+                      parse_dates, parse_numbers, unit_key)
 from .reading import row_labels
 
 log = logging.getLogger("pipelines.data")
@@ -370,40 +370,24 @@ def _drop_units_row(frame: pd.DataFrame, card: Card, notes: list, rownum) -> pd.
 
 
 def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list):
-    """Plant exports often split a time stamp into a date and a time of day (일자 | 시각). Where the card's
-    time column is absent and exactly one unused column holds dates (at midnight) and one holds times of
-    day, the two make the time column, with a note: the split by time and the rows' order then hold."""
+    """Plant exports often write a time stamp in pieces (일자 | 시각, 날짜 | 시간 1-24, 년 | 월 | 일 | 시). Where the
+    card's time column is absent and the unused columns hold exactly one such set, the pieces make the
+    time column, with a note: the split by time and the rows' order then hold (time_parts.py)."""
     time = card.time.column if card.time and not card.time.within else None
     if not time or time in frame.columns or frame.empty:
         return frame, mapping
-    pair = date_and_clock(frame, [c for c in mapping.extras if c in frame.columns])
-    if pair is None:
+    found = time_parts.pieces(frame, [c for c in mapping.extras if c in frame.columns])
+    if found is None:
         return frame, mapping
-    date, clock = pair
-    notes.append(("time_joined", {"time": time, "date": date, "clock": clock}))
-    frame = frame.drop(columns=[date, clock]).assign(**{time: joined_stamps(frame, date, clock)})
-    return frame, replace(mapping, extras=[c for c in mapping.extras if c not in pair])
-
-
-def date_and_clock(frame: pd.DataFrame, candidates: list) -> tuple[str, str] | None:
-    """The one column of dates (at midnight) and the one of times of day among ``candidates``, if the
-    file has exactly one of each."""
-    dates, clocks = [], []
-    for name in candidates[:50]:  # bounded: a wide export stays quick
-        sample = frame[name].dropna().head(200)
-        if sample.empty or pd.api.types.is_bool_dtype(sample):
-            continue
-        if not pd.api.types.is_numeric_dtype(sample) and parse_clock_times(sample).notna().mean() >= 0.95:
-            clocks.append(name)
-        elif pd.api.types.is_datetime64_any_dtype(sample) or not pd.api.types.is_numeric_dtype(sample):
-            stamps = parse_dates(sample).values
-            if stamps.notna().mean() >= 0.95 and (stamps.dropna() == stamps.dropna().dt.normalize()).all():
-                dates.append(name)
-    return (dates[0], clocks[0]) if len(dates) == 1 and len(clocks) == 1 else None
-
-
-def joined_stamps(frame: pd.DataFrame, date: str, clock: str) -> pd.Series:
-    return parse_dates(frame[date]).values + parse_clock_times(frame[clock])
+    parts, how = found
+    if how == "clock":
+        notes.append(("time_joined", {"time": time, "date": parts[0], "clock": parts[1]}))
+    else:
+        hour = parts[1] if how == "hour" else parts[3] if len(parts) > 3 else None
+        notes.append(("time_assembled_1_24" if hour and time_parts.hours_ending(frame, hour) else "time_assembled",
+                      {"time": time, "parts": " + ".join(parts), "hour": hour}))
+    frame = frame.drop(columns=parts).assign(**{time: time_parts.stamps(frame, parts, how)})
+    return frame, replace(mapping, extras=[c for c in mapping.extras if c not in parts])
 
 
 def _unreadable_cells(frame: pd.DataFrame, typed: pd.DataFrame, bad: dict[str, pd.Series], options: Options,

@@ -427,6 +427,11 @@ NOTES: dict[str, dict[str, str]] = {
                   "ko": "{count}개 행이 다른 행과 같은 {column} 값을 가집니다."},
     "time_joined": {"en": "{time} made from the date in {date} and the time of day in {clock}.",
                     "ko": "{date}의 날짜와 {clock}의 시각으로 {time}을(를) 만들었습니다."},
+    "time_assembled": {"en": "{time} made from the columns {parts}.", "ko": "{parts} 열로 {time}을(를) 만들었습니다."},
+    "time_assembled_1_24": {"en": "{time} made from the columns {parts}; {hour} numbers the hours 1-24, so hour 1 is "
+                                  "stamped 00:00 (the hour's start) and hour 24 23:00.",
+                            "ko": "{parts} 열로 {time}을(를) 만들었습니다. {hour}은(는) 1-24시로 적혀 있어 1시는 00:00(그 시간의 "
+                                  "시작), 24시는 23:00으로 적었습니다."},
     "units_row": {"en": "row {row} holds the columns' units ({units}), not data: left out.",
                   "ko": "{row}행은 데이터가 아니라 열의 단위({units})라서 뺐습니다."},
     "units_row_other": {"en": "row {row} holds the columns' units ({units}), not data: left out. Not the card's units: "

@@ -24,7 +24,8 @@ from .errors import WorkbenchError
 from .mapping import normal
 from .messages import lang_or_default
 from .reading import read_table
-from .inspection import MOSTLY, class_labels, date_and_clock, joined_stamps, parse_dates, parse_numbers, validate
+from . import time_parts
+from .inspection import MOSTLY, class_labels, parse_dates, parse_numbers, validate
 
 TEMPLATE = "_template.ipynb"
 SKIPPED = {
@@ -97,12 +98,12 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
     frame = read_table(path, sheet=sheet, lang=lang)
     target, time, group = (_find(frame, name, role) for name, role in ((target, "--target"), (time, "--time"), (group, "--group")))
     joined = None
-    if time is None:  # a time stamp written as a date and a time of day (작업일자 | 작업시간) makes the time column
-        pair = date_and_clock(frame, [c for c in frame.columns if c not in (target, group)])
-        if pair is not None:
-            time = f"{pair[0]} {pair[1]}"
-            frame = frame.assign(**{time: joined_stamps(frame, *pair)})
-            joined = pair
+    if time is None:  # a time stamp written in pieces (작업일자 | 작업시간, 년 | 월 | 일 | 시) makes the time column
+        found = time_parts.pieces(frame, [c for c in frame.columns if c not in (target, group)])
+        if found is not None:
+            joined, how = found
+            time = " ".join(joined)
+            frame = frame.assign(**{time: time_parts.stamps(frame, joined, how)})
     if task == "forecast" and not time:
         raise WorkbenchError("--task forecast needs --time (the series' time stamp column).")
     if task == "rul" and not group:

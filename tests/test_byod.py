@@ -309,21 +309,30 @@ def test_new_card_from_a_plant_file_trains(store, catalog_copy, tmp_path):
     assert version and np.isfinite(float(MlflowClient().get_run(version[0].run_id).data.metrics["test_r2"]))
 
 
-def test_new_card_joins_a_date_and_a_time_of_day_into_its_time_column(catalog_copy, tmp_path):
-    """An MES export writes its stamp as 작업일자 and 작업시간: the drafted card splits by the joined time,
-    and the same file then checks with the split by time possible, the stamps in order."""
+@pytest.mark.parametrize("pieces", ["date_and_clock", "year_to_minute"])
+def test_new_card_joins_a_date_and_a_time_of_day_into_its_time_column(pieces, catalog_copy, tmp_path):
+    """An MES export writes its stamp as 작업일자 and 작업시간 (or as 년, 월, 일, 시, 분): the drafted card
+    splits by the joined time, and the same file then checks with the split by time possible, the stamps
+    in order."""
     frame, _ = data.simulate.simulate("heat_treatment", rows=300, seed=6)
     stamps = pd.to_datetime(frame.pop("Batch_Time"))
-    frame.insert(0, "작업일자", stamps.dt.strftime("%Y-%m-%d"))
-    frame.insert(1, "작업시간", stamps.dt.strftime("%H:%M:%S"))
+    if pieces == "date_and_clock":
+        frame.insert(0, "작업일자", stamps.dt.strftime("%Y-%m-%d"))
+        frame.insert(1, "작업시간", stamps.dt.strftime("%H:%M:%S"))
+    else:
+        for at, (name, values) in enumerate(zip(["년", "월", "일", "시", "분"], [stamps.dt.year, stamps.dt.month, stamps.dt.day,
+                                                                               stamps.dt.hour, stamps.dt.minute])):
+            frame.insert(at, name, values)
+    time = "작업일자 작업시간" if pieces == "date_and_clock" else "년 월 일 시 분"
     path = tmp_path / "mes.csv"
     frame.sample(frac=1.0, random_state=0).to_csv(path, index=False, encoding="cp949")  # rows out of order
     made = CliRunner().invoke(app, ["new", "mes-heat", "--data", str(path), "--target", "Hardness_HRC", "--lang", "en"])
     assert made.exit_code == 0, made.output
-    assert "작업일자 (joined with the other into the time column '작업일자 작업시간')" in made.output
+    assert f"{time.split()[0]} (joined with the other into the time column '{time}')" in made.output
     card = cards.load_card("mes-heat")
-    assert card.time.column == "작업일자 작업시간" and card.split.kind == "time"
+    assert card.time.column == time and card.split.kind == "time"
     checked = CliRunner().invoke(app, ["check", "mes-heat", "--data", str(path), "--lang", "en"])
     assert checked.exit_code == 0, checked.output
-    first, last = stamps.min().strftime("%Y-%m-%d %H:%M:%S"), stamps.max().strftime("%Y-%m-%d %H:%M:%S")
-    assert f"Time 작업일자 작업시간: {first} to {last}" in checked.output and "Split (time, test 20%): possible" in checked.output
+    first, last = stamps.min().strftime("%Y-%m-%d %H:%M"), stamps.max().strftime("%Y-%m-%d %H:%M")
+    assert f"Time {time}: {first}" in checked.output and f"to {last}" in checked.output
+    assert "Split (time, test 20%): possible" in checked.output

@@ -109,6 +109,18 @@ def _date_and_clock(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(일자=stamps.dt.strftime("%Y.%m.%d").to_numpy(), 시각=clock)
 
 
+def _time_in_fields(frame: pd.DataFrame) -> pd.DataFrame:
+    """Batch_Time as year, month, day, hour and minute columns (년 | 월 | 일 | 시 | 분)."""
+    stamps = pd.to_datetime(frame.pop("Batch_Time"))
+    return frame.assign(년=stamps.dt.year, 월=stamps.dt.month, 일=stamps.dt.day, 시=stamps.dt.hour, 분=stamps.dt.minute)
+
+
+def _date_and_hour_1_24(frame: pd.DataFrame) -> pd.DataFrame:
+    """Batch_Time as a date and the hour numbered 1-24 (hour 1 is 00:00-01:00), as KEPCO exports write it."""
+    stamps = pd.to_datetime(frame.pop("Batch_Time"))
+    return frame.assign(날짜=stamps.dt.strftime("%Y-%m-%d").to_numpy(), 시간=stamps.dt.hour + 1)
+
+
 def _summary_first() -> bytes:
     """A workbook whose first sheet is a summary and whose second holds the batches."""
     out = io.BytesIO()
@@ -327,6 +339,12 @@ QUIRKS = [
     Quirk("formulas_never_calculated", _formulas_never_calculated, suffix=".xlsx",
           says=["300 cell(s) hold formulas that were never calculated, so they read as empty: Temper_Time_h (300)",
                 "Temper_Time_h is empty in every row: trained without it"]),
+    Quirk("year_month_day_hour_minute_columns", heat(_time_in_fields),
+          ["Batch_Time made from the columns 년 + 월 + 일 + 시 + 분."], report=["Split (time, test 20%)"],
+          never=["no Batch_Time in the file"]),
+    Quirk("date_and_hour_numbered_1_to_24", heat(_date_and_hour_1_24, "cp949"),
+          ["Batch_Time made from the columns 날짜 + 시간; 시간 numbers the hours 1-24, so hour 1 is stamped 00:00"],
+          report=["Split (time, test 20%)"], never=["no Batch_Time in the file"]),
     # --- what no model can learn from, or a file that is not what it says ------------------------------------
     Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
           ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],
@@ -637,3 +655,18 @@ def test_a_header_over_two_rows_scores_as_a_one_row_header_does(store, tmp_path)
     np.testing.assert_allclose(scored[two_rows]["prediction"], scored[one_row]["prediction"])
     # the file's second line holds the sub-headers: data row 1 of the one-row file is data row 2 here
     assert (scored[two_rows]["input_row"] == scored[one_row]["input_row"] + 1).all()
+
+
+def test_time_stamps_from_their_pieces():
+    from pipelines import time_parts
+
+    frame = pd.DataFrame({"날짜": ["2024-03-01", "2024-03-01", "2024-03-02"], "시간": [1, 24, 13], "값": [1.0, 2.0, 3.0]})
+    assert time_parts.pieces(frame, ["날짜", "시간", "값"]) == (["날짜", "시간"], "hour")
+    assert time_parts.stamps(frame, ["날짜", "시간"], "hour").dt.strftime("%m-%d %H:%M").tolist() == [
+        "03-01 00:00", "03-01 23:00", "03-02 12:00"]
+    fields = pd.DataFrame({"연도": [2024, 2024], "월": [2, 12], "일": [29, 31], "시": [0, 23]})
+    assert time_parts.pieces(fields, list(fields.columns)) == (["연도", "월", "일", "시"], "fields")
+    assert time_parts.stamps(fields, ["연도", "월", "일", "시"], "fields").astype(str).tolist() == [
+        "2024-02-29 00:00:00", "2024-12-31 23:00:00"]
+    assert time_parts.pieces(fields.assign(월=[2, 13]), list(fields.columns)) is None  # 13 is not a month
+    assert time_parts.pieces(fields.drop(columns="일"), ["연도", "월", "시"]) is None  # no day: not a time stamp

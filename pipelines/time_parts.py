@@ -1,0 +1,84 @@
+"""Time stamps a plant file writes in pieces: a date and a time of day (일자 | 시각), a date and an hour
+number (KEPCO's 날짜 | 시간 1-24), or year, month, day (and hour, minute) columns (년 | 월 | 일 | 시).
+Where a card's time column is absent, the pieces make it, so the split by time and the rows' order hold."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .mapping import normal
+from .parsing import parse_clock_times, parse_dates
+
+# column names (as mapping.normal writes them) of each field
+FIELDS = {
+    "year": {"년", "연", "연도", "년도", "year", "yyyy", "yr"},
+    "month": {"월", "month", "mon", "mm"},
+    "day": {"일", "day", "dd"},
+    "hour": {"시", "시간", "hour", "hr", "hh", "시간대"},
+    "minute": {"분", "minute", "mi"},
+}
+RANGES = {"year": (1900, 2200), "month": (1, 12), "day": (1, 31), "hour": (0, 24), "minute": (0, 59)}
+
+
+def pieces(frame: pd.DataFrame, candidates: list) -> tuple[list[str], str] | None:
+    """The columns among ``candidates`` that write one time stamp, and how: ``clock`` (a date and a time of
+    day), ``hour`` (a date and an hour number) or ``fields`` (year, month, day[, hour[, minute]]); None
+    where the file has no such set, or more than one."""
+    candidates = list(candidates)[:50]  # bounded: a wide export stays quick
+    fields = {field: [c for c in candidates if normal(c) in names and _in_range(frame[c], field)]
+              for field, names in FIELDS.items()}
+    if all(len(fields[f]) == 1 for f in ("year", "month", "day")):
+        parts = [fields[f][0] for f in ("year", "month", "day")]
+        for finer in ("hour", "minute"):
+            if len(fields[finer]) != 1:
+                break
+            parts.append(fields[finer][0])
+        return parts, "fields"
+    dates, clocks = [], []
+    for name in candidates:
+        sample = frame[name].dropna().head(200)
+        if sample.empty or pd.api.types.is_bool_dtype(sample):
+            continue
+        if not pd.api.types.is_numeric_dtype(sample) and parse_clock_times(sample).notna().mean() >= 0.95:
+            clocks.append(name)
+        elif pd.api.types.is_datetime64_any_dtype(sample) or not pd.api.types.is_numeric_dtype(sample):
+            stamps = parse_dates(sample).values
+            if stamps.notna().mean() >= 0.95 and (stamps.dropna() == stamps.dropna().dt.normalize()).all():
+                dates.append(name)
+    if len(dates) != 1:
+        return None
+    if len(clocks) == 1:
+        return [dates[0], clocks[0]], "clock"
+    if len(fields["hour"]) == 1 and not clocks:
+        return [dates[0], fields["hour"][0]], "hour"
+    return None
+
+
+def _in_range(series: pd.Series, field: str) -> bool:
+    numbers = pd.to_numeric(series, errors="coerce")
+    low, high = RANGES[field]
+    given = numbers.dropna()
+    return (len(given) >= 0.95 * series.notna().sum() > 0 and bool((given == given.round()).all())
+            and low <= given.min() and given.max() <= high)
+
+
+def hours_ending(frame: pd.DataFrame, column: str) -> bool:
+    """Hours numbered 1-24 (a day's 24th hour ends at midnight, as KEPCO writes them), not 0-23."""
+    hours = pd.to_numeric(frame[column], errors="coerce").dropna()
+    return bool(len(hours)) and hours.min() >= 1 and hours.max() == 24
+
+
+def stamps(frame: pd.DataFrame, parts: list[str], how: str) -> pd.Series:
+    """The time stamps the pieces write; an hour numbered 1-24 is stamped at its start (hour 1: 00:00)."""
+    if how == "clock":
+        return parse_dates(frame[parts[0]]).values + parse_clock_times(frame[parts[1]])
+    numbers = {p: pd.to_numeric(frame[p], errors="coerce") for p in parts}
+    if how == "hour":
+        hour = numbers[parts[1]] - (1 if hours_ending(frame, parts[1]) else 0)
+        return parse_dates(frame[parts[0]]).values + pd.to_timedelta(hour, unit="h")
+    named = dict(zip(("year", "month", "day", "hour", "minute"), parts))
+    hour = numbers[named["hour"]] - (1 if hours_ending(frame, named["hour"]) else 0) if "hour" in named else 0
+    return pd.to_datetime(pd.DataFrame({"year": numbers[named["year"]], "month": numbers[named["month"]],
+                                        "day": numbers[named["day"]], "hour": hour,
+                                        "minute": numbers[named["minute"]] if "minute" in named else 0}),
+                          errors="coerce").astype("datetime64[ns]")
