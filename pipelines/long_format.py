@@ -16,7 +16,8 @@ import pandas as pd
 
 from .mapping import card_names, normal
 
-VALUE_NAMES = {"value", "values", "val", "reading", "값", "측정값", "수치", "데이터", "data", "pv", "결과값", "측정치"}
+VALUE_NAMES = {"value", "values", "val", "reading", "data", "pv",  # the value column's usual names
+               "값", "측정값", "측정치", "결과값", "수치", "데이터"}
 MIN_TAGS = 2
 
 

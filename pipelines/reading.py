@@ -164,8 +164,8 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1}
     joined = _joined_header(frame, prefer)
-    if joined:
-        joined["rows"] = [header_at + 1, header_at + 2]  # read again below the sub-headers, so their words do not make the columns text
+    if joined:  # read again below the sub-headers, so their words do not make the columns text
+        joined["rows"] = [header_at + 1, header_at + 2]
         frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at + 2, header=None,
                             skipinitialspace=True, skip_blank_lines=True).set_axis(joined["columns"], axis=1)
         frame.index = frame.index + 1  # the sub-header row keeps its number: rows stay numbered as in the file
