@@ -294,6 +294,11 @@ def _sheet_notes(reading: dict, notes: list) -> None:
         names = joined["names"]
         notes.append(("header_joined", {"rows": " & ".join(map(str, joined["rows"])), "count": len(names),
                                         "names": ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")}))
+    if reading.get("files"):
+        files = reading["files"]
+        skipped = reading["skipped_files"] + [f"{n} (unreadable)" for n in reading.get("unreadable_files", [])]
+        notes.append(("files_combined", {"count": len(files), "skipped": ", ".join(skipped[:8]) or "-",
+                                         "files": ", ".join(files[:3]) + (f", ... {files[-1]}" if len(files) > 3 else "")}))
     if reading.get("uncalculated"):
         found = reading["uncalculated"]
         notes.append(("uncalculated_formulas", {"count": sum(found.values()),

@@ -29,6 +29,10 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("the file is empty.", "export the data again with a header row and data rows."),
         "ko": ("파일이 비어 있습니다.", "머리글 행과 데이터 행이 있도록 다시 내보내세요."),
     },
+    "empty_folder": {
+        "en": ("the folder holds no table files (CSV, TSV, Excel, Parquet).", "give the folder the files are in, or one file."),
+        "ko": ("폴더에 표 파일(CSV, TSV, Excel, Parquet)이 없습니다.", "파일이 있는 폴더나 파일 하나를 지정하세요."),
+    },
     "header_only": {
         "en": ("the file has a header but no data rows.", "export the data again including the rows, not only the column names."),
         "ko": ("머리글만 있고 데이터 행이 없습니다.", "열 이름뿐 아니라 데이터 행까지 포함해 다시 내보내세요."),
@@ -438,6 +442,10 @@ NOTES: dict[str, dict[str, str]] = {
                               "{other}; check those columns (values outside the card's range are read as missing).",
                         "ko": "{row}행은 데이터가 아니라 열의 단위({units})라서 뺐습니다. 카드와 다른 단위: {other}. "
                               "그 열을 확인하세요 (카드의 범위를 벗어난 값은 빈 값으로 읽습니다)."},
+    "files_combined": {"en": "read {count} file(s) of the folder with the same header one below the other ({files}); rows "
+                             "are named file!row; files with another header left out: {skipped}.",
+                       "ko": "폴더에서 머리글이 같은 파일 {count}개를 이어서 읽었습니다 ({files}). 행은 파일!행 으로 가리킵니다. "
+                             "머리글이 다른 파일은 뺐습니다: {skipped}."},
     "sheets_combined": {"en": "read {count} sheet(s) with the same header one below the other ({sheets}); rows are named "
                               "sheet!row; sheets with another header left out: {skipped}.",
                         "ko": "머리글이 같은 시트 {count}개를 이어서 읽었습니다 ({sheets}). 행은 시트!행 으로 가리킵니다. "

@@ -182,7 +182,7 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
     if first is not None and long_format.found(first[0], card, column_map) is not None:
         # one reading per row: a time stamp's readings may straddle chunks, and a tag's last value carries over
         whole = data.read_table(path, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
-        chunks = iter([(whole, path.stat().st_size if path.suffix.lower() in TEXT else len(whole))])
+        chunks = iter([(whole, path.stat().st_size if path.suffix.lower() in TEXT and path.is_file() else len(whole))])
     else:
         chunks = itertools.chain([first] if first is not None else [], chunks)
     for raw, done in chunks:
@@ -309,7 +309,7 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
                 chunk.index = pd.RangeIndex(done, done + len(chunk))  # the file's row positions, as CSV chunks have
                 done += batch.num_rows
                 yield chunk, done
-        elif suffix not in TEXT or workbooks.kind_of(path) != "text":
+        elif path.is_dir() or suffix not in TEXT or workbooks.kind_of(path) != "text":
             # a workbook (also one named .csv) and what is not a table file: read whole (or refused) as for training
             frame = data.read_table(path, sheet=sheet, lang=lang, prefer=prefer)
             for start in range(0, len(frame), rows):
@@ -348,7 +348,7 @@ def _bar(path: Path, progress: bool):
         import pyarrow.parquet as pq
 
         total, unit, scale = (pq.ParquetFile(path).metadata.num_rows if path.exists() else None), "rows", False
-    elif path.suffix.lower() in EXCEL:
+    elif path.suffix.lower() in EXCEL or path.is_dir():
         total, unit, scale = None, "rows", False
     else:
         total, unit, scale = (path.stat().st_size if path.exists() else None), "B", True

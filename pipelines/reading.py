@@ -27,6 +27,7 @@ from typing import Callable
 import pandas as pd
 
 from . import settings, workbooks
+from .errors import DataError
 from .messages import error
 
 PARQUET = (".parquet", ".pq")
@@ -44,6 +45,8 @@ def read_table(path: str | Path, sheet: str | int | None = None, lang: str | Non
     whose header ``prefer`` scores highest, e.g. the most of a card's columns, where another beats the
     first) or Parquet. A table file is read as what its bytes are, whatever its name says."""
     path = Path(path)
+    if path.is_dir():
+        return _read_folder(path, sheet, lang, prefer)
     _size_checks(path, lang)
     suffix = path.suffix.lower()
     if suffix in PARQUET:
@@ -68,6 +71,58 @@ def read_table(path: str | Path, sheet: str | int | None = None, lang: str | Non
     if frame.empty:
         raise error("header_only" if len(frame.columns) else "empty", path, lang=lang)
     frame.attrs["reading"] = info
+    return frame
+
+
+def folder_files(path: Path) -> list[Path]:
+    """A folder's table files in name order, numbers compared as numbers (day 9 before day 10); hidden
+    files and Excel's lock files (~$name.xlsx) left out."""
+    def key(file: Path):
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in re.split(r"(\d+)", file.name)]
+    return sorted((f for f in path.iterdir() if f.is_file() and not f.name.startswith((".", "~$"))
+                   and f.suffix.lower() in (workbooks.SUFFIXES | set(PARQUET)) - {""}), key=key)
+
+
+def _read_folder(path: Path, sheet, lang, prefer) -> pd.DataFrame:
+    """Every table file of a folder (a data logger's file a day) with the header most of them share, one
+    below the other in name order; files with another header are left out and named. A row is named
+    ``file!row`` (``file:sheet!row`` for a workbook's sheets read with ``--sheet all``)."""
+    files = folder_files(path)
+    if not files:
+        raise error("empty_folder", path, lang=lang)
+    size = sum(f.stat().st_size for f in files)
+    if size > settings.max_file_bytes():
+        raise error("too_large", path, lang=lang, size_mb=size / 2**20, limit_mb=settings.max_file_bytes() / 2**20)
+    frames, unreadable = [], []
+    for file in files:
+        try:
+            frames.append((file.name, read_table(file, sheet, lang, prefer)))
+        except DataError as exc:  # a stray note or a broken export beside the data: left out and named
+            if len(files) == 1:
+                raise
+            unreadable.append((file.name, exc))
+    if not frames:
+        raise unreadable[0][1]
+    keys = {name: _header_key(frame.columns) for name, frame in frames}
+    common = Counter(keys.values()).most_common(1)[0][0]  # ties: the first file's
+    kept = [(name, frame) for name, frame in frames if keys[name] == common]
+    first = kept[0][1]
+    places, parts, start = [], [], 0
+    for name, frame in kept:
+        if len(frame):
+            shift = start - int(frame.index[0])
+            own = frame.attrs["reading"].get("places")
+            places += ([[f"{name}:{sheet_name}", at + shift, offset] for sheet_name, at, offset in own] if own
+                       else [[name, start, header_line(frame) + 1 + int(frame.index[0])]])
+            frame = frame.set_axis(frame.index + shift, axis=0).set_axis(list(first.columns), axis=1)
+            start = int(frame.index[-1]) + 1
+        parts.append(frame)
+    frame = pd.concat(parts)
+    info = {k: v for k, v in first.attrs["reading"].items()
+            if k not in ("sheet", "sheets", "alike_sheets", "chosen_by", "read_sheets", "skipped_sheets", "places")}
+    frame.attrs["reading"] = {**info, "format": f"folder of {info.get('format', '?')}", "files": [n for n, _ in kept],
+                              "skipped_files": [n for n, _ in frames if keys[n] != common],
+                              "unreadable_files": [n for n, _ in unreadable], "places": places}
     return frame
 
 

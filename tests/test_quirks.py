@@ -670,3 +670,21 @@ def test_time_stamps_from_their_pieces():
         "2024-02-29 00:00:00", "2024-12-31 23:00:00"]
     assert time_parts.pieces(fields.assign(월=[2, 13]), list(fields.columns)) is None  # 13 is not a month
     assert time_parts.pieces(fields.drop(columns="일"), ["연도", "월", "시"]) is None  # no day: not a time stamp
+
+
+@pytest.mark.slow
+def test_a_folder_of_daily_files_trains_and_scores_naming_each_rows_file(store, tmp_path):
+    folder = tmp_path / "logger"
+    folder.mkdir()
+    frame = _reference(HEAT)
+    for day in range(10):
+        frame.iloc[day * 30:(day + 1) * 30].to_csv(folder / f"{day + 1:d}.csv", index=False)
+    ran = _invoke("run", HEAT, "--data", str(folder), "--trials", "1", "--quiet")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    assert "read 10 file(s) of the folder" in ran.output and "heat-treatment-hardness.logger" in ran.output
+    out = tmp_path / "scored.csv"
+    scored = _invoke("predict", HEAT, "--site", "logger", "--version", "1", "--input", str(folder), "--output", str(out))
+    assert scored.exit_code == 0, scored.output[-3000:]
+    rows = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(rows) == 300 and rows["input_sheet_row"].iloc[[0, 29, 30, 299]].tolist() == ["1.csv!2", "1.csv!31", "2.csv!2",
+                                                                                         "10.csv!31"]

@@ -174,3 +174,43 @@ def test_formulas_are_counted_only_where_no_value_was_calculated(tmp_path):
         archive.writestr("sheet1.xml", sheet)
     with zipfile.ZipFile(path) as archive:
         assert workbooks._uncalculated(archive, "sheet1.xml") == {2: 1, 26: 1}  # C and AA; B has its value
+
+
+def _daily_files(folder, rows: pd.DataFrame) -> None:
+    """A data logger's file a day (day1.csv ... day10.csv, 30 rows each), one of them as Excel, a README
+    with its own header and a stray note beside them."""
+    folder.mkdir()
+    for day in range(10):
+        part = rows.iloc[day * 30:(day + 1) * 30]
+        if day == 4:
+            part.to_excel(folder / f"day{day + 1}.xlsx", index=False)
+        else:
+            part.to_csv(folder / f"day{day + 1}.csv", index=False, encoding="cp949")
+    pd.DataFrame({"설명": ["열처리 로그"]}).to_csv(folder / "README.csv", index=False)
+    (folder / "notes.txt").write_text("checked by 김\n", encoding="utf-8")
+    (folder / "~$day5.xlsx").write_bytes(b"lock")
+
+
+def test_a_folder_of_daily_files_reads_as_one_file_in_day_order(rows, tmp_path):
+    folder = tmp_path / "로그"
+    wanted = rows.astype({"탄소 함량": object})
+    wanted.loc[9 * 30 + 6, "탄소 함량"] = "측정불가"  # day10.csv, its 7th data row: line 8 of that file
+    _daily_files(folder, wanted)
+    found = data.load(HEAT, folder)
+    expected = data.load(HEAT, OLD_XLS, sheet="all")
+    assert len(found.frame) == 300
+    pd.testing.assert_series_equal(found.frame["Hardness_HRC"].reset_index(drop=True),
+                                   expected.frame["Hardness_HRC"].reset_index(drop=True))  # day 10 last, not after day 1
+    [(code, fields)] = [n for n in found.notes if n[0] == "files_combined"]
+    assert fields["count"] == 10 and fields["files"] == "day1.csv, day2.csv, day3.csv, ... day10.csv"
+    assert fields["skipped"] == "README.csv, notes.txt (unreadable)"
+    result = CliRunner().invoke(app, ["check", HEAT.id, "--data", str(folder), "--lang", "en"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "'측정불가' in row(s) day10.csv!8" in result.output
+
+
+def test_a_folder_without_table_files_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "photo.png").write_bytes(b"\x89PNG")
+    result = CliRunner().invoke(app, ["check", HEAT.id, "--data", str(tmp_path / "empty"), "--lang", "en"])
+    assert result.exit_code == 2 and "the folder holds no table files" in result.output
