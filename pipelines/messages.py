@@ -92,9 +92,9 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
                "원본에서 'CSV UTF-8'로 다시 저장하거나, 내용이 CP949라면 앞의 BOM 3바이트를 지우세요."),
     },
     "unknown_encoding": {
-        "en": ("the text encoding could not be recognised (not UTF-8, CP949/EUC-KR or Latin-1).",
+        "en": ("the text encoding could not be recognised (not UTF-8, CP949/EUC-KR, Shift-JIS or Latin-1).",
                "save it as 'CSV UTF-8' in Excel, or as CP949 CSV from the machine's software."),
-        "ko": ("문자 인코딩을 알아볼 수 없습니다 (UTF-8, CP949/EUC-KR, Latin-1 모두 아님).",
+        "ko": ("문자 인코딩을 알아볼 수 없습니다 (UTF-8, CP949/EUC-KR, Shift-JIS, Latin-1 모두 아님).",
                "Excel에서 'CSV UTF-8'로 저장하거나 설비 프로그램에서 CP949 CSV로 내보내세요."),
     },
     "mojibake": {

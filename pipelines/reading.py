@@ -248,8 +248,8 @@ def _huge_cell(path: Path, lang, lines: list[str], sep: str, exc: csv.Error):
 
 def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
     """Text and the encoding it was in: a BOM decides; else UTF-8 if it decodes; else CP949 if it is valid
-    EUC-KR with Hangul in it; else the encoding charset-normalizer finds among the ones Korean and Western
-    exports use."""
+    EUC-KR with Hangul in it; else the encoding charset-normalizer finds among the ones Korean, Western and
+    Japanese exports use (Shift-JIS: the logs of Japanese machines and PLCs in Korean plants)."""
     if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise error("binary", source, lang=lang, suffix=Path(str(source)).suffix)
     if raw.startswith(codecs.BOM_UTF8):
@@ -271,7 +271,7 @@ def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw[:400_000], cp_isolation=["cp949", "euc_kr", "utf_8", "cp1252", "latin_1"]).best()
+    best = from_bytes(raw[:400_000], cp_isolation=["cp949", "euc_kr", "utf_8", "cp1252", "latin_1", "cp932"]).best()
     if best is None:
         raise error("unknown_encoding", source, lang=lang)
     encoding = "cp949" if best.encoding in ("euc_kr", "cp949") else best.encoding  # CP949 is EUC-KR's superset

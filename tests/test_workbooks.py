@@ -214,3 +214,16 @@ def test_a_folder_without_table_files_is_refused(tmp_path):
     (tmp_path / "empty" / "photo.png").write_bytes(b"\x89PNG")
     result = CliRunner().invoke(app, ["check", HEAT.id, "--data", str(tmp_path / "empty"), "--lang", "en"])
     assert result.exit_code == 2 and "the folder holds no table files" in result.output
+
+
+@pytest.mark.parametrize(("encoding", "frame"), [
+    ("cp932", pd.DataFrame({"日時": ["2024-03-01 08:00", "2024-03-01 08:01"], "主軸回転数": [1200, 1250], "アラーム": ["なし", "過負荷"]})),
+    ("cp1252", pd.DataFrame({"Température (°C)": [20.5, 21.0], "Débit": [1, 2], "Opérateur": ["José", "Zoë"]})),
+    ("cp949", pd.DataFrame({"일시": ["2024-03-01 08:00", "2024-03-01 08:01"], "압력": [1.2, 1.3], "비고": ["정상", "점검"]})),
+])
+def test_a_japanese_machines_shift_jis_log_reads_beside_korean_and_western_exports(encoding, frame, tmp_path):
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False, encoding=encoding)
+    read = reading.read_table(path)
+    assert read.attrs["reading"]["encoding"] == encoding
+    assert list(read.columns) == list(frame.columns) and read.iloc[-1].tolist() == frame.iloc[-1].tolist()
