@@ -391,7 +391,11 @@ def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list)
         hour = parts[1] if how == "hour" else parts[3] if len(parts) > 3 else None
         notes.append(("time_assembled_1_24" if hour and time_parts.hours_ending(frame, hour) else "time_assembled",
                       {"time": time, "parts": " + ".join(parts), "hour": hour}))
-    frame = frame.drop(columns=parts).assign(**{time: time_parts.stamps(frame, parts, how)})
+    made = time_parts.stamps(frame, parts, how)
+    unread = made.isna() & frame[parts[0]].notna()  # a footer's '합계' stays text, for the footer and date checks
+    if unread.any():
+        made = made.astype(object).where(~unread, frame[parts[0]].astype(str))
+    frame = frame.drop(columns=parts).assign(**{time: made})
     return frame, replace(mapping, extras=[c for c in mapping.extras if c not in parts])
 
 
