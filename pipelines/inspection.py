@@ -136,6 +136,8 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     frame = _drop_repeated_headers(frame, notes, rownum)
     frame = _drop_units_row(frame, card, notes, rownum)
     frame, mapping = _joined_date_and_time(frame, card, mapping, notes)
+    if with_target and not options.strict:
+        frame, mapping = _target_by_its_words(frame, card, mapping, notes)
 
     # 1. columns: what must be there, what the model does without, and the split this file allows
     usable = _usable_card(card, frame.columns, options, with_target, notes, problems)
@@ -633,6 +635,28 @@ DEFECT_WORDS = {"불량", "불", "고장", "이상", "부적합", "불합격", "
                 "faulty", "defect", "defective", "bad", "abnormal", "reject", "rejected", "scrap"}
 GOOD_WORDS = {"정상", "양품", "양", "양호", "적합", "합격", "ok", "o.k.", "pass", "passed", "good", "normal", "accept",
               "accepted"}
+
+
+def _target_by_its_words(frame: pd.DataFrame, card: Card, mapping, notes: list):
+    """A pass/fail card whose target the file names its own way (판정, 양불, 검사결과, OK/NG): where the target
+    is absent and exactly one unused column holds a good word and a defect word and nothing else, that
+    column is the target, with a note naming the --map that says otherwise. --strict never guesses."""
+    target = card.target.column
+    if card.task != "binary" or target in frame.columns or frame.empty:
+        return frame, mapping
+    found = []
+    for name in [c for c in mapping.extras if c in frame.columns][:200]:
+        values = frame[name].dropna()
+        if pd.api.types.is_numeric_dtype(values) or values.empty:
+            continue
+        words = set(values.astype(str).str.strip().str.casefold().unique())
+        if len(words) == 2 and len(words & DEFECT_WORDS) == 1 and len(words & GOOD_WORDS) == 1:
+            found.append(name)
+    if len(found) != 1:
+        return frame, mapping
+    notes.append(("target_by_words", {"target": target, "column": found[0], "ko": card.target.ko or target}))
+    return (frame.rename(columns={found[0]: target}),
+            replace(mapping, extras=[c for c in mapping.extras if c != found[0]]))
 
 
 def _defect_label(y: pd.Series, card: Card, options: Options, notes: list, facts: dict) -> tuple[pd.Series, list[Problem]]:

@@ -431,6 +431,10 @@ NOTES: dict[str, dict[str, str]] = {
                   "ko": "{count}개 행이 다른 행과 같은 {column} 값을 가집니다."},
     "time_joined": {"en": "{time} made from the date in {date} and the time of day in {clock}.",
                     "ko": "{date}의 날짜와 {clock}의 시각으로 {time}을(를) 만들었습니다."},
+    "target_by_words": {"en": "{target} ({ko}) is the file's column {column!r}, the only one holding pass and fail words; "
+                              "if it is not, name the target with --map \"COLUMN={target}\".",
+                        "ko": "{target}({ko})은(는) 파일의 {column!r} 열입니다 (합격·불합격 낱말만 있는 유일한 열). 아니라면 "
+                              "--map \"열이름={target}\"으로 목표 열을 지정하세요."},
     "time_assembled": {"en": "{time} made from the columns {parts}.", "ko": "{parts} 열로 {time}을(를) 만들었습니다."},
     "time_assembled_1_24": {"en": "{time} made from the columns {parts}; {hour} numbers the hours 1-24, so hour 1 is "
                                   "stamped 00:00 (the hour's start) and hour 24 23:00.",

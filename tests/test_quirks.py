@@ -289,6 +289,11 @@ QUIRKS = [
     Quirk("defect_words_instead_of_the_cards_labels", _labelled({0: "양품", 1: "불량"}),
           ["'불량' read as the defect (the card's 1)", "say which label is the defect with --positive LABEL"],
           card=CAST, report=["defect label 1 (the file's '불량')"]),
+    Quirk("the_judgement_column_named_its_own_way",
+          lambda: csv(_reference(CAST).assign(passorfail=lambda f: f["passorfail"].map(lambda v: "NG" if int(v) else "OK"))
+                      .rename(columns={"passorfail": "검사 결과"})),
+          ["passorfail (양불 판정) is the file's column '검사 결과', the only one holding pass and fail words",
+           "'NG' read as the defect (the card's 1)"], card=CAST),
     Quirk("own_labels_named_with_positive", _labelled({0: "A", 1: "B"}),
           ["'B' read as the defect label (the card's 1) as asked with --positive"], card=CAST,
           args=["--positive", "B"], report=['--positive "B"']),
@@ -352,6 +357,10 @@ QUIRKS = [
     Quirk("own_labels_without_positive", _labelled({0: "A", 1: "B"}),
           ["the card's defect label 1 never appears in the target (labels found: ", "with --positive LABEL"],
           refused=True, card=CAST),
+    Quirk("strict_does_not_take_a_judgement_column_for_the_target",
+          lambda: csv(_reference(CAST).assign(passorfail=lambda f: f["passorfail"].map(lambda v: "NG" if int(v) else "OK"))
+                      .rename(columns={"passorfail": "검사 결과"})),
+          ["required column(s) missing: passorfail"], refused=True, card=CAST, args=["--strict"]),
     Quirk("strict_does_not_guess_the_defect_label", _labelled({0: "양품", 1: "불량"}),
           ["the card's defect label 1 never appears in the target"], refused=True, card=CAST, args=["--strict"]),
     Quirk("positive_not_in_the_file", _labelled({0: "양품", 1: "불량"}),
