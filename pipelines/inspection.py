@@ -301,6 +301,10 @@ def _sheet_notes(reading: dict, notes: list) -> None:
         skipped = reading["skipped_files"] + [f"{n} (unreadable)" for n in reading.get("unreadable_files", [])]
         notes.append(("files_combined", {"count": len(files), "skipped": ", ".join(skipped[:8]) or "-",
                                          "files": ", ".join(files[:3]) + (f", ... {files[-1]}" if len(files) > 3 else "")}))
+    if reading.get("merged_down"):
+        found = reading["merged_down"]
+        notes.append(("merged_down", {"count": sum(found.values()),
+                                      "columns": ", ".join(f"{c} ({n})" for c, n in list(found.items())[:6])}))
     if reading.get("uncalculated"):
         found = reading["uncalculated"]
         notes.append(("uncalculated_formulas", {"count": sum(found.values()),

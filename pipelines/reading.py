@@ -424,7 +424,7 @@ def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.
     alike = [n for n in names if n != chosen and _header_key(headers[n]) == _header_key(top)]
     return frame, {"format": book.format, "sheet": chosen, "sheets": names, "header_line": header_at + 1,
                    "alike_sheets": alike, "duplicate_columns": frame.attrs.pop("duplicate_columns", []),
-                   "uncalculated": frame.attrs.pop("uncalculated", {}),
+                   "uncalculated": frame.attrs.pop("uncalculated", {}), "merged_down": frame.attrs.pop("merged_down", {}),
                    **({"chosen_by": chosen_by} if chosen_by else {}),
                    **({"joined_header": joined} if joined else {})}
 
@@ -436,6 +436,7 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
     if grid.empty:
         raise error("empty", path, lang=lang)
     header_at = _header_row(grid)
+    filled = _filled_down(grid, book, chosen, header_at)
     header = [None if pd.isna(v) else str(v).strip() for v in grid.loc[header_at]]
     _mojibake_check([h for h in header if h], path, lang)
     body = grid.loc[grid.index > header_at]
@@ -450,11 +451,28 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
     counts = book.uncalculated(chosen) if empty and hasattr(book, "uncalculated") else {}
     uncalculated = {str(frame.columns[at]): counts[grid.columns[at]] for at in empty if counts.get(grid.columns[at])}
     frame, duplicates = _deduplicated(frame.infer_objects())
-    frame.attrs.update(duplicate_columns=duplicates, uncalculated=uncalculated)
+    at = {label: i for i, label in enumerate(grid.columns)}
+    frame.attrs.update(duplicate_columns=duplicates, uncalculated=uncalculated,
+                       merged_down={columns[at[c]]: n for c, n in filled.items()})
     for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
     return frame, header_at, joined
+
+
+def _filled_down(grid: pd.DataFrame, book, name: str, header_at: int) -> dict[int, int]:
+    """Cells merged down over several data rows (a 설비 or LOT written once for its block of rows, as Excel
+    reports do) hold the value in their first row only: each row below takes it. The cells filled, by the
+    sheet's column; merges in the header rows are left as they are."""
+    filled: dict[int, int] = {}
+    for r1, c1, r2, _ in book.merges(name) if hasattr(book, "merges") else []:
+        if r2 <= r1 or r1 <= header_at or c1 not in grid.columns or r1 not in grid.index or pd.isna(grid.at[r1, c1]):
+            continue
+        below = [r for r in range(r1 + 1, r2 + 1) if r in grid.index and pd.isna(grid.at[r, c1])]
+        if below:
+            grid.loc[below, c1] = grid.at[r1, c1]
+            filled[c1] = filled.get(c1, 0) + len(below)
+    return filled
 
 
 def _header_row(grid: pd.DataFrame) -> int:
@@ -519,6 +537,7 @@ def _read_all_sheets(path: Path, book, lang, prefer=None) -> tuple[pd.DataFrame,
                    "duplicate_columns": parts[0][1].attrs.get("duplicate_columns", []),
                    "uncalculated": {c: n for c, n in parts[0][1].attrs.get("uncalculated", {}).items()
                                     if frame[c].isna().all()},  # empty in every sheet read
+                   "merged_down": dict(sum((Counter(p.attrs.get("merged_down", {})) for _, p, _ in parts), Counter())),
                    **({"joined_header": first_joined} if first_joined else {})}
 
 

@@ -63,9 +63,9 @@ def open_book(path: Path, kind: str, text: str | None = None):
     if kind in ("xlsx", "xls"):
         return ExcelBook(path, kind)
     if kind == "html":
-        return TableBook("html", _html_tables(text))
+        return TableBook("html", *_html_tables(text))
     if kind == "xml2003":
-        return TableBook("xml2003", _spreadsheet_xml(path))
+        return TableBook("xml2003", *_spreadsheet_xml(path))
     raise ValueError(kind)
 
 
@@ -94,6 +94,17 @@ class ExcelBook:
             return None  # an openpyxl without that attribute: the file size limit still holds
 
 
+    def merges(self, name: str) -> list[tuple[int, int, int, int]]:
+        """The sheet's merged ranges as (first row, first column, last row, last column), 0 for row 1 and A."""
+        try:
+            if self.format == "xls":
+                return [(a[0], a[1], b[0], b[1]) for a, b in self.file.book.get_sheet_by_name(name).merged_cell_ranges or []]
+            member = self.file.book[name]._worksheet_path
+            with zipfile.ZipFile(self.path) as archive:
+                return _merge_refs(archive, member)
+        except (AttributeError, KeyError, OSError, TypeError, zipfile.BadZipFile):
+            return []
+
     def uncalculated(self, name: str) -> dict[int, int]:
         """Formula cells without a calculated value, by the sheet's column (0 for A): a workbook written by a
         program, not saved by Excel, may hold formulas only, and those read as empty cells."""
@@ -111,8 +122,8 @@ class TableBook:
     """Tables parsed here (an HTML page's tables, a SpreadsheetML workbook's sheets) as lists of rows. A
     merged cell holds its value in its first cell only and leaves the others empty, as Excel does."""
 
-    def __init__(self, kind: str, sheets: dict[str, list[list]]):
-        self.format = kind
+    def __init__(self, kind: str, sheets: dict[str, list[list]], merged: dict[str, list] | None = None):
+        self.format, self.merged = kind, merged or {}
         self.sheets = {name: rows for name, rows in sheets.items() if any(v is not None for row in rows for v in row)}
         self.sheet_names = list(self.sheets) or list(sheets)[:1]
         # an HTML page: a search form or a title table often comes first; the data is the biggest table
@@ -123,6 +134,9 @@ class TableBook:
         rows = self.sheets.get(name, [])[:nrows]
         width = max((len(r) for r in rows), default=0)
         return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+
+    def merges(self, name: str) -> list[tuple[int, int, int, int]]:
+        return self.merged.get(name, [])
 
     def size(self, name: str) -> tuple[int, int, int]:
         rows = self.sheets.get(name, [])
@@ -151,19 +165,20 @@ def _typed(text: str | None):
     return text
 
 
-def _html_tables(text: str) -> dict[str, list[list]]:
-    """Each <table> of the page as rows of cells (``table 1``, ``table 2``, ... in the page's order); a
-    table that holds tables (a page's layout) keeps only its own cells."""
+def _html_tables(text: str) -> tuple[dict[str, list[list]], dict[str, list]]:
+    """Each <table> of the page as rows of cells (``table 1``, ``table 2``, ... in the page's order), and
+    the cells that span rows (rowspan) as merged ranges; a table that holds tables (a page's layout)
+    keeps only its own cells."""
     from lxml import etree
 
     page = etree.fromstring(text, etree.HTMLParser())
     if page is None:
-        return {}
-    tables = {}
+        return {}, {}
+    tables, merged = {}, {}
     for number, table in enumerate(list(page.iter("table")), start=1):  # listed first: inner tables are cut out below
         for nested in table.findall(".//table"):  # a layout table's inner tables: read on their own
             nested.getparent().remove(nested)
-        rows, spanned = [], set()  # (row, column) taken by a cell above (rowspan)
+        rows, spanned, spans = [], set(), []  # (row, column) taken by a cell above (rowspan)
         for r, tr in enumerate(table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")):
             row: list = []
             for cell in tr.iterchildren("td", "th"):
@@ -172,13 +187,14 @@ def _html_tables(text: str) -> dict[str, list[list]]:
                 across, down = _span(cell.get("colspan")), _span(cell.get("rowspan"))
                 if down > 1:
                     spanned.update((r + below, len(row) + k) for below in range(1, down) for k in range(across))
+                    spans.append((r, len(row), r + down - 1, len(row) + across - 1))
                 row.append(_typed("".join(cell.itertext())))
                 row += [None] * (across - 1)
             while spanned and (r, len(row)) in spanned:
                 row.append(None)
             rows.append(row)
-        tables[f"table {number}"] = rows
-    return tables
+        tables[f"table {number}"], merged[f"table {number}"] = rows, spans
+    return tables, merged
 
 
 def _span(value: str | None) -> int:
@@ -190,17 +206,19 @@ def _span(value: str | None) -> int:
         return 1
 
 
-def _spreadsheet_xml(path: Path) -> dict[str, list[list]]:
+def _spreadsheet_xml(path: Path) -> tuple[dict[str, list[list]], dict[str, list]]:
     """Each <Worksheet> of an Excel 2003 XML workbook as rows of typed cells, ss:Index gaps and
-    ss:MergeAcross spans kept in place. Entities are never resolved (a file cannot read other files)."""
+    ss:MergeAcross spans kept in place, and its ss:MergeDown cells as merged ranges. Entities are never
+    resolved (a file cannot read other files)."""
     from lxml import etree
 
     ss = f"{{{SPREADSHEET_NS}}}"
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     root = etree.parse(str(path), parser).getroot()
-    sheets = {}
+    sheets, merged = {}, {}
     for number, sheet in enumerate(root.iter(f"{ss}Worksheet"), start=1):
         rows: list[list] = []
+        spans = []
         for tr in sheet.iter(f"{ss}Row"):
             if tr.get(f"{ss}Index"):
                 rows += [[] for _ in range(int(tr.get(f"{ss}Index")) - 1 - len(rows))]
@@ -209,11 +227,15 @@ def _spreadsheet_xml(path: Path) -> dict[str, list[list]]:
                 if cell.get(f"{ss}Index"):
                     row += [None] * (int(cell.get(f"{ss}Index")) - 1 - len(row))
                 value = cell.find(f"{ss}Data")
+                across, down = int(cell.get(f"{ss}MergeAcross") or 0), int(cell.get(f"{ss}MergeDown") or 0)
+                if down:
+                    spans.append((len(rows), len(row), len(rows) + down, len(row) + across))
                 row.append(None if value is None else _xml_value(value.text, value.get(f"{ss}Type")))
-                row += [None] * int(cell.get(f"{ss}MergeAcross") or 0)
+                row += [None] * across
             rows.append(row)
-        sheets[sheet.get(f"{ss}Name") or f"Sheet{number}"] = rows
-    return sheets
+        name = sheet.get(f"{ss}Name") or f"Sheet{number}"
+        sheets[name], merged[name] = rows, spans
+    return sheets, merged
 
 
 def _xml_value(text: str | None, kind: str | None):
@@ -285,6 +307,22 @@ def _uncalculated(archive: zipfile.ZipFile, member: str) -> dict[int, int]:
             if not chunk:
                 break
     return counts
+
+
+def _merge_refs(archive: zipfile.ZipFile, member: str) -> list[tuple[int, int, int, int]]:
+    """``<mergeCell ref="B5:B9"/>`` of a sheet's XML as (4, 1, 8, 1), read as the XML streams (they come last)."""
+    ranges, carry = [], b""
+    pattern = re.compile(rb'<(?:[\w.-]+:)?mergeCell ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+    with archive.open(member) as stream:
+        while chunk := stream.read(1 << 22):
+            block = carry + chunk
+            cut = block.rfind(b"<")
+            block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
+            ranges += [(int(r1) - 1, _column_number(c1) - 1, int(r2) - 1, _column_number(c2) - 1)
+                       for c1, r1, c2, r2 in pattern.findall(block)]
+    ranges += [(int(r1) - 1, _column_number(c1) - 1, int(r2) - 1, _column_number(c2) - 1)
+               for c1, r1, c2, r2 in pattern.findall(carry)]
+    return ranges
 
 
 def _column_number(letters: bytes) -> int:

@@ -227,3 +227,45 @@ def test_a_japanese_machines_shift_jis_log_reads_beside_korean_and_western_expor
     read = reading.read_table(path)
     assert read.attrs["reading"]["encoding"] == encoding
     assert list(read.columns) == list(frame.columns) and read.iloc[-1].tolist() == frame.iloc[-1].tolist()
+
+
+def _report_with_merged_blocks(rows: pd.DataFrame, column: str) -> tuple[bytes, bytes, int]:
+    """The rows grouped by ``column`` as a report shows them: each group's value written once, in a cell
+    merged down over its rows; as .xlsx and as an HTML page (rowspan). Also the cells left blank."""
+    from openpyxl import Workbook
+
+    rows = rows.sort_values(column, kind="stable").reset_index(drop=True)
+    at = list(rows.columns).index(column)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["열처리 보고서"])
+    sheet.append(list(rows.columns))
+    for values in rows.astype(object).itertuples(index=False):
+        sheet.append([None if pd.isna(v) else v for v in values])
+    blocks = [(rows.index[rows[column] == v].min(), rows.index[rows[column] == v].max()) for v in rows[column].unique()]
+    html_rows = []
+    for first, last in blocks:
+        sheet.merge_cells(start_row=first + 3, start_column=at + 1, end_row=last + 3, end_column=at + 1)
+        for i in range(first, last + 1):
+            cells = [f"<td>{'' if pd.isna(v) else v}</td>" for v in rows.iloc[i]]
+            cells[at] = f'<td rowspan="{last - first + 1}">{rows.iloc[i, at]}</td>' if i == first else ""
+            html_rows.append("<tr>" + "".join(cells) + "</tr>")
+    out = io.BytesIO()
+    book.save(out)
+    page = ("<table><tr><td colspan='3'>열처리 보고서</td></tr><tr>" + "".join(f"<th>{c}</th>" for c in rows.columns)
+            + "</tr>" + "\n".join(html_rows) + "</table>")
+    return out.getvalue(), page.encode("utf-8"), sum(last - first for first, last in blocks)
+
+
+def test_cells_merged_down_over_a_reports_rows_give_every_row_the_value(rows, tmp_path):
+    column = "열처리로 번호"  # the furnace: a report's block of batches
+    plain = rows.sort_values(column, kind="stable")
+    xlsx, page, blank = _report_with_merged_blocks(rows, column)
+    (tmp_path / "plain.csv").write_bytes(plain.to_csv(index=False).encode("utf-8"))
+    expected = data.load(HEAT, tmp_path / "plain.csv")
+    for name, content in (("report.xlsx", xlsx), ("report.xls", page)):
+        (tmp_path / name).write_bytes(content)
+        found = data.load(HEAT, tmp_path / name)
+        pd.testing.assert_frame_equal(found.frame.reset_index(drop=True), expected.frame.reset_index(drop=True))
+        [(_, fields)] = [n for n in found.notes if n[0] == "merged_down"]
+        assert fields["count"] == blank and fields["columns"] == f"{column} ({blank})"
