@@ -301,6 +301,8 @@ def _sheet_notes(reading: dict, notes: list) -> None:
         skipped = reading["skipped_files"] + [f"{n} (unreadable)" for n in reading.get("unreadable_files", [])]
         notes.append(("files_combined", {"count": len(files), "skipped": ", ".join(skipped[:8]) or "-",
                                          "files": ", ".join(files[:3]) + (f", ... {files[-1]}" if len(files) > 3 else "")}))
+    if reading.get("decimal") == ",":
+        notes.append(("decimal_comma", {"thousands": reading.get("thousands") or "-"}))
     if reading.get("merged_down"):
         found = reading["merged_down"]
         notes.append(("merged_down", {"count": sum(found.values()),

@@ -466,6 +466,8 @@ NOTES: dict[str, dict[str, str]] = {
                              "the two rows ({names}); check the matched columns, or --map a name.",
                       "ko": "머리글이 {rows}행 두 줄입니다 (병합된 이름 아래 하위 머리글). {count}개 열의 이름을 두 줄로 "
                             "만들었습니다 ({names}). 찾은 열을 확인하고, 필요하면 --map으로 이름을 지정하세요."},
+    "decimal_comma": {"en": "numbers are written with a decimal comma (12,5 is 12.5; thousands separator: {thousands}): read so.",
+                      "ko": "숫자의 소수점이 쉼표로 적혀 있어 (12,5는 12.5, 천 단위 구분: {thousands}) 그렇게 읽었습니다."},
     "merged_down": {"en": "{count} cell(s) under a cell merged down over several rows took its value: {columns}.",
                     "ko": "여러 행에 걸쳐 병합된 셀 아래의 {count}칸이 그 값을 이어받았습니다: {columns}."},
     "uncalculated_formulas": {"en": "{count} cell(s) hold formulas that were never calculated, so they read as empty: "

@@ -328,7 +328,9 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
                 for chunk in pd.read_csv(handle, sep=layout["delimiter"], encoding=layout["encoding"],
                                          skiprows=layout["header_line"] - 1 + (2 if joined else 0), chunksize=rows,
                                          header=None if joined else "infer", names=joined["columns"] if joined else None,
-                                         thousands=None, skipinitialspace=True, skip_blank_lines=True):
+                                         thousands=layout.get("thousands"), decimal=layout.get("decimal", "."),
+                                         index_col=False if layout.get("trailing_separator") else None,
+                                         skipinitialspace=True, skip_blank_lines=True):
                     chunk = chunk.dropna(how="all")
                     if joined:
                         chunk.index = chunk.index + 1  # numbered as read_table numbers them

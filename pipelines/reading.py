@@ -200,14 +200,19 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     _mojibake_check(header, path, lang)
     if len(header) == 1 and len(header[0]) > 20 and not _data_lines(lines[header_at + 1:], sep):
         raise error("wrong_delimiter", path, lang=lang, header=header[0][:60])
+    sample = [line for line in lines[header_at + 1:header_at + 200] if line.strip()]
+    # a logger that ends every data row with the separator, but not its header: the empty last field is no column
+    trailing = bool(sample) and not lines[header_at].rstrip().endswith(sep) and all(
+        line.rstrip().endswith(sep) for line in sample)
     # pandas reads rows longer than the header as an unnamed index instead of failing: say so
     for offset, width in enumerate(_widths(lines[header_at + 1:header_at + 200], sep), start=header_at + 2):
-        if width > len(header):
+        if width > len(header) + trailing:
             raise error("ragged_rows", path, row_numbers=[offset], lang=lang, row=offset, found=width,
                         expected=len(header), sep={"\t": "TAB"}.get(sep, sep))
+    options = {"sep": sep, "skipinitialspace": True, "skip_blank_lines": True, **number_style(sample, sep),
+               **({"index_col": False} if trailing else {})}
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at, skipinitialspace=True,
-                            skip_blank_lines=True)
+        frame = pd.read_csv(io.StringIO(text), skiprows=header_at, **options)
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if not found:
@@ -217,16 +222,34 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
                     found=seen, expected=expected, sep={"\t": "TAB"}.get(sep, sep)) from None
     frame.columns = [str(c).strip() for c in header] if len(header) == len(frame.columns) else frame.columns
     frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
-    info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1}
+    info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1,
+            **({"decimal": ",", "thousands": options["thousands"]} if options.get("decimal") == "," else {}),
+            **({"trailing_separator": True} if trailing else {})}
     joined = _joined_header(frame, prefer)
     if joined:  # read again below the sub-headers, so their words do not make the columns text
         joined["rows"] = [header_at + 1, header_at + 2]
-        frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_at + 2, header=None,
-                            skipinitialspace=True, skip_blank_lines=True).set_axis(joined["columns"], axis=1)
+        frame = pd.read_csv(io.StringIO(text), skiprows=header_at + 2, header=None,
+                            **options).set_axis(joined["columns"], axis=1)
         frame.index = frame.index + 1  # the sub-header row keeps its number: rows stay numbered as in the file
         info["joined_header"] = joined
     frame, info["duplicate_columns"] = _deduplicated(frame)
     return frame, info
+
+
+def number_style(lines: list[str], sep: str) -> dict:
+    """read_csv's number options for a file's data lines: a semicolon or tab file whose decimals are all
+    written with a comma (``12,5``, as European machine software writes them, ``1.234,5`` with a point for
+    the thousands) reads them so; a file with any ``12.5`` keeps the point (and a comma is a thousands
+    separator or text, as elsewhere)."""
+    if sep == ",":
+        return {"thousands": None}
+    fields = [f.strip().strip('"') for line in lines for f in line.split(sep)]
+    comma = sum(bool(re.fullmatch(r"-?\d+,\d+", f)) for f in fields)
+    point = sum(bool(re.fullmatch(r"-?\d*\.\d+", f)) for f in fields)
+    if not comma or point:
+        return {"thousands": None}
+    grouped = any(re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", f) for f in fields)
+    return {"decimal": ",", "thousands": "." if grouped else None}
 
 
 def _huge_cell(path: Path, lang, lines: list[str], sep: str, exc: csv.Error):

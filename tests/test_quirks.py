@@ -347,6 +347,12 @@ QUIRKS = [
     Quirk("date_and_clock_above_a_totals_row", heat(lambda f: pd.concat([_date_and_clock(f), pd.DataFrame([{"일자": "합계", "시각": "300 건"}])])),
           ["the last 1 row(s) are not data (e.g. '합계' in row 302", "Batch_Time made from the date in 일자"],
           never=["Missing values: Carbon_pct 1 "]),
+    Quirk("a_separator_ending_every_data_row", lambda: b"\n".join(
+              line + (b"," if i and line else b"") for i, line in enumerate(csv(_reference(HEAT)).split(b"\n"))),
+          [], report=["300 rows, 15 columns", "15 of 15 card columns found"], never=["fields but the header has"]),
+    Quirk("semicolons_and_decimal_commas", lambda: _reference(HEAT).to_csv(index=False, sep=";", decimal=",").encode("cp949"),
+          ["numbers are written with a decimal comma (12,5 is 12.5; thousands separator: -): read so."],
+          report=["delimiter ';'", "15 of 15 card columns found"], never=["not numbers"]),
     Quirk("year_month_day_hour_minute_columns", heat(_time_in_fields),
           ["Batch_Time made from the columns 년 + 월 + 일 + 시 + 분."], report=["Split (time, test 20%)"],
           never=["no Batch_Time in the file"]),

@@ -269,3 +269,21 @@ def test_cells_merged_down_over_a_reports_rows_give_every_row_the_value(rows, tm
         pd.testing.assert_frame_equal(found.frame.reset_index(drop=True), expected.frame.reset_index(drop=True))
         [(_, fields)] = [n for n in found.notes if n[0] == "merged_down"]
         assert fields["count"] == blank and fields["columns"] == f"{column} ({blank})"
+
+
+def test_decimal_commas_read_as_the_same_numbers_as_decimal_points(rows, tmp_path):
+    (tmp_path / "points.csv").write_text(rows.to_csv(index=False), encoding="utf-8")
+    (tmp_path / "commas.csv").write_text(rows.to_csv(index=False, sep=";", decimal=","), encoding="utf-8")
+    points, commas = data.load(HEAT, tmp_path / "points.csv"), data.load(HEAT, tmp_path / "commas.csv")
+    assert commas.sha256 == points.sha256 and ("decimal_comma", {"thousands": "-"}) in commas.notes
+
+
+@pytest.mark.parametrize(("lines", "sep", "style"), [
+    (["a;12,5;x", "b;3,25;y"], ";", {"decimal": ",", "thousands": None}),
+    (["a;1.234,5;x", "b;3,25;y"], ";", {"decimal": ",", "thousands": "."}),
+    (["a;12,5;x", "b;3.25;y"], ";", {"thousands": None}),  # a point decimal: the comma is not one
+    (["a,12.5", "b,3.25"], ",", {"thousands": None}),
+    (["a\t7\t2024.03.01"], "\t", {"thousands": None}),  # dates with points are not decimals
+])
+def test_the_number_style_comes_from_the_data_lines(lines, sep, style):
+    assert reading.number_style(lines, sep) == style
