@@ -873,6 +873,7 @@ def drift(card_id: str = typer.Argument(..., help="card id"),
 
 @app.command()
 def report(card_id: str = typer.Argument(..., help="card id"),
+           site: Optional[str] = typer.Option(None, "--site", help=SITE_HELP),
            version: Optional[int] = typer.Option(None, "--version", help="registered model version (instead of alias)"),
            alias: str = typer.Option("champion", "--alias", help="registered model alias"),
            lang: Optional[str] = typer.Option(None, "--lang", help="ko | en (default: from the locale, or WORKBENCH_LANG)"),
@@ -884,13 +885,14 @@ def report(card_id: str = typer.Argument(..., help="card id"),
     from . import messages, model_report
 
     lang = messages.lang_or_default(_lang(lang))
+    card_id, name = _model(card_id, site, lang)  # a site's model (CARD.SITE) as predict and drift name it
     try:
-        mv = model_report.resolve(card_id, version, alias)
-        path = model_report.write(card_id, output or Path(f"{card_id}-v{mv.version}-report-{lang}.html"),
+        mv = model_report.resolve(name, version, alias)
+        path = model_report.write(name, output or Path(f"{name}-v{mv.version}-report-{lang}.html"),
                                   version=int(mv.version), lang=lang)
     except WorkbenchError as exc:
         _fail(exc)
-    console.print(f"wrote {escape(str(path))}: {card_id} v{mv.version} ({lang}, {path.stat().st_size / 1e3:,.0f} kB, "
+    console.print(f"wrote {escape(str(path))}: {name} v{mv.version} ({lang}, {path.stat().st_size / 1e3:,.0f} kB, "
                   f"images and fonts inside; open it in any browser)")
 
 

@@ -650,6 +650,10 @@ def test_a_model_trained_on_an_mes_html_export_scores_an_old_xls_and_an_xml_work
     assert len(scored["xls"]) == len(scored["xml"]) == 300
     assert scored["xls"]["input_sheet_row"].iloc[[0, 149, 150, 299]].tolist() == ["1월!4", "1월!153", "2월!4", "2월!153"]
     np.testing.assert_allclose(scored["xls"]["prediction"], scored["xml"]["prediction"])
+    page = tmp_path / "page.html"  # the site's model report says how its file was read
+    reported = _invoke("report", HEAT, "--site", "shop", "--version", "1", "--output", str(page))
+    assert reported.exit_code == 0 and "heat-treatment-hardness.shop v1" in reported.output, reported.output
+    assert "the file is an HTML table (as many MES &#39;Excel download&#39; buttons save it)" in page.read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
