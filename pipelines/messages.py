@@ -41,6 +41,23 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("files ending in '{suffix}' cannot be read.", "save it as CSV (UTF-8), Excel .xlsx or Parquet."),
         "ko": ("'{suffix}' 형식의 파일은 읽을 수 없습니다.", "CSV(UTF-8), Excel .xlsx 또는 Parquet로 저장하세요."),
     },
+    "password_protected": {
+        "en": ("the workbook is protected with a password (encrypted): no program reads it without the password.",
+               "open it in Excel with the password, clear it (File > Info > Protect Workbook > Encrypt with Password), "
+               "save, and give that copy."),
+        "ko": ("암호로 보호된(암호화된) 통합 문서라서 암호 없이는 어떤 프로그램도 읽을 수 없습니다.",
+               "Excel에서 암호로 연 뒤 암호를 지우고(파일 > 정보 > 통합 문서 보호 > 암호 설정) 저장한 사본을 지정하세요."),
+    },
+    "unknown_workbook": {
+        "en": ("the file is named {suffix} but holds no workbook a reader knows: most often a document-security (DRM) "
+               "copy, encrypted by Fasoo, SoftCamp, MarkAny or the like.",
+               "on a PC with the document-security client, save an unprotected copy as .xlsx or CSV UTF-8 (or ask IT "
+               "for a decrypted export), and give that file."),
+        "ko": ("이름은 {suffix}이지만 읽을 수 있는 통합 문서가 아닙니다. 대개 문서 보안(DRM: Fasoo, SoftCamp, MarkAny 등)으로 "
+               "암호화된 파일입니다.",
+               "문서 보안 프로그램이 있는 PC에서 보호를 푼 사본을 .xlsx 또는 CSV UTF-8로 저장하거나(또는 IT 부서에 복호화를 "
+               "요청해) 그 파일을 지정하세요."),
+    },
     "unreadable": {
         "en": ("the file could not be read as {kind} ({detail}).",
                "open it in the program that made it and save it again as CSV UTF-8, Excel .xlsx or Parquet."),

@@ -274,7 +274,10 @@ def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
     EUC-KR with Hangul in it; else the encoding charset-normalizer finds among the ones Korean, Western and
     Japanese exports use (Shift-JIS: the logs of Japanese machines and PLCs in Korean plants)."""
     if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise error("binary", source, lang=lang, suffix=Path(str(source)).suffix)
+        suffix = Path(str(source)).suffix
+        # named as a workbook, yet none that a reader knows: a document-security (DRM) copy, most often
+        raise error("unknown_workbook" if suffix.lower() in (".xlsx", ".xlsm", ".xls") else "binary", source,
+                    lang=lang, suffix=suffix)
     if raw.startswith(codecs.BOM_UTF8):
         try:
             return raw[3:].decode("utf-8"), "utf-8-sig"
@@ -420,6 +423,8 @@ def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.
     try:
         book = workbooks.open_book(path, kind, text)
     except Exception as exc:  # noqa: BLE001 - a corrupt zip, a password, a broken .xls or XML
+        if kind == "xls" and workbooks.encrypted(path):
+            raise error("password_protected", path, lang=lang) from None
         raise error("unreadable", path, lang=lang, kind=workbooks.KINDS[kind][1], detail=_short(exc)) from None
     names = book.sheet_names
     if not names:

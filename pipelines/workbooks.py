@@ -57,6 +57,15 @@ def kind_of(path: Path) -> str:
     return "text"
 
 
+ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the stream a password-protected .xlsx keeps in its OLE2 container
+
+
+def encrypted(path: Path) -> bool:
+    """An OLE2 file that holds a password-protected workbook (MS-OFFCRYPTO's EncryptedPackage stream)."""
+    with open(path, "rb") as handle:
+        return handle.read(8) == OLE and ENCRYPTED in handle.read(1 << 20)
+
+
 def open_book(path: Path, kind: str, text: str | None = None):
     """The workbook of a file ``kind_of`` judged: an ``ExcelBook`` or a ``TableBook``; ``text``: an HTML
     file's decoded text. Raises the reader's own exception for a file it cannot read."""

@@ -287,3 +287,15 @@ def test_decimal_commas_read_as_the_same_numbers_as_decimal_points(rows, tmp_pat
 ])
 def test_the_number_style_comes_from_the_data_lines(lines, sep, style):
     assert reading.number_style(lines, sep) == style
+
+
+@pytest.mark.parametrize(("name", "content", "phrase"), [
+    ("secret.xlsx", workbooks.OLE + b"\x00" * 1000 + workbooks.ENCRYPTED + b"\x00" * 1000, "protected with a password"),
+    ("drm.xlsx", b"\x9b\x20DRMONE\x00\x01" + bytes(range(256)) * 8, "document-security (DRM) copy"),
+    ("drm.xls", b"SCDSA004\x00\x00" + bytes(range(256)) * 8, "document-security (DRM) copy"),
+])
+def test_a_protected_workbook_is_refused_with_how_to_unprotect_it(name, content, phrase, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["check", HEAT.id, "--data", str(path), "--lang", "en"], env={"COLUMNS": "250"})
+    assert result.exit_code == 2 and phrase in result.output and "Fix:" in result.output, result.output
