@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import messages
+from . import labels, messages
 from .cards import Card
 from .errors import DataError
 from .mapping import card_columns_in, map_columns
@@ -144,6 +144,8 @@ def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=No
     report = CheckReport(card=card, path=path, for_predict=for_predict, options_text=given + options_flags(options))
     try:
         frame = read_table(path, sheet=sheet, lang=lang, prefer=card_columns_in(card))
+        if not for_predict:
+            frame = labels.joined(frame, card, options.labels, options.on, str(path), lang)
         report.reading = frame.attrs.get("reading", {})
         report.columns_in_file = len(frame.columns)
         frame = map_columns(frame, card, column_map, str(path), lang=lang, with_target=not for_predict)
@@ -166,4 +168,6 @@ def options_flags(options: Options) -> str:
     flags += [f" --{'dayfirst' if options.dates == DAY_FIRST else 'monthfirst'}"] if options.dates else []
     flags += [f' --na "{col}={value}"' for col, values in options.missing_values.items() for value in values]
     flags += [f' --positive "{options.positive}"'] if options.positive is not None else []
+    flags += [f' --labels "{options.labels}"'] if options.labels else []
+    flags += [f' --on "{options.on}"'] if options.on else []
     return "".join(flags)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import messages, simulate, sources
+from . import labels, messages, simulate, sources
 from .cards import Card
 from .inspection import Options, accepted, inspect, validate  # noqa: F401 - the public names of this module
 from .mapping import card_columns_in, map_columns, parse_map  # noqa: F401
@@ -62,6 +62,8 @@ def load(card: Card, path: str | Path | None = None, column_map: dict[str, str] 
         source = str(path)
         frame, test = read_table(path, sheet=sheet, lang=lang, prefer=card_columns_in(card)), None
         carried = frame.attrs.get("reading", {}).get("carried")
+        given = Options.of(options)
+        frame = labels.joined(frame, card, given.labels, given.on, source, lang)
     found = inspect(map_columns(frame, card, column_map, source, lang=lang), card, source, options=options)
     found.raise_first(source, card, lang)
     if test is not None:

@@ -56,6 +56,8 @@ class Options:
     missing_values: dict[str, list] = field(default_factory=dict)  # column -> codes read as missing
     costs: str | None = None  # "FALSE_ALARM:MISSED" (--costs): a binary card's alarm prices
     positive: str | None = None  # --positive: the label that marks a defect in this file, when not the card's
+    labels: str | None = None  # --labels FILE: the target from a file of its own (pipelines/labels.py)
+    on: str | None = None  # --on COLUMN: the key column the data and the labels file share
 
     @classmethod
     def of(cls, value: "Options | dict | None") -> "Options":
@@ -301,6 +303,10 @@ def _sheet_notes(reading: dict, notes: list) -> None:
         skipped = reading["skipped_files"] + [f"{n} (unreadable)" for n in reading.get("unreadable_files", [])]
         notes.append(("files_combined", {"count": len(files), "skipped": ", ".join(skipped[:8]) or "-",
                                          "files": ", ".join(files[:3]) + (f", ... {files[-1]}" if len(files) > 3 else "")}))
+    if reading.get("labels"):
+        found = reading["labels"]
+        notes.append(("labels_joined", {"columns": ", ".join(found["columns"]), "file": found["file"], "key": found["key"],
+                                        "matched": found["matched"], "rows": found["rows"], "results": found["results"]}))
     if reading.get("decimal") == ",":
         notes.append(("decimal_comma", {"thousands": reading.get("thousands") or "-"}))
     if reading.get("merged_down"):

@@ -41,6 +41,34 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("files ending in '{suffix}' cannot be read.", "save it as CSV (UTF-8), Excel .xlsx or Parquet."),
         "ko": ("'{suffix}' 형식의 파일은 읽을 수 없습니다.", "CSV(UTF-8), Excel .xlsx 또는 Parquet로 저장하세요."),
     },
+    "labels_key_missing": {
+        "en": ("--on {key!r}: no column of that name here.", "give a column both files have (the LOT or serial number)."),
+        "ko": ("--on {key!r}: 이 파일에 그런 이름의 열이 없습니다.", "두 파일에 모두 있는 열(LOT, 일련번호)을 지정하세요."),
+    },
+    "labels_no_key": {
+        "en": ("the labels file shares no column name with {data}, so its results cannot be matched to the rows.",
+               "give both files the same name for the key (the LOT or serial number), or name it with --on COLUMN."),
+        "ko": ("결과 파일과 {data}에 이름이 같은 열이 없어 결과를 행에 맞출 수 없습니다.",
+               "두 파일의 키 열(LOT, 일련번호) 이름을 같게 하거나 --on 열이름으로 지정하세요."),
+    },
+    "labels_keys": {
+        "en": ("the labels file shares several columns with the data ({names}): which one matches a result to its rows?",
+               "name the key with --on COLUMN (the LOT or serial number)."),
+        "ko": ("결과 파일과 데이터에 같은 이름의 열이 여럿입니다 ({names}). 어느 열로 결과를 맞출지 알 수 없습니다.",
+               "--on 열이름으로 키 열(LOT, 일련번호)을 지정하세요."),
+    },
+    "labels_nothing_new": {
+        "en": ("the labels file holds no column the data lacks besides its key {key!r}: no target to add.",
+               "give the file of the results (the key and the target column)."),
+        "ko": ("결과 파일에 키 {key!r} 말고는 데이터에 없는 열이 없어 더할 목표 열이 없습니다.",
+               "키와 목표 열이 있는 결과 파일을 지정하세요."),
+    },
+    "labels_key_repeated": {
+        "en": ("the labels file gives different results for the same {key} (e.g. {sample}).",
+               "keep one result per {key} (the final inspection), then give the file again."),
+        "ko": ("결과 파일에 같은 {key}에 대해 서로 다른 결과가 있습니다 (예: {sample}).",
+               "{key}마다 결과를 하나(최종 검사)만 남긴 뒤 다시 지정하세요."),
+    },
     "password_protected": {
         "en": ("the workbook is protected with a password (encrypted): no program reads it without the password.",
                "open it in Excel with the password, clear it (File > Info > Protect Workbook > Encrypt with Password), "
@@ -483,6 +511,10 @@ NOTES: dict[str, dict[str, str]] = {
                              "the two rows ({names}); check the matched columns, or --map a name.",
                       "ko": "머리글이 {rows}행 두 줄입니다 (병합된 이름 아래 하위 머리글). {count}개 열의 이름을 두 줄로 "
                             "만들었습니다 ({names}). 찾은 열을 확인하고, 필요하면 --map으로 이름을 지정하세요."},
+    "labels_joined": {"en": "{columns} from {file}, matched on {key}: {matched} of {rows} rows found one of its {results} "
+                            "results.",
+                      "ko": "{file}의 {columns}을(를) {key}(으)로 맞췄습니다: {rows}개 행 중 {matched}개가 결과 {results}개 중 "
+                            "하나를 찾았습니다."},
     "decimal_comma": {"en": "numbers are written with a decimal comma (12,5 is 12.5; thousands separator: {thousands}): read so.",
                       "ko": "숫자의 소수점이 쉼표로 적혀 있어 (12,5는 12.5, 천 단위 구분: {thousands}) 그렇게 읽었습니다."},
     "merged_down": {"en": "{count} cell(s) under a cell merged down over several rows took its value: {columns}.",

@@ -1,0 +1,68 @@
+"""The target from a file of its own (``--labels FILE``): quality results kept apart from the process data,
+as a QC sheet of LOT and 판정 beside the MES export of the shots, joined on the column both files share
+(``--on COLUMN`` where they share several). Each process row takes its key's result; rows whose key has
+no result are left without a target, which the validation leaves out with its note."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .mapping import normal
+from .messages import error
+from .parsing import parse_dates
+
+
+def joined(frame: pd.DataFrame, card, labels_path: str | None, on: str | None, source, lang=None) -> pd.DataFrame:
+    """``frame`` with the columns of the labels file it lacks (the target among them), by the shared key."""
+    if labels_path is None:
+        return frame
+    from .mapping import card_columns_in
+    from .reading import read_table
+
+    results = read_table(labels_path, lang=lang, prefer=card_columns_in(card))
+    mine = {normal(c): c for c in frame.columns}
+    theirs = {normal(c): c for c in results.columns}
+    if on is not None:
+        if normal(on) not in mine or normal(on) not in theirs:
+            where = labels_path if normal(on) in mine else source
+            raise error("labels_key_missing", where, column=on, lang=lang, key=on)
+        shared = [normal(on)]
+    else:
+        shared = [k for k in theirs if k in mine]
+    if len(shared) != 1:
+        raise error("labels_no_key" if not shared else "labels_keys", labels_path, lang=lang,
+                    names=", ".join(theirs[k] for k in shared[:6]) or "-", data=str(source))
+    key_mine, key_theirs = mine[shared[0]], theirs[shared[0]]
+    added = [c for c in results.columns if c != key_theirs and normal(c) not in mine]
+    if not added:
+        raise error("labels_nothing_new", labels_path, lang=lang, key=key_theirs)
+    results = results.assign(_key=_keys(results[key_theirs])).dropna(subset=["_key"])
+    conflicting = results.drop_duplicates(["_key", *added]).loc[lambda f: f["_key"].duplicated(keep=False), key_theirs]
+    if len(conflicting):
+        raise error("labels_key_repeated", labels_path, column=key_theirs, lang=lang, key=key_theirs,
+                    sample=", ".join(map(str, conflicting.drop_duplicates().head(3))))
+    table = results.drop_duplicates("_key").set_index("_key")[added]
+    keys = _keys(frame[key_mine])
+    if keys.isin(table.index).mean() < 0.5 and _as_times(keys).notna().mean() > 0.9:  # 2024-03-01 8:00 vs 2024.03.01 08:00
+        keys, table.index = _as_times(keys), _as_times(pd.Series(table.index, index=table.index)).to_numpy()
+    out = frame.assign(**{c: keys.map(table[c]).to_numpy() for c in added})
+    matched = int(keys.isin(table.index).sum())
+    out.attrs = {**frame.attrs, "reading": {**frame.attrs.get("reading", {}), "labels": {
+        "file": str(labels_path), "key": str(key_mine), "columns": [str(c) for c in added], "rows": len(frame),
+        "matched": matched, "results": len(table)}}}
+    return out
+
+
+def _keys(values: pd.Series) -> pd.Series:
+    """Key cells as text, the way both files write a LOT or serial number ('L-0012 ', 12 and 12.0 alike)."""
+    def text(v):
+        if pd.isna(v):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return str(v).strip() or None
+    return values.map(text)
+
+
+def _as_times(values: pd.Series) -> pd.Series:
+    return parse_dates(values.astype("object")).values
