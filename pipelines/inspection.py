@@ -467,6 +467,8 @@ def _dates(series: pd.Series, name: str, order: str | None, notes: list, problem
                                        "reading": str(present.iloc[0]) if len(present) else ""}))
     if found.timezone:
         notes.append(("date_zones_" + found.timezone, {"column": name}))
+    if found.midnight:
+        notes.append(("date_end_of_day", {"column": name, "count": found.midnight}))
     outside = found.outside if found.outside is not None else pd.Series(False, index=series.index)
     if outside.any():
         fields = {"count": int(outside.sum()), "value": str(series[outside].iloc[0]),

@@ -511,6 +511,8 @@ NOTES: dict[str, dict[str, str]] = {
                              "the two rows ({names}); check the matched columns, or --map a name.",
                       "ko": "머리글이 {rows}행 두 줄입니다 (병합된 이름 아래 하위 머리글). {count}개 열의 이름을 두 줄로 "
                             "만들었습니다 ({names}). 찾은 열을 확인하고, 필요하면 --map으로 이름을 지정하세요."},
+    "date_end_of_day": {"en": "{column}: {count} time(s) at 24:00, the end of a day, read as 00:00 of the next day.",
+                        "ko": "{column}: 24:00(하루의 끝)인 시각 {count}개를 다음 날 00:00으로 읽었습니다."},
     "labels_joined": {"en": "{columns} from {file}, matched on {key}: {matched} of {rows} rows found one of its {results} "
                             "results.",
                       "ko": "{file}의 {columns}을(를) {key}(으)로 맞췄습니다: {rows}개 행 중 {matched}개가 결과 {results}개 중 "

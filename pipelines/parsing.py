@@ -119,6 +119,7 @@ class Dates:
     outside: pd.Series | None = None  # cells that are dates but outside WINDOW (set missing by the caller's policy)
     numeric: str | None = None  # "excel serial days" / "unix seconds" / "unix milliseconds"
     timezone: str | None = None  # "dropped" (one offset: wall clock kept) / "utc" (several offsets: made UTC)
+    midnight: int = 0  # cells at 24:00, the end of their day, read as 00:00 of the next
 
 
 _KO_DATE = re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일")
@@ -126,6 +127,7 @@ _YEAR_FIRST = re.compile(r"^(\d{4})\s*[.\-/]\s*(\d{1,2})\s*[.\-/]\s*(\d{1,2})\.?
 _YEAR_LAST = re.compile(r"^(\d{1,2})\s*[.\-/]\s*(\d{1,2})\s*[.\-/]\s*(\d{4}|\d{2})(?=\s|$|T)")
 _KO_TIME = re.compile(r"(\d{1,2})\s*시(?:\s*(\d{1,2})\s*분)?(?:\s*(\d{1,2})\s*초)?")
 _AMPM = re.compile(r"(오전|오후|AM|PM|am|pm)\s*(\d{1,2}:\d{2}(?::\d{2})?)")
+_END_OF_DAY = r"(?<=[\sT])24:00(?::00(?:\.0+)?)?$"  # '2024-03-01 24:00': the day's end, as hourly energy data writes it
 _WEEKDAY = re.compile(r"\s*\((?:월|화|수|목|금|토|일|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\)")
 _TZ = re.compile(r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s?(Z|[+-]\d{2}:?\d{2}|UTC|KST)$")  # after a time only
 _PLAIN_ISO = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"  # ASCII digits only
@@ -251,7 +253,12 @@ def parse_dates(series: pd.Series, order: str | None = None) -> Dates:
             found.ambiguous = distinct[fields.index[0]]
             found.order = MONTH_FIRST  # read so the rest can be checked; the caller asks the user
         clean = _with_order(clean, fields, found.order)
+    midnight = clean.str.contains(_END_OF_DAY, regex=True).fillna(False).to_numpy(dtype=bool)
+    if midnight.any():
+        clean[midnight] = clean[midnight].str.replace(_END_OF_DAY, "00:00", regex=True)
     parsed, far = _parse_texts(clean)
+    parsed[midnight] += pd.Timedelta(days=1)
+    found.midnight = int(midnight[codes[codes >= 0]].sum())
     values = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
     values[present] = parsed.to_numpy()[codes]
     outside = pd.Series(False, index=index)

@@ -353,6 +353,9 @@ QUIRKS = [
     Quirk("semicolons_and_decimal_commas", lambda: _reference(HEAT).to_csv(index=False, sep=";", decimal=",").encode("cp949"),
           ["numbers are written with a decimal comma (12,5 is 12.5; thousands separator: -): read so."],
           report=["delimiter ';'", "15 of 15 card columns found"], never=["not numbers"]),
+    Quirk("hours_ending_at_24_00", heat(_stamps(lambda i, s: f"{s - pd.Timedelta(hours=1):%Y-%m-%d} 24:00" if s.hour == 0
+                                                   else s.floor("h").strftime("%Y-%m-%d %H:%M"))),
+          ["time(s) at 24:00, the end of a day, read as 00:00 of the next day."], never=["not dates"]),
     Quirk("year_month_day_hour_minute_columns", heat(_time_in_fields),
           ["Batch_Time made from the columns 년 + 월 + 일 + 시 + 분."], report=["Split (time, test 20%)"],
           never=["no Batch_Time in the file"]),
@@ -710,3 +713,12 @@ def test_a_folder_of_daily_files_trains_and_scores_naming_each_rows_file(store, 
     rows = pd.read_csv(out, encoding="utf-8-sig")
     assert len(rows) == 300 and rows["input_sheet_row"].iloc[[0, 29, 30, 299]].tolist() == ["1.csv!2", "1.csv!31", "2.csv!2",
                                                                                          "10.csv!31"]
+
+
+def test_24_00_is_the_end_of_its_day():
+    from pipelines.parsing import parse_dates
+
+    found = parse_dates(pd.Series(["2024-03-01 23:00", "2024-03-01 24:00", "2024.03.02 24:00:00", "2024-12-31T24:00"]))
+    assert found.values.astype(str).tolist() == ["2024-03-01 23:00:00", "2024-03-02 00:00:00", "2024-03-03 00:00:00",
+                                                 "2025-01-01 00:00:00"]
+    assert found.midnight == 3 and not found.bad.any()
