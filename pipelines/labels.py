@@ -45,6 +45,7 @@ def joined(frame: pd.DataFrame, card, labels_path: str | None, on: str | None, s
     keys = _keys(frame[key_mine])
     if keys.isin(table.index).mean() < 0.5 and _as_times(keys).notna().mean() > 0.9:  # 2024-03-01 8:00 vs 2024.03.01 08:00
         keys, table.index = _as_times(keys), _as_times(pd.Series(table.index, index=table.index)).to_numpy()
+        table = table[table.index.notna() & ~table.index.duplicated()]  # keys that are no time, or one time twice
     out = frame.assign(**{c: keys.map(table[c]).to_numpy() for c in added})
     matched = int(keys.isin(table.index).sum())
     out.attrs = {**frame.attrs, "reading": {**frame.attrs.get("reading", {}), "labels": {

@@ -48,6 +48,7 @@ def test_results_keyed_by_time_match_stamps_written_another_way(shots, tmp_path)
     stamps = pd.to_datetime(shots["registration_time"])
     results = pd.DataFrame({"registration_time": stamps.dt.strftime("%Y.%m.%d %H:%M:%S"),
                             "passorfail": shots["passorfail"].to_numpy()})
+    results = pd.concat([results, pd.DataFrame({"registration_time": ["재검 대기", "-"], "passorfail": [1, 0]})])
     data_path, labels_path = _files(shots.drop(columns="LOT"), tmp_path, results)
     found = data.load(CAST, data_path, options={"labels": str(labels_path)})
     assert len(found.frame) == 600 and (found.frame["passorfail"].to_numpy() == shots["passorfail"].to_numpy()).all()
