@@ -332,7 +332,8 @@ def _model(card_id: str, site: str | None, lang: str | None = None) -> tuple[str
 
 @app.command()
 def run(card_id: str = typer.Argument(..., help="card id"),
-        data: Optional[Path] = typer.Option(None, "--data", help="your CSV/Excel/Parquet file (default: reference data)"),
+        data: Optional[Path] = typer.Option(None, "--data", help="your CSV/Excel/Parquet file, or a folder of them "
+                                                 "(a file a day, read one below the other; default: reference data)"),
         trials: int = typer.Option(20, "--trials", min=1, help="Optuna trials (total for the study; a rerun resumes)"),
         timeout: Optional[float] = typer.Option(None, "--timeout", help="stop tuning after this many seconds"),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
@@ -449,7 +450,8 @@ def run(card_id: str = typer.Argument(..., help="card id"),
 
 @app.command()
 def predict(card_id: str = typer.Argument(..., help="card id"),
-            input: Path = typer.Option(..., "--input", help="CSV/Excel/Parquet with the card's input columns"),
+            input: Path = typer.Option(..., "--input", help="CSV/Excel/Parquet with the card's input columns, "
+                                                          "or a folder of them"),
             output: Path = typer.Option(..., "--output", help="where to write predictions: .csv, .xlsx (the input's "
                                         "columns, one sheet) or .parquet"),
             site: Optional[str] = typer.Option(None, "--site", help=SITE_HELP),
@@ -644,7 +646,7 @@ def optimize(card_id: str = typer.Argument(..., help="card id of a quality card 
 
 @app.command()
 def check(card_id: str = typer.Argument(..., help="card id"),
-          data: Path = typer.Option(..., "--data", help="your CSV/TSV/Excel/Parquet file"),
+          data: Path = typer.Option(..., "--data", help="your CSV/TSV/Excel/Parquet file, or a folder of them"),
           map_: Optional[list[str]] = typer.Option(None, "--map", help=MAP_HELP),
           sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
           lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
