@@ -276,7 +276,8 @@ def decode(raw: bytes, source, lang=None) -> tuple[str, str]:
     if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         suffix = Path(str(source)).suffix
         # named as a workbook, yet none that a reader knows: a document-security (DRM) copy, most often
-        raise error("unknown_workbook" if suffix.lower() in (".xlsx", ".xlsm", ".xls") else "binary", source,
+        named = workbooks.KINDS["xlsx"][0] + workbooks.KINDS["xls"][0]
+        raise error("unknown_workbook" if suffix.lower() in named else "binary", source,
                     lang=lang, suffix=suffix)
     if raw.startswith(codecs.BOM_UTF8):
         try:
@@ -476,7 +477,7 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
         joined["rows"] = [header_at + 1, header_at + 2]
         frame = frame.iloc[1:].set_axis(joined["columns"], axis=1)
     empty = [at for at, col in enumerate(frame.columns) if frame.iloc[:, at].isna().all()]
-    counts = book.uncalculated(chosen) if empty and hasattr(book, "uncalculated") else {}
+    counts = book.uncalculated(chosen) if empty else {}
     uncalculated = {str(frame.columns[at]): counts[grid.columns[at]] for at in empty if counts.get(grid.columns[at])}
     frame, duplicates = _deduplicated(frame.infer_objects())
     at = {label: i for i, label in enumerate(grid.columns)}
@@ -493,7 +494,7 @@ def _filled_down(grid: pd.DataFrame, book, name: str, header_at: int) -> dict[in
     reports do) hold the value in their first row only: each row below takes it. The cells filled, by the
     sheet's column; merges in the header rows are left as they are."""
     filled: dict[int, int] = {}
-    for r1, c1, r2, _ in book.merges(name) if hasattr(book, "merges") else []:
+    for r1, c1, r2, _ in book.merges(name):
         if r2 <= r1 or r1 <= header_at or c1 not in grid.columns or r1 not in grid.index or pd.isna(grid.at[r1, c1]):
             continue
         below = [r for r in range(r1 + 1, r2 + 1) if r in grid.index and pd.isna(grid.at[r, c1])]

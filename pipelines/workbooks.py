@@ -95,36 +95,28 @@ class ExcelBook:
         if self.format == "xls":  # at most 65,536 x 256 a sheet, and the file size limit holds
             sheet = self.file.book.get_sheet_by_name(name)
             return sheet.height, sheet.width, sheet.height * sheet.width
-        try:
-            member = self.file.book[name]._worksheet_path  # openpyxl's read-only sheet knows its part of the archive
-            with zipfile.ZipFile(self.path) as archive:
-                return _grid(archive, member)
-        except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
-            return None  # an openpyxl without that attribute: the file size limit still holds
-
+        return self._scan(name, _grid, None)  # None: an openpyxl without the sheet's part; the size limit holds
 
     def merges(self, name: str) -> list[tuple[int, int, int, int]]:
         """The sheet's merged ranges as (first row, first column, last row, last column), 0 for row 1 and A."""
-        try:
-            if self.format == "xls":
-                return [(a[0], a[1], b[0], b[1]) for a, b in self.file.book.get_sheet_by_name(name).merged_cell_ranges or []]
-            member = self.file.book[name]._worksheet_path
-            with zipfile.ZipFile(self.path) as archive:
-                return _merge_refs(archive, member)
-        except (AttributeError, KeyError, OSError, TypeError, zipfile.BadZipFile):
-            return []
+        if self.format == "xls":
+            ranges = self.file.book.get_sheet_by_name(name).merged_cell_ranges or []
+            return [(a[0], a[1], b[0], b[1]) for a, b in ranges]
+        return self._scan(name, _merge_refs, [])
 
     def uncalculated(self, name: str) -> dict[int, int]:
         """Formula cells without a calculated value, by the sheet's column (0 for A): a workbook written by a
         program, not saved by Excel, may hold formulas only, and those read as empty cells."""
-        if self.format != "xlsx":
-            return {}
+        return self._scan(name, _uncalculated, {}) if self.format == "xlsx" else {}
+
+    def _scan(self, name: str, scan, otherwise):
+        """``scan(archive, member)`` over the sheet's XML part (openpyxl's read-only sheet knows which)."""
         try:
             member = self.file.book[name]._worksheet_path
             with zipfile.ZipFile(self.path) as archive:
-                return _uncalculated(archive, member)
+                return scan(archive, member)
         except (AttributeError, KeyError, OSError, zipfile.BadZipFile):
-            return {}
+            return otherwise
 
 
 class TableBook:
@@ -146,6 +138,9 @@ class TableBook:
 
     def merges(self, name: str) -> list[tuple[int, int, int, int]]:
         return self.merged.get(name, [])
+
+    def uncalculated(self, name: str) -> dict[int, int]:
+        return {}  # cells parsed from text hold values, never formulas
 
     def size(self, name: str) -> tuple[int, int, int]:
         rows = self.sheets.get(name, [])
@@ -262,11 +257,10 @@ def _xml_value(text: str | None, kind: str | None):
 
 # --- .xlsx sizes -------------------------------------------------------------------------------------
 
-def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
-    """(rows, columns, cells) of a sheet's XML, counted as it streams (no XML parsing, about 80 MB/s): the
-    reader fills the rows and columns a sheet skips, so pandas holds a grid of the last row's number x
-    the widest row's columns, however few cells are filled; that product is what reading costs."""
-    rows = last = cells = width = 0  # rows counted, the highest row number written
+def _blocks(archive: zipfile.ZipFile, member: str, keep=lambda prefix: b"<"):
+    """A sheet's XML in blocks of about 4 MB with the namespace prefix its tags carry (``x:`` or none), each
+    block cut before the last ``keep(prefix)`` in it (a tag or a cell cut in two waits for the next block),
+    so a scan reads a large sheet without parsing it (about 80 MB/s)."""
     carry, prefix = b"", None
     with archive.open(member) as stream:
         while True:
@@ -274,18 +268,27 @@ def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
             block = carry + chunk
             if prefix is None:  # <worksheet> or <x:worksheet>: the namespace prefix every tag then carries
                 root = re.search(rb"<([\w.-]+:)?worksheet[\s>]", block)
-                prefix = root.group(1) or b"" if root else b""
-            cut = block.rfind(b"<") if chunk else -1  # a tag cut in two waits for the next chunk
+                prefix = (root.group(1) or b"") if root else b""
+            cut = block.rfind(keep(prefix)) if chunk else -1
             block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
-            tag = b"<" + prefix
-            cells += sum(block.count(tag + end) for end in (b"c ", b"c>", b"c/"))
-            numbered = re.findall(re.escape(tag) + rb'row[\s>][^>]*?\br="(\d+)"', block)
-            rows += sum(block.count(tag + end) for end in (b"row ", b"row>", b"row/"))
-            last = max([last, *map(int, numbered)])
-            letters = set(re.findall(re.escape(tag) + rb'c [^>]*?\br="([A-Z]{1,3})\d', block))
-            width = max([width, *map(_column_number, letters)])
+            yield block, prefix
             if not chunk:
                 break
+
+
+def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
+    """(rows, columns, cells) of a sheet's XML: the reader fills the rows and columns a sheet skips, so
+    pandas holds a grid of the last row's number x the widest row's columns, however few cells are
+    filled; that product is what reading costs."""
+    rows = last = cells = width = 0  # rows counted, the highest row number written
+    for block, prefix in _blocks(archive, member):
+        tag = b"<" + prefix
+        cells += sum(block.count(tag + end) for end in (b"c ", b"c>", b"c/"))
+        numbered = re.findall(re.escape(tag) + rb'row[\s>][^>]*?\br="(\d+)"', block)
+        rows += sum(block.count(tag + end) for end in (b"row ", b"row>", b"row/"))
+        last = max([last, *map(int, numbered)])
+        letters = set(re.findall(re.escape(tag) + rb'c [^>]*?\br="([A-Z]{1,3})\d', block))
+        width = max([width, *map(_column_number, letters)])
     rows = max(rows, last)
     if rows and cells:  # cells without references: at least the mean row's width
         width = max(width, -(-cells // rows))
@@ -293,45 +296,23 @@ def _grid(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
 
 
 def _uncalculated(archive: zipfile.ZipFile, member: str) -> dict[int, int]:
-    """Cells of a sheet's XML with a formula (``<f>``) and no value (``<v>`` missing or empty), counted by
-    column as the XML streams."""
+    """Cells of a sheet's XML with a formula (``<f>``) and no value (``<v>`` missing or empty), by column."""
     counts: dict[int, int] = {}
-    carry, cell = b"", None
-    with archive.open(member) as stream:
-        while True:
-            chunk = stream.read(1 << 22)
-            block = carry + chunk
-            if cell is None:
-                root = re.search(rb"<([\w.-]+:)?worksheet[\s>]", block)
-                prefix = re.escape(root.group(1) or b"" if root else b"")
-                cell = re.compile(rb"<" + prefix + rb'c r="([A-Z]{1,3})\d+"[^>]*?(?<!/)>(.*?)</' + prefix + rb"c>", re.S)
-                value = re.compile(rb"<" + prefix + rb"v>[^<]")
-                formula = rb"<" + (root.group(1) or b"" if root else b"") + b"f"
-            end = block.rfind(b"c>") + 2 if chunk else len(block)  # a cell cut in two waits for the next chunk
-            block, carry = block[:end], block[end:]
-            for letters, body in cell.findall(block):
-                if formula in body and not value.search(body):
-                    column = _column_number(letters) - 1
-                    counts[column] = counts.get(column, 0) + 1
-            if not chunk:
-                break
+    for block, prefix in _blocks(archive, member, keep=lambda prefix: b"<" + prefix + b'c r="'):
+        tag = re.escape(prefix)
+        cell = b"<" + tag + rb'c r="([A-Z]{1,3})\d+"[^>]*?(?<!/)>(.*?)</' + tag + b"c>"
+        for letters, body in re.findall(cell, block, re.S):
+            if b"<" + prefix + b"f" in body and not re.search(b"<" + tag + rb"v>[^<]", body):
+                column = _column_number(letters) - 1
+                counts[column] = counts.get(column, 0) + 1
     return counts
 
 
 def _merge_refs(archive: zipfile.ZipFile, member: str) -> list[tuple[int, int, int, int]]:
-    """``<mergeCell ref="B5:B9"/>`` of a sheet's XML as (4, 1, 8, 1), read as the XML streams (they come last)."""
-    ranges, carry = [], b""
-    pattern = re.compile(rb'<(?:[\w.-]+:)?mergeCell ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
-    with archive.open(member) as stream:
-        while chunk := stream.read(1 << 22):
-            block = carry + chunk
-            cut = block.rfind(b"<")
-            block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
-            ranges += [(int(r1) - 1, _column_number(c1) - 1, int(r2) - 1, _column_number(c2) - 1)
-                       for c1, r1, c2, r2 in pattern.findall(block)]
-    ranges += [(int(r1) - 1, _column_number(c1) - 1, int(r2) - 1, _column_number(c2) - 1)
-               for c1, r1, c2, r2 in pattern.findall(carry)]
-    return ranges
+    """``<mergeCell ref="B5:B9"/>`` of a sheet's XML as (4, 1, 8, 1) (they come after the cells)."""
+    return [(int(r1) - 1, _column_number(c1) - 1, int(r2) - 1, _column_number(c2) - 1)
+            for block, _ in _blocks(archive, member)
+            for c1, r1, c2, r2 in re.findall(rb'<(?:[\w.-]+:)?mergeCell ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"', block)]
 
 
 def _column_number(letters: bytes) -> int:
