@@ -129,7 +129,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     notes: list[tuple[str, dict]] = []
     facts: dict = {"rows": len(frame)}
     rownum = row_labels(frame)  # index -> the rows the user finds them at (spreadsheet rows, sheet!row)
-    _sheet_notes(frame.attrs.get("reading", {}), notes)
+    _reading_notes(frame.attrs.get("reading", {}), notes)
     mapping = frame.attrs.get("mapping") or match(frame.columns, card, None, source, with_target=with_target)
     # The same columns without attrs: pandas deep-copies attrs into every frame derived from this one,
     # 0.2 s of a 200,000-row predict's 1 s of checks.
@@ -289,10 +289,11 @@ def _usable_card(card: Card, columns, options: Options, with_target: bool, notes
 
 # --- rows that are not data ----------------------------------------------------------------------------
 
-def _sheet_notes(reading: dict, notes: list) -> None:
-    """A file that is not what its name says (an HTML table saved as .xls); a workbook's other sheets:
-    those read with --sheet all and those left out, or the sheets with the same header that one sheet's
-    reading left unread (a month per sheet: the model would miss them)."""
+def _reading_notes(reading: dict, notes: list) -> None:
+    """What reading the file decided (reading.py's ``attrs["reading"]``), as notes: a header over two rows,
+    a folder's files, a labels file, decimal commas, cells merged down, uncalculated formulas, a long file
+    widened, repeated column names, a file that is not what its name says; a workbook's other sheets (those
+    read with --sheet all and those left out, or those with the same header left unread)."""
     if reading.get("joined_header"):
         joined = reading["joined_header"]
         names = joined["names"]
@@ -309,14 +310,11 @@ def _sheet_notes(reading: dict, notes: list) -> None:
                                         "matched": found["matched"], "rows": found["rows"], "results": found["results"]}))
     if reading.get("decimal") == ",":
         notes.append(("decimal_comma", {"thousands": reading.get("thousands") or "-"}))
-    if reading.get("merged_down"):
-        found = reading["merged_down"]
-        notes.append(("merged_down", {"count": sum(found.values()),
-                                      "columns": ", ".join(f"{c} ({n})" for c, n in list(found.items())[:6])}))
-    if reading.get("uncalculated"):
-        found = reading["uncalculated"]
-        notes.append(("uncalculated_formulas", {"count": sum(found.values()),
-                                                "columns": ", ".join(f"{c} ({n})" for c, n in list(found.items())[:6])}))
+    for key, code in (("merged_down", "merged_down"), ("uncalculated", "uncalculated_formulas")):
+        if reading.get(key):  # cells per column
+            found = reading[key]
+            notes.append((code, {"count": sum(found.values()),
+                                 "columns": ", ".join(f"{c} ({n})" for c, n in list(found.items())[:6])}))
     if reading.get("widened"):
         w = reading["widened"]
         notes.append(("widened" if w["filled"] is not None else "widened_by_key",
@@ -402,7 +400,7 @@ def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list)
     if how == "clock":
         notes.append(("time_joined", {"time": time, "date": parts[0], "clock": parts[1]}))
     else:
-        hour = parts[1] if how == "hour" else parts[3] if len(parts) > 3 else None
+        hour = time_parts.hour_column(parts, how)
         notes.append(("time_assembled_1_24" if hour and time_parts.hours_ending(frame, hour) else "time_assembled",
                       {"time": time, "parts": " + ".join(parts), "hour": hour}))
     made = time_parts.stamps(frame, parts, how)

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .mapping import normal
+from .mapping import card_columns_in, normal
 from .messages import error
 from .parsing import parse_dates
+from .reading import read_table
 
 
 def joined(frame: pd.DataFrame, card, labels_path: str | None, on: str | None, source, lang=None) -> pd.DataFrame:
     """``frame`` with the columns of the labels file it lacks (the target among them), by the shared key."""
     if labels_path is None:
         return frame
-    from .mapping import card_columns_in
-    from .reading import read_table
-
     results = read_table(labels_path, lang=lang, prefer=card_columns_in(card))
     mine = {normal(c): c for c in frame.columns}
     theirs = {normal(c): c for c in results.columns}
@@ -43,8 +41,9 @@ def joined(frame: pd.DataFrame, card, labels_path: str | None, on: str | None, s
                     sample=", ".join(map(str, conflicting.drop_duplicates().head(3))))
     table = results.drop_duplicates("_key").set_index("_key")[added]
     keys = _keys(frame[key_mine])
-    if keys.isin(table.index).mean() < 0.5 and _as_times(keys).notna().mean() > 0.9:  # 2024-03-01 8:00 vs 2024.03.01 08:00
-        keys, table.index = _as_times(keys), _as_times(pd.Series(table.index, index=table.index)).to_numpy()
+    times = _as_times(keys) if keys.isin(table.index).mean() < 0.5 else None
+    if times is not None and times.notna().mean() > 0.9:  # 2024-03-01 8:00 in one file, 2024.03.01 08:00 in the other
+        keys, table.index = times, _as_times(pd.Series(table.index, index=table.index)).to_numpy()
         table = table[table.index.notna() & ~table.index.duplicated()]  # keys that are no time, or one time twice
     out = frame.assign(**{c: keys.map(table[c]).to_numpy() for c in added})
     matched = int(keys.isin(table.index).sum())

@@ -47,21 +47,22 @@ def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | N
         value = numeric[0] if len(numeric) == 1 else None
     if value is None:
         return None
-    keys = _keys(frame, card, [c for c in rest if c != value], wanted, column_map or {})
-    return {"tag": best, "value": value, "keys": keys, "tags": tags}
+    keys, unit = _keys(card, [c for c in rest if c != value], wanted, column_map or {})
+    return {"tag": best, "value": value, "keys": keys, "unit": unit, "tags": tags}
 
 
 def _squash(name) -> str:
     return re.sub(r"[\s_\-\.()\[\]]+", "", str(name)).lower()
 
 
-def _keys(frame: pd.DataFrame, card, others: list, wanted: dict, column_map: dict) -> list:
+def _keys(card, others: list, wanted: dict, column_map: dict) -> tuple[list, str | None]:
     """The columns that tell one widened row from another: the card's time and unit (group) columns where
-    the file has them (by name, or as --map names them), else every other column."""
+    the file has them (by name, or as --map names them), else every other column; and the unit's column."""
     named = {column_map.get(c) or wanted.get(normal(c)): c for c in others}
+    unit = named.get(card.group.column) if card.group else None
     keys = [named[c] for c in (card.time.column if card.time else None, card.group.column if card.group else None)
             if c is not None and c in named]
-    return keys or others
+    return keys or others, unit
 
 
 def widened(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.DataFrame:
@@ -78,8 +79,9 @@ def widened(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.Dat
     timed = False
     for name, col in zip(sort, keys):
         stamps = None if pd.api.types.is_numeric_dtype(long[col]) else parse_dates(long[col]).values
-        timed |= stamps is not None and stamps.notna().mean() > 0.9
-        long[name] = stamps if stamps is not None and stamps.notna().mean() > 0.9 else long[col]
+        is_time = stamps is not None and stamps.notna().mean() > 0.9
+        timed |= is_time
+        long[name] = stamps if is_time else long[col]
     long["_first"] = long.index
     repeated = int(long.duplicated([*sort, tag]).sum())
     readings = long.drop_duplicates([*sort, tag]).set_index([*sort, tag])[value]
@@ -88,8 +90,7 @@ def widened(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.Dat
     groups = long.groupby(sort, dropna=False)
     extra = [c for c in long.columns if c not in (tag, value, "_first", *sort)]
     attributes = groups[extra].first()  # the keys as written, and what is the same for every reading of a key
-    units = [name for name, col in zip(sort, keys) if card.group and (column_map or {}).get(col, col) == card.group.column
-             or card.group and normal(col) == normal(card.group.column)]
+    units = [name for name, col in zip(sort, keys) if col == layout["unit"]]
     empty, filled = int(readings.isna().sum().sum()), 0
     if timed:  # a historian's tag holds its value until the next reading; a lot's missing test stays missing
         readings = (readings.groupby(level=units, dropna=False).ffill() if units else readings.ffill()).mask(written_empty)

@@ -181,8 +181,7 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
     first = next(chunks, None)
     if first is not None and long_format.found(first[0], card, column_map) is not None:
         # one reading per row: a time stamp's readings may straddle chunks, and a tag's last value carries over
-        whole = data.read_table(path, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
-        chunks = iter([(whole, path.stat().st_size if path.suffix.lower() in TEXT and path.is_file() else len(whole))])
+        chunks = _read_whole(path, None, sheet, lang, data.card_columns_in(card))
     else:
         chunks = itertools.chain([first] if first is not None else [], chunks)
     for raw, done in chunks:
@@ -311,17 +310,13 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
                 yield chunk, done
         elif path.is_dir() or suffix not in TEXT or workbooks.kind_of(path) != "text":
             # a workbook (also one named .csv) and what is not a table file: read whole (or refused) as for training
-            frame = data.read_table(path, sheet=sheet, lang=lang, prefer=prefer)
-            for start in range(0, len(frame), rows):
-                yield frame.iloc[start:start + rows], min(start + rows, len(frame))
+            yield from _read_whole(path, rows, sheet, lang, prefer)
         else:
             # The head decides encoding, delimiter and header line with all of read_table's checks; then
             # the file streams, so memory stays flat however long it is.
             layout = reading.sniff_text(path, lang, prefer)
             if layout.get("duplicate_columns"):  # which copies to keep is judged on the whole file
-                frame = data.read_table(path, sheet=sheet, lang=lang, prefer=prefer)
-                for start in range(0, len(frame), rows):
-                    yield frame.iloc[start:start + rows], min(start + rows, len(frame))
+                yield from _read_whole(path, rows, sheet, lang, prefer)
                 return
             joined = layout.get("joined_header")  # a header over two rows: read below both, named as joined
             with open(path, "rb") as handle:
@@ -341,6 +336,17 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
     except Exception as exc:  # the reader's own message, with the file named
         raise DataError(path, f"could not be read ({type(exc).__name__}: {exc}).",
                         fix="save it as UTF-8 CSV, Excel .xlsx or Parquet.") from None
+
+
+def _read_whole(path: Path, rows: int | None, sheet, lang, prefer) -> Iterator[tuple[pd.DataFrame, int]]:
+    """The file read at once, as training reads it, then given in chunks of ``rows`` (None: one chunk), with
+    the progress ``_bar`` counts: bytes for a text file, rows otherwise."""
+    frame = data.read_table(path, sheet=sheet, lang=lang, prefer=prefer)
+    rows = rows or max(len(frame), 1)
+    size = path.stat().st_size if path.is_file() and path.suffix.lower() in TEXT else None
+    for start in range(0, len(frame), rows):
+        end = min(start + rows, len(frame))
+        yield frame.iloc[start:end], end if size is None else size * end // len(frame)
 
 
 def _bar(path: Path, progress: bool):

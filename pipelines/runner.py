@@ -110,9 +110,9 @@ def run_card(card_id: str, data_path: str | None = None, n_trials: int = 20, tim
     progress_file = out_dir / "progress.json"
     kernel_options = data.Options.of(options).as_dict()
     if user_file:
-        kernel_options.pop("positive", None)  # the validated frame already marks defects with the card's label
-        for joined in ("labels", "on"):  # and holds the target the labels file gave it
-            kernel_options.pop(joined, None)
+        # the validated frame already marks defects with the card's label and holds the labels file's target
+        for done in ("positive", "labels", "on"):
+            kernel_options.pop(done, None)
     params = {"data_path": data_path, "n_trials": n_trials, "timeout_s": timeout_s, "device": device, "seed": seed,
               "tracking_uri": uri, "output_dir": str(out_dir), "column_map": column_map, "mlflow_run_id": run_id,
               "data_options": kernel_options or None}

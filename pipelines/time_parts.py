@@ -68,17 +68,20 @@ def hours_ending(frame: pd.DataFrame, column: str) -> bool:
     return bool(len(hours)) and hours.min() >= 1 and hours.max() == 24
 
 
+def hour_column(parts: list[str], how: str) -> str | None:
+    """The piece that holds the hour number, if one does."""
+    return parts[1] if how == "hour" else parts[3] if how == "fields" and len(parts) > 3 else None
+
+
 def stamps(frame: pd.DataFrame, parts: list[str], how: str) -> pd.Series:
     """The time stamps the pieces write; an hour numbered 1-24 is stamped at its start (hour 1: 00:00)."""
     if how == "clock":
         return parse_dates(frame[parts[0]]).values + parse_clock_times(frame[parts[1]])
-    numbers = {p: pd.to_numeric(frame[p], errors="coerce") for p in parts}
+    column = hour_column(parts, how)
+    hour = pd.to_numeric(frame[column], errors="coerce") - int(hours_ending(frame, column)) if column else 0
     if how == "hour":
-        hour = numbers[parts[1]] - (1 if hours_ending(frame, parts[1]) else 0)
         return parse_dates(frame[parts[0]]).values + pd.to_timedelta(hour, unit="h")
-    named = dict(zip(("year", "month", "day", "hour", "minute"), parts))
-    hour = numbers[named["hour"]] - (1 if hours_ending(frame, named["hour"]) else 0) if "hour" in named else 0
-    return pd.to_datetime(pd.DataFrame({"year": numbers[named["year"]], "month": numbers[named["month"]],
-                                        "day": numbers[named["day"]], "hour": hour,
-                                        "minute": numbers[named["minute"]] if "minute" in named else 0}),
+    year, month, day, *_ = (pd.to_numeric(frame[p], errors="coerce") for p in parts)
+    minute = pd.to_numeric(frame[parts[4]], errors="coerce") if len(parts) > 4 else 0
+    return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day, "hour": hour, "minute": minute}),
                           errors="coerce").astype("datetime64[ns]")
