@@ -67,10 +67,8 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     input_path, output_path = Path(input_path), Path(output_path)
     check_output(output_path, input_path, name, overwrite, lang)
     kind = OUTPUTS[output_path.suffix.lower()]
-    if kind == "excel":
-        _fits_a_sheet(input_path, lang)
     chunks = _ahead(_prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options),
-                              keep_raw=True))
+                              keep_raw=True, one_sheet=kind == "excel"))
     first = next(chunks, None)  # a bad file is refused before any store or model is touched
     if first is None:
         raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
@@ -173,16 +171,24 @@ def _fits_a_sheet(path: Path, lang: str | None) -> None:
 
 
 def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
-              options: data.Options, keep_raw: bool = False) -> Iterator[tuple]:
+              options: data.Options, keep_raw: bool = False, one_sheet: bool = False) -> Iterator[tuple]:
     """Validated chunks of the input and the reading progress after each (and, with ``keep_raw``, the
-    chunk as read: its index labels are the rows' positions in the file, as ``input_row - 1``)."""
+    chunk as read: its index labels are the rows' positions in the file, as ``input_row - 1``). With
+    ``one_sheet`` (an Excel output) a file with more rows than a sheet holds is refused before any is scored."""
     start = 1
     chunks = read_chunks(path, chunk_rows, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
     first = next(chunks, None)
     if first is not None and long_format.found(first[0], card, column_map) is not None:
-        # one reading per row: a time stamp's readings may straddle chunks, and a tag's last value carries over
-        chunks = _read_whole(path, None, sheet, lang, data.card_columns_in(card))
+        # one reading per row: a time stamp's readings may straddle chunks, and a tag's last value carries
+        # over; widened here, so an Excel output shows the row per time stamp that was scored
+        [(raw, done)] = _read_whole(path, None, sheet, lang, data.card_columns_in(card))
+        wide = long_format.widened(raw, card, column_map)
+        if one_sheet and len(wide) > EXCEL_ROWS - 1:
+            raise WorkbenchError(messages.say("excel_rows", lang, source=path, rows=len(wide), limit=EXCEL_ROWS - 1))
+        chunks = iter([(wide, done)])
     else:
+        if one_sheet:
+            _fits_a_sheet(path, lang)
         chunks = itertools.chain([first] if first is not None else [], chunks)
     for raw, done in chunks:
         source = path if start == 1 else f"{path} rows {start}-{start + len(raw) - 1}"

@@ -112,3 +112,12 @@ def test_a_model_scores_a_historian_export_as_the_wide_file(wide, store, tmp_pat
     assert len(scored[long]) == len(scored[train]) == 300
     np.testing.assert_allclose(scored[long]["prediction"], scored[train]["prediction"])
     assert scored[long]["Batch_Time"].tolist() == scored[train]["Batch_Time"].tolist()
+    # Excel output shows the file's own columns: for a long file, the row per time stamp that was scored
+    book = tmp_path / "scored_history.xlsx"
+    result = invoke("predict", HEAT.id, "--site", "shop", "--version", "1", "--input", str(long), "--output", str(book))
+    assert result.exit_code == 0, result.output[-3000:]
+    sheet = pd.read_excel(book)
+    assert "태그" not in sheet.columns and "값" not in sheet.columns
+    assert sheet[KO["Batch_Time"]].tolist() == wide[KO["Batch_Time"]].tolist()
+    np.testing.assert_allclose(sheet[KO["Carbon_pct"]], wide[KO["Carbon_pct"]])
+    np.testing.assert_allclose(sheet["prediction"], scored[train]["prediction"])
