@@ -129,7 +129,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     notes: list[tuple[str, dict]] = []
     facts: dict = {"rows": len(frame)}
     rownum = row_labels(frame)  # index -> the rows the user finds them at (spreadsheet rows, sheet!row)
-    _reading_notes(frame.attrs.get("reading", {}), notes)
+    reading_notes(frame.attrs.get("reading", {}), notes)
     mapping = frame.attrs.get("mapping") or match(frame.columns, card, None, source, with_target=with_target)
     # The same columns without attrs: pandas deep-copies attrs into every frame derived from this one,
     # 0.2 s of a 200,000-row predict's 1 s of checks.
@@ -287,9 +287,30 @@ def _usable_card(card: Card, columns, options: Options, with_target: bool, notes
                                    "group": group, "anomaly": anomaly, "costs": costs})
 
 
+DAY_FROM = {"title": {"en": "; each day is the one in the title above its table", "ko": ". 날짜는 표 위 제목의 날짜입니다"},
+            "name": {"en": "; each day is the one in its sheet's or file's name", "ko": ". 날짜는 시트나 파일 이름의 날짜입니다"}}
+
+
+def _turned_notes(turned: dict, notes: list) -> None:
+    """A daily report laid sideways, turned (sideways.py): how, where each day came from, what was left aside."""
+    day = DAY_FROM[turned["dated_by"][0]] if len(turned["dated_by"]) == 1 else (
+        {"en": "; each day is the one in its title or its sheet's or file's name",
+         "ko": ". 날짜는 표 위 제목이나 시트, 파일 이름의 날짜입니다"} if turned["dated_by"] else "")
+    notes.append(("turned", {**{k: turned[k] for k in ("item", "first", "last", "times", "blocks", "rows", "items",
+                                                        "card_items")}, "day": day}))
+    if turned["undated"]:
+        names = turned["undated"]
+        notes.append(("turned_undated", {"count": len(names), "time": turned["time"],
+                                         "names": ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")}))
+    if turned["aside"]:
+        notes.append(("turned_aside", {"columns": ", ".join(turned["aside"])}))
+    if turned["repeated"]:
+        notes.append(("turned_repeats", {"count": turned["repeated"]}))
+
+
 # --- rows that are not data ----------------------------------------------------------------------------
 
-def _reading_notes(reading: dict, notes: list) -> None:
+def reading_notes(reading: dict, notes: list) -> None:
     """What reading the file decided (reading.py's ``attrs["reading"]``), as notes: a header over two rows,
     a folder's files, a labels file, decimal commas, cells merged down, uncalculated formulas, a long file
     widened, repeated column names, a file that is not what its name says; a workbook's other sheets (those
@@ -315,11 +336,15 @@ def _reading_notes(reading: dict, notes: list) -> None:
             found = reading[key]
             notes.append((code, {"count": sum(found.values()),
                                  "columns": ", ".join(f"{c} ({n})" for c, n in list(found.items())[:6])}))
+    if reading.get("turned"):
+        _turned_notes(reading["turned"], notes)
     if reading.get("widened"):
         w = reading["widened"]
         notes.append(("widened" if w["filled"] is not None else "widened_by_key",
                       {**{k: w[k] for k in ("tag", "value", "rows", "lines", "tags", "card_tags", "filled")},
                        "keys": " + ".join(w["keys"])}))
+        if w.get("described"):
+            notes.append(("widened_tag_columns", {"columns": ", ".join(w["described"]), "tag": w["tag"]}))
         if w["repeated"]:
             notes.append(("widened_repeats", {"count": w["repeated"], "tag": w["tag"], "keys": " + ".join(w["keys"])}))
     for repeated in reading.get("duplicate_columns") or []:

@@ -40,37 +40,51 @@ def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | N
             best, tags = col, named
     if best is None or tags < MIN_TAGS or tags <= in_header:
         return None
-    rest = [c for c in frame.columns if c != best]
+    named = {(column_map or {}).get(c) or wanted.get(normal(c)): c for c in frame.columns if c != best}
+    layout = tagged(frame, best, time=named.get(card.time.column) if card.time else None,
+                    unit=named.get(card.group.column) if card.group else None,
+                    not_values={c for c in frame.columns if normal(c) in wanted})
+    return layout and {**layout, "tags": tags}
+
+
+def tagged(frame: pd.DataFrame, tag, time=None, unit=None, not_values=()) -> dict | None:
+    """The layout of a long file whose tag column is known: the value column beside it, and the keys that
+    tell one widened row from another (the time and unit columns where known, else every other column
+    but those that only describe a tag, such as its unit of measure); None without a value column. A
+    numeric column in ``not_values`` (one named as a card column) is not taken for the values."""
+    rest = [c for c in frame.columns if c != tag]
     value = next((c for c in rest if _squash(c) in VALUE_NAMES), None)
     if value is None:
-        numeric = [c for c in rest if pd.api.types.is_numeric_dtype(frame[c]) and normal(c) not in wanted]
+        numeric = [c for c in rest if pd.api.types.is_numeric_dtype(frame[c]) and c not in not_values]
         value = numeric[0] if len(numeric) == 1 else None
     if value is None:
         return None
-    keys, unit = _keys(card, [c for c in rest if c != value], wanted, column_map or {})
-    return {"tag": best, "value": value, "keys": keys, "unit": unit, "tags": tags}
+    others = [c for c in rest if c != value]
+    described = [c for c in others if c not in (time, unit) and _describes_tag(frame, tag, c)]
+    keys = [c for c in (time, unit) if c is not None] or [c for c in others if c not in described] or others
+    return {"tag": tag, "value": value, "keys": keys, "unit": unit, "described": described,
+            "tags": int(frame[tag].nunique())}
+
+
+def _describes_tag(frame: pd.DataFrame, tag, column) -> bool:
+    """A column with one value per tag (its unit, its description) where tags repeat: not a key of a row."""
+    pairs = frame[[tag, column]].dropna(subset=[tag])
+    return bool(pairs[tag].duplicated().any()) and bool((pairs.groupby(tag)[column].nunique() <= 1).all())
 
 
 def _squash(name) -> str:
     return re.sub(r"[\s_\-\.()\[\]]+", "", str(name)).lower()
 
 
-def _keys(card, others: list, wanted: dict, column_map: dict) -> tuple[list, str | None]:
-    """The columns that tell one widened row from another: the card's time and unit (group) columns where
-    the file has them (by name, or as --map names them), else every other column; and the unit's column."""
-    named = {column_map.get(c) or wanted.get(normal(c)): c for c in others}
-    unit = named.get(card.group.column) if card.group else None
-    keys = [named[c] for c in (card.time.column if card.time else None, card.group.column if card.group else None)
-            if c is not None and c in named]
-    return keys or others, unit
-
-
 def widened(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.DataFrame:
     """The file as a card reads it: unchanged when wide; when long, one row per key with a column per tag,
     what was done in ``attrs["reading"]["widened"]`` for a note."""
     layout = found(frame, card, column_map)
-    if layout is None:
-        return frame
+    return frame if layout is None else widen(frame, layout)
+
+
+def widen(frame: pd.DataFrame, layout: dict) -> pd.DataFrame:
+    """One row per key with a column per tag (``layout`` from ``found`` or ``tagged``)."""
     from .parsing import parse_dates  # the keys' true time order, for 'the previous value'
 
     tag, value, keys = layout["tag"], layout["value"], layout["keys"]
@@ -88,7 +102,7 @@ def widened(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.Dat
     written_empty = readings.isna().unstack(tag, fill_value=False)  # a reading given as empty stays missing
     readings = readings.unstack(tag)
     groups = long.groupby(sort, dropna=False)
-    extra = [c for c in long.columns if c not in (tag, value, "_first", *sort)]
+    extra = [c for c in long.columns if c not in (tag, value, "_first", *sort, *layout["described"])]
     attributes = groups[extra].first()  # the keys as written, and what is the same for every reading of a key
     units = [name for name, col in zip(sort, keys) if col == layout["unit"]]
     empty, filled = int(readings.isna().sum().sum()), 0
@@ -105,5 +119,5 @@ def widened(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.Dat
     out.attrs = {**frame.attrs, "reading": {**frame.attrs.get("reading", {}), "widened": {
         "tag": str(tag), "value": str(value), "keys": [str(k) for k in keys], "rows": len(out), "lines": len(long),
         "tags": int(readings.shape[1]), "card_tags": layout["tags"], "filled": filled if timed else None,
-        "repeated": repeated}}}
+        "repeated": repeated, "described": [str(c) for c in layout["described"]]}}}
     return out

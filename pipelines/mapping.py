@@ -126,13 +126,26 @@ def match(columns, card: Card, column_map: dict[str, str] | None, source, with_t
     return result
 
 
+def reshaped(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | None) -> pd.DataFrame:
+    """A daily report laid sideways (a row per item, a column per hour) turned, or a file of one reading per
+    row widened, to the row per time stamp a card reads; any other file unchanged."""
+    from . import long_format, sideways
+
+    return long_format.widened(sideways.turned(frame, card, column_map), card, column_map)
+
+
+def reshapes(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | None) -> bool:
+    """Whether ``reshaped`` would change the file: it must then be read whole, not in chunks."""
+    from . import long_format, sideways
+
+    return sideways.found(frame, card, column_map) is not None or long_format.found(frame, card, column_map) is not None
+
+
 def map_columns(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | None, source,
                 lang: str | None = None, with_target: bool = True) -> pd.DataFrame:
     """Rename user columns onto card columns (see ``match``); the mapping rides along in
     ``attrs["mapping"]`` for the validation's messages and the check report."""
-    from .long_format import widened  # a file of one reading per row first becomes a row per time stamp
-
-    frame = widened(frame, card, column_map)
+    frame = reshaped(frame, card, column_map)
     found = match(frame.columns, card, column_map, source, with_target=with_target, lang=lang)
     attrs = dict(frame.attrs)
     # a column already named as a card column that --map gives another column ('C=Carbon_pct' beside a

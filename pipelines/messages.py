@@ -538,6 +538,26 @@ NOTES: dict[str, dict[str, str]] = {
                        "ko": "한 행에 측정값 하나씩 있는 파일입니다 ({tag}이(가) 항목, {value}이(가) 값). {lines}개 행을 {keys}마다 "
                              "한 행씩, 항목마다 한 열로 바꿔 {rows}개 행으로 읽었습니다 (항목 {tags}개, 그중 카드의 열 {card_tags}개). "
                              "값이 없는 항목은 빈 값으로 둡니다."},
+    "turned": {"en": "the file is laid sideways, a row per item ({item}) and a column per time ({first} to {last}, {times} "
+                     "columns, {blocks} table(s)): turned to {rows} rows, one per time, with a column per item ({items}, "
+                     "{card_items} of them the card's){day}.",
+               "ko": "가로로 놓인 표입니다: 항목({item})마다 한 행, 시각마다 한 열({first}~{last}, {times}개 열, 표 {blocks}개). "
+                     "시각마다 한 행, 항목마다 한 열로 돌려 {rows}개 행으로 읽었습니다 (항목 {items}개, 그중 카드의 열 "
+                     "{card_items}개){day}."},
+    "turned_undated": {"en": "{count} table(s) ({names}) give no day, neither in the title above the table nor in the "
+                             "sheet's or file's name: their rows have a time of day but no date ({time} is missing there). "
+                             "Write the date in the title (2024-03-05) or name the sheet or file by it.",
+                       "ko": "표 {count}개({names})에 날짜가 없습니다 (표 위 제목에도, 시트나 파일 이름에도). 그 행들은 "
+                             "시각만 있고 날짜가 없어 {time}이(가) 비어 있습니다. 제목에 날짜(2024-03-05)를 적거나 시트나 "
+                             "파일 이름을 날짜로 지으세요."},
+    "turned_aside": {"en": "{columns}: neither an item nor a time (a unit, a day's average or maximum, a remark); left aside.",
+                     "ko": "{columns}: 항목도 시각도 아닙니다 (단위, 하루 평균이나 최대, 비고). 읽지 않았습니다."},
+    "turned_repeats": {"en": "{count} item(s) written twice in one table: the first row of each is read.",
+                       "ko": "한 표에 두 번 적힌 항목이 {count}개 있습니다. 각각 첫 행을 읽었습니다."},
+    "widened_tag_columns": {"en": "{columns}: one value per {tag} (its unit or description), not per row; left out of the "
+                                  "widened rows.",
+                            "ko": "{columns}: 행마다가 아니라 {tag}마다 값이 하나입니다 (단위나 설명). 바꾼 행에는 넣지 "
+                                  "않았습니다."},
     "widened_repeats": {"en": "{count} reading(s) repeat a {tag} at the same {keys}: the first is kept.",
                         "ko": "같은 {keys}에 같은 {tag} 값이 {count}번 더 있습니다. 첫 값을 썼습니다."},
     "duplicate_same": {"en": "column {name!r} appears {times} times with the same values: read once.",

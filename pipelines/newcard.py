@@ -24,8 +24,8 @@ from .errors import WorkbenchError
 from .mapping import normal
 from .messages import lang_or_default
 from .reading import read_table
-from . import time_parts
-from .inspection import MOSTLY, class_labels, parse_dates, parse_numbers, validate
+from . import long_format, time_parts
+from .inspection import MOSTLY, class_labels, parse_dates, parse_numbers, reading_notes, validate
 
 TEMPLATE = "_template.ipynb"
 SKIPPED = {
@@ -49,10 +49,11 @@ class NewCard:
     kinds: dict[str, int]
     skipped: dict[str, tuple] = field(default_factory=dict)  # column -> (reason code, fields)
     leaks: list[str] = field(default_factory=list)
+    reading: dict = field(default_factory=dict)  # what reading the file decided (a long file widened)
 
     def summary(self, lang: str | None = None) -> str:
         """What was made and every guess to confirm, in ``lang`` (the sentences are in messages.SAY)."""
-        from .messages import WORDS, say
+        from .messages import WORDS, note, say
 
         lang = lang_or_default(lang)
         c = self.card
@@ -62,7 +63,10 @@ class NewCard:
         kinds = ", ".join((f"{kind_words.get(k, {}).get(lang, k)} {v}개" if lang == "ko" else f"{v} {k}")
                           for k, v in self.kinds.items())
         sign = "≥" if c.higher_is_better else "≤"
+        notes: list = []
+        reading_notes(self.reading, notes)
         lines = [say("new_wrote", lang, card_file=self.card_file, notebook=self.notebook),
+                 *(note(code, lang, **fields) for code, fields in notes),
                  say("new_task", lang, task=c.task, how=say("new_task_guessed" if self.task_guessed else "new_task_given",
                                                             lang), target=c.target.column, labels=labels),
                  say("new_task_wrong", lang)]
@@ -96,6 +100,8 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
                              "(an anomaly card needs its signals chosen by hand).")
     path = Path(data).resolve()
     frame = read_table(path, sheet=sheet, lang=lang)
+    if target is not None and not _has(frame, target):  # a file of one reading per row: the target is a tag
+        frame = _widened(frame, target, time, group)
     target, time, group = (_find(frame, name, role) for name, role in ((target, "--target"), (time, "--time"), (group, "--group")))
     joined = None
     if time is None:  # a time stamp written in pieces (작업일자 | 작업시간, 년 | 월 | 일 | 시) makes the time column
@@ -171,7 +177,24 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
     return NewCard(card=load_card(card_id), card_file=out_card, notebook=out_nb, task_guessed=guessed,
                    target_labels={str(k): int(v) for k, v in counts.items()} if task in ("binary", "multiclass")
                    else {"min": float(y.min()), "max": float(y.max())},
-                   kinds={k: v for k, v in kinds.items() if v}, skipped=skipped, leaks=leaks)
+                   kinds={k: v for k, v in kinds.items() if v}, skipped=skipped, leaks=leaks,
+                   reading=frame.attrs.get("reading", {}))
+
+
+def _has(frame: pd.DataFrame, name: str) -> bool:
+    return any(normal(c) == normal(name) for c in frame.columns)
+
+
+def _widened(frame: pd.DataFrame, target: str, time: str | None, group: str | None) -> pd.DataFrame:
+    """A long file (시간, 태그, 값) whose tag column names the target among its values, widened to a row per
+    time stamp (or per --time and --group where given) with a column per tag; unchanged when none does."""
+    tags = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+            and frame[c].dropna().astype(str).str.strip().map(normal).eq(normal(target)).any()]
+    if len(tags) != 1:
+        return frame
+    keys = {role: _find(frame, name, role) for name, role in ((time, "--time"), (group, "--group"))}
+    layout = long_format.tagged(frame, tags[0], time=keys["--time"], unit=keys["--group"])
+    return frame if layout is None or layout["tags"] < long_format.MIN_TAGS else long_format.widen(frame, layout)
 
 
 def _find(frame: pd.DataFrame, name: str | None, role: str) -> str | None:

@@ -22,7 +22,8 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import cards, data, long_format, messages, partials, reading, registry, tracking, workbooks
+from . import cards, data, messages, partials, reading, registry, tracking, workbooks
+from .mapping import reshaped, reshapes
 from .history import HISTORY_ROWS  # rows of the previous chunk a model with lag/rolling features sees again
 from .errors import DataError, WorkbenchError
 
@@ -178,11 +179,11 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
     start = 1
     chunks = read_chunks(path, chunk_rows, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
     first = next(chunks, None)
-    if first is not None and long_format.found(first[0], card, column_map) is not None:
-        # one reading per row: a time stamp's readings may straddle chunks, and a tag's last value carries
-        # over; widened here, so an Excel output shows the row per time stamp that was scored
+    if first is not None and reshapes(first[0], card, column_map):
+        # one reading per row (a time stamp's readings may straddle chunks, a tag's last value carries over)
+        # or a report laid sideways: reshaped here, so an Excel output shows the rows that were scored
         [(raw, done)] = _read_whole(path, None, sheet, lang, data.card_columns_in(card))
-        wide = long_format.widened(raw, card, column_map)
+        wide = reshaped(raw, card, column_map)
         if one_sheet and len(wide) > EXCEL_ROWS - 1:
             raise WorkbenchError(messages.say("excel_rows", lang, source=path, rows=len(wide), limit=EXCEL_ROWS - 1))
         chunks = iter([(wide, done)])

@@ -107,22 +107,24 @@ def _read_folder(path: Path, sheet, lang, prefer) -> pd.DataFrame:
     common = Counter(keys.values()).most_common(1)[0][0]  # ties: the first file's
     kept = [(name, frame) for name, frame in frames if keys[name] == common]
     first = kept[0][1]
-    places, parts, start = [], [], 0
+    places, titles, parts, start = [], [], [], 0
     for name, frame in kept:
         if len(frame):
             shift = start - int(frame.index[0])
             own = frame.attrs["reading"].get("places")
             places += ([[f"{name}:{sheet_name}", at + shift, offset] for sheet_name, at, offset in own] if own
                        else [[name, start, header_line(frame) + 1 + int(frame.index[0])]])
+            titles += frame.attrs["reading"].get("titles") or [""] * len(own) if own else [frame.attrs["reading"].get("title", "")]
             frame = frame.set_axis(frame.index + shift, axis=0).set_axis(list(first.columns), axis=1)
             start = int(frame.index[-1]) + 1
         parts.append(frame)
     frame = pd.concat(parts)
     info = {k: v for k, v in first.attrs["reading"].items()
-            if k not in ("sheet", "sheets", "alike_sheets", "chosen_by", "read_sheets", "skipped_sheets", "places")}
+            if k not in ("sheet", "sheets", "alike_sheets", "chosen_by", "read_sheets", "skipped_sheets", "places",
+                         "title", "titles")}
     frame.attrs["reading"] = {**info, "format": f"folder of {info.get('format', '?')}", "files": [n for n, _ in kept],
                               "skipped_files": [n for n, _ in frames if keys[n] != common],
-                              "unreadable_files": [n for n, _ in unreadable], "places": places}
+                              "unreadable_files": [n for n, _ in unreadable], "places": places, "titles": titles}
     return frame
 
 
@@ -223,6 +225,7 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     frame.columns = [str(c).strip() for c in header] if len(header) == len(frame.columns) else frame.columns
     frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1,
+            "title": " ".join(" ".join(c.strip() for c in line.split(sep) if c.strip()) for line in lines[:header_at]).strip(),
             **({"decimal": ",", "thousands": options["thousands"]} if options.get("decimal") == "," else {}),
             **({"trailing_separator": True} if trailing else {})}
     joined = _joined_header(frame, prefer)
@@ -454,7 +457,7 @@ def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.
     return frame, {"format": book.format, "sheet": chosen, "sheets": names, "header_line": header_at + 1,
                    "alike_sheets": alike, "duplicate_columns": frame.attrs.pop("duplicate_columns", []),
                    "uncalculated": frame.attrs.pop("uncalculated", {}), "merged_down": frame.attrs.pop("merged_down", {}),
-                   **({"chosen_by": chosen_by} if chosen_by else {}),
+                   "title": frame.attrs.pop("title", ""), **({"chosen_by": chosen_by} if chosen_by else {}),
                    **({"joined_header": joined} if joined else {})}
 
 
@@ -482,11 +485,17 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
     frame, duplicates = _deduplicated(frame.infer_objects())
     at = {label: i for i, label in enumerate(grid.columns)}
     frame.attrs.update(duplicate_columns=duplicates, uncalculated=uncalculated,
-                       merged_down={columns[at[c]]: n for c, n in filled.items()})
+                       merged_down={columns[at[c]]: n for c, n in filled.items()}, title=_title(grid, header_at))
     for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
     return frame, header_at, joined
+
+
+def _title(grid: pd.DataFrame, header_at: int) -> str:
+    """The text above a sheet's table ('2024년 3월 5일 운전 일보'): a daily report's day is often only there."""
+    above = grid.loc[grid.index < header_at]
+    return " ".join(str(v).strip() for v in above.to_numpy().ravel() if not pd.isna(v) and str(v).strip())
 
 
 def _filled_down(grid: pd.DataFrame, book, name: str, header_at: int) -> dict[int, int]:
@@ -563,6 +572,7 @@ def _read_all_sheets(path: Path, book, lang, prefer=None) -> tuple[pd.DataFrame,
     frame = pd.concat([f for _, f, _ in parts])
     return frame, {"format": book.format, "sheet": ALL_SHEETS, "sheets": names, "read_sheets": read,
                    "skipped_sheets": skipped, "header_line": parts[0][2] + 1, "places": places,
+                   "titles": [f.attrs.get("title", "") for _, f, _ in parts],
                    "duplicate_columns": parts[0][1].attrs.get("duplicate_columns", []),
                    "uncalculated": {c: n for c, n in parts[0][1].attrs.get("uncalculated", {}).items()
                                     if frame[c].isna().all()},  # empty in every sheet read

@@ -121,3 +121,38 @@ def test_a_model_scores_a_historian_export_as_the_wide_file(wide, store, tmp_pat
     assert sheet[KO["Batch_Time"]].tolist() == wide[KO["Batch_Time"]].tolist()
     np.testing.assert_allclose(sheet[KO["Carbon_pct"]], wide[KO["Carbon_pct"]])
     np.testing.assert_allclose(sheet["prediction"], scored[train]["prediction"])
+
+
+def test_a_column_describing_each_tag_is_not_a_key(wide):
+    """A historian writes each tag's unit beside its reading (단위): one value per tag, not per row. Keyed by
+    lot, it was taken for a second key (a row per lot and unit); it is now left out, with a note."""
+    units = {c.ko: c.unit for c in HEAT.columns if c.ko} | {HEAT.target.ko: "HRC"}
+    lots = wide.drop(columns=[KO["Batch_Time"]]).assign(LOT=[f"L{i:04d}" for i in range(len(wide))])
+    long = lots.melt(id_vars=["LOT"], var_name="검사항목", value_name="측정값")
+    long["단위"] = long["검사항목"].map(units).fillna("-")
+    out = long_format.widened(long, HEAT)
+    assert len(out) == len(wide) and "단위" not in out.columns
+    assert out.attrs["reading"]["widened"]["keys"] == ["LOT"] and out.attrs["reading"]["widened"]["described"] == ["단위"]
+    np.testing.assert_allclose(out[KO["Carbon_pct"]].to_numpy(dtype=float), wide[KO["Carbon_pct"]].to_numpy(dtype=float))
+    notes = data.inspect(data.map_columns(out, HEAT, None, "lots.csv"), HEAT, "lots.csv").notes
+    assert ("widened_tag_columns", {"columns": "단위", "tag": "검사항목"}) in notes
+
+
+def test_new_drafts_a_card_from_a_historian_export(wide, catalog_copy, tmp_path):
+    """`workbench new` on a file of one reading per row: the target is a tag, the card's columns are the
+    other tags, and the same file then checks against the drafted card, widened to its 300 batches."""
+    path = tmp_path / "history.csv"
+    long = historian(wide)
+    long["단위"] = long["태그"].map({c.ko: c.unit for c in HEAT.columns if c.ko}).fillna("-")
+    long.to_csv(path, index=False, encoding="cp949")
+    invoke = lambda *args: CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})  # noqa: E731
+    made = invoke("new", "historian-hardness", "--data", str(path), "--target", KO["Hardness_HRC"], "--time", KO["Batch_Time"])
+    assert made.exit_code == 0, made.output
+    assert f"its {len(long)} rows read as 300, one per 배치 시각" in made.output
+    assert "단위: one value per 태그" in made.output
+    card = cards.load_card("historian-hardness")
+    assert card.target.column == KO["Hardness_HRC"] and card.task == "regression" and card.time.column == KO["Batch_Time"]
+    assert {c.name for c in card.columns} == {KO[c.name] for c in HEAT.columns}
+    checked = invoke("check", "historian-hardness", "--data", str(path))
+    assert checked.exit_code == 0, checked.output
+    assert "Columns: 15 of 15 card columns found." in checked.output and "Split (time, test 20%): possible" in checked.output
