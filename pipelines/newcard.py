@@ -24,7 +24,7 @@ from .errors import WorkbenchError
 from .mapping import normal
 from .messages import lang_or_default
 from .reading import read_table
-from . import long_format, time_parts
+from . import long_format, sideways, time_parts
 from .inspection import MOSTLY, class_labels, parse_dates, parse_numbers, reading_notes, validate
 
 TEMPLATE = "_template.ipynb"
@@ -100,8 +100,13 @@ def new_card(card_id: str, data: str | Path, target: str, task: str | None = Non
                              "(an anomaly card needs its signals chosen by hand).")
     path = Path(data).resolve()
     frame = read_table(path, sheet=sheet, lang=lang)
-    if target is not None and not _has(frame, target):  # a file of one reading per row: the target is a tag
-        frame = _widened(frame, target, time, group)
+    if target is not None and not _has(frame, target):  # the target is a tag or an item, not a column
+        sideways_layout = sideways.itemized(frame, target)
+        if sideways_layout is not None:  # a daily report laid sideways: its times make the time column
+            frame = sideways.turn(frame, sideways_layout)
+            time = time or (sideways.TIME if frame[sideways.TIME].map(lambda v: isinstance(v, pd.Timestamp)).all() else None)
+        else:  # a file of one reading per row
+            frame = _widened(frame, target, time, group)
     target, time, group = (_find(frame, name, role) for name, role in ((target, "--target"), (time, "--time"), (group, "--group")))
     joined = None
     if time is None:  # a time stamp written in pieces (작업일자 | 작업시간, 년 | 월 | 일 | 시) makes the time column

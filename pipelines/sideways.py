@@ -21,16 +21,20 @@ from .mapping import card_names, normal
 
 MIN_TIMES = 3  # header cells that must be times
 MIN_ITEMS = 2  # card columns that must be items
+TIME = "시각"  # the time column's name where no card names it
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _HOUR = re.compile(r"^(\d{1,2})(?:\.0)?\s*(?:시|h|H|hr|時)?$")
+_DAY = re.compile(r"^(\d{1,2})\s*일$")
 _STAMP = re.compile(r"\d{4}\s*[-./년]\s*\d{1,2}\s*[-./월]\s*\d{1,2}")
 _DATES = (re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})"),
           re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"))
+_MONTHS = (re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})()(?!\d)"), re.compile(r"(?<!\d)(\d{4})(\d{2})()(?!\d)"))
 
 
 def header_time(name) -> tuple[str, object] | None:
     """What a header cell says as a time: ('stamp', Timestamp), ('clock', hours after midnight as a
-    Timedelta, 24:00 included) or ('hour', the same for '1시', '13'); None for any other name."""
+    Timedelta, 24:00 included), ('hour', the same for '1시', '13') or ('day', the day of the month of a
+    monthly report's '1일'); None for any other name."""
     text = str(name).strip()
     clock = _CLOCK.match(text)
     if clock:
@@ -38,6 +42,9 @@ def header_time(name) -> tuple[str, object] | None:
         if hour < 24 and minute < 60 and second < 60 or (hour, minute, second) == (24, 0, 0):
             return "clock", pd.Timedelta(hours=hour, minutes=minute, seconds=second)
         return None
+    day = _DAY.match(text)
+    if day:
+        return ("day", int(day[1])) if 1 <= int(day[1]) <= 31 else None
     hour = _HOUR.match(text)
     if hour:
         return ("hour", pd.Timedelta(hours=int(hour[1]))) if int(hour[1]) <= 24 else None
@@ -49,9 +56,8 @@ def header_time(name) -> tuple[str, object] | None:
 
 def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | None:
     """The item column and the time columns of a sideways file, or None for a file that is not one."""
-    times = {c: t for c in frame.columns if (t := header_time(c)) is not None}
-    kinds = {t[0] for t in times.values()}
-    if len(times) < MIN_TIMES or len(kinds) > 1 and "stamp" in kinds:
+    times = _times(frame)
+    if times is None:
         return None
     wanted = {normal(n): name for name, ko, _ in card_names(card) for n in (name, ko) if n}
     wanted |= {normal(mine): theirs for mine, theirs in (column_map or {}).items()}
@@ -66,18 +72,42 @@ def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | N
             best, items = col, named
     if best is None or items < MIN_ITEMS or items <= in_header:
         return None
-    return {"item": best, "times": times, "card_items": items,
-            "aside": [c for c in frame.columns if c != best and c not in times]}
+    return _layout(frame, best, times, items)
+
+
+def itemized(frame: pd.DataFrame, target: str) -> dict | None:
+    """The layout of a sideways file whose item column holds ``target`` among its values (``workbench new``
+    on a daily report, before any card exists), or None."""
+    times = _times(frame)
+    if times is None:
+        return None
+    items = [c for c in frame.columns if c not in times and not pd.api.types.is_numeric_dtype(frame[c])
+             and frame[c].dropna().astype(str).str.strip().map(normal).eq(normal(target)).any()]
+    return _layout(frame, items[0], times, int(frame[items[0]].nunique())) if len(items) == 1 else None
+
+
+def _times(frame: pd.DataFrame) -> dict | None:
+    """The header cells that are times, all of one kind (hours and clocks go together), or None."""
+    times = {c: t for c in frame.columns if (t := header_time(c)) is not None}
+    kinds = {t[0] for t in times.values()}
+    return times if len(times) >= MIN_TIMES and (len(kinds) == 1 or kinds == {"clock", "hour"}) else None
+
+
+def _layout(frame: pd.DataFrame, item, times: dict, card_items: int) -> dict:
+    return {"item": item, "times": times, "card_items": card_items,
+            "aside": [c for c in frame.columns if c != item and c not in times]}
 
 
 def turned(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.DataFrame:
     """The file as a card reads it: unchanged unless sideways; then a row per time column (of each day's
     sheet or file), the card's time column made where the day is known, a column per item."""
     layout = found(frame, card, column_map)
-    if layout is None:
-        return frame
+    return frame if layout is None else turn(frame, layout, card.time.column if card.time else TIME)
+
+
+def turn(frame: pd.DataFrame, layout: dict, time_name: str = TIME) -> pd.DataFrame:
+    """A row per time column of each table (``layout`` from ``found`` or ``itemized``), a column per item."""
     item, times = layout["item"], layout["times"]
-    time_name = card.time.column if card.time else "시각"
     stamped = next(iter(times.values()))[0] == "stamp"
     parts, undated, dated_by, repeated = [], [], set(), 0
     for name, title, labels in _blocks(frame):
@@ -90,13 +120,14 @@ def turned(frame: pd.DataFrame, card, column_map: dict | None = None) -> pd.Data
         if stamped:
             when = pd.Series([times[c][1] for c in times])
         else:
-            day, source = _day(title, name)
+            monthly = next(iter(times.values()))[0] == "day"
+            day, source = _day(title, name, monthly)
             if day is None:
                 undated.append(name or "-")
-                when = pd.Series([str(c) for c in times])  # the times of day alone, as written
+                when = pd.Series([str(c) for c in times])  # the times of day (days of a month) alone, as written
             else:
                 dated_by.add(source)
-                when = pd.Series([pd.Timestamp(day) + times[c][1] for c in times])
+                when = pd.Series([_on(day, times[c][1]) if monthly else pd.Timestamp(day) + times[c][1] for c in times])
         parts.append(values.assign(**{time_name: when})[[time_name, *values.columns]])
     out = pd.concat(parts, ignore_index=True)
     for col in out.columns[1:]:  # numbers as numbers where every reading of the item is one
@@ -127,13 +158,22 @@ def _blocks(frame: pd.DataFrame) -> list[tuple[str | None, str, list]]:
             for i, p in enumerate(places)]
 
 
-def _day(title: str, name: str | None) -> tuple[dt.date | None, str | None]:
-    """The day a table's times of day belong to: a date in its title, else in its sheet's or file's name."""
+def _on(month: dt.date, day: int):
+    """A monthly report's day; NaT for a day its month does not have (2월 30일)."""
+    try:
+        return pd.Timestamp(month.replace(day=day))
+    except ValueError:
+        return pd.NaT
+
+
+def _day(title: str, name: str | None, monthly: bool = False) -> tuple[dt.date | None, str | None]:
+    """The day a table's times of day belong to (a monthly report's month: its first day): a date in its
+    title, else in its sheet's or file's name."""
     for text, source in ((title, "title"), (name or "", "name")):
-        for pattern in _DATES:
+        for pattern in _MONTHS if monthly else _DATES:
             for year, month, day in pattern.findall(str(text)):
                 try:
-                    return dt.date(int(year), int(month), int(day)), source
+                    return dt.date(int(year), int(month), int(day or 1)), source
                 except ValueError:
                     continue
     return None, None

@@ -94,6 +94,24 @@ def test_a_file_a_day_named_by_its_date_reads_as_the_wide_file(wide, tmp_path):
     assert dict(found.notes)["turned"]["blocks"] == DAYS
 
 
+def test_a_monthly_report_with_a_column_a_day_reads_as_the_wide_file(tmp_path):
+    """A month's report (1일 ... 30일), the month in its title: a row a day."""
+    frame = data.load(PUMP).frame.iloc[270:300].reset_index(drop=True)  # faults from row 280 on
+    frame["TimeStamp"] = pd.date_range("2024-04-01", periods=30, freq="D")
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    expected = _validated(tmp_path / "wide.csv")
+    items = frame.drop(columns="TimeStamp").rename(columns=KO)
+    report = pd.DataFrame([[item, *items[item].tolist()] for item in items.columns],
+                          columns=["항목", *[f"{d}일" for d in range(1, 31)]])
+    with open(tmp_path / "월보.csv", "w", encoding="cp949", newline="") as handle:
+        handle.write("2024년 4월 펌프 운전 월보\n\n")
+        report.to_csv(handle, index=False)
+    found = _validated(tmp_path / "월보.csv")
+    pd.testing.assert_frame_equal(found.frame.reset_index(drop=True), expected.frame.reset_index(drop=True),
+                                  check_dtype=False)
+    assert dict(found.notes)["turned"]["first"] == "1일"
+
+
 def test_a_report_without_its_day_says_so(wide, tmp_path):
     workbook(wide, tmp_path / "일보.xlsx", titled=False)  # sheets named 1일 ... 5일: no year, no month
     result = CliRunner().invoke(app, ["check", PUMP.id, "--data", str(tmp_path / "일보.xlsx"), "--sheet", "all",
@@ -106,7 +124,8 @@ def test_header_times():
     assert sideways.header_time("7시") == ("hour", pd.Timedelta(hours=7))
     assert sideways.header_time("13.0") == ("hour", pd.Timedelta(hours=13))
     assert sideways.header_time("2024-04-01 05:00") == ("stamp", pd.Timestamp("2024-04-01 05:00"))
-    assert [sideways.header_time(n) for n in ("25:00", "평균", "단위", "31", "12:60")] == [None] * 5
+    assert sideways.header_time("31일") == ("day", 31)
+    assert [sideways.header_time(n) for n in ("25:00", "평균", "단위", "31", "12:60", "32일")] == [None] * 6
 
 
 @pytest.mark.parametrize("card_id", cards.list_ids())
@@ -137,3 +156,21 @@ def test_a_model_scores_a_sideways_report_as_the_wide_file(wide, store, tmp_path
     # the Excel output holds the turned rows: a time stamp and a column per item
     assert pd.to_datetime(scored[report]["TimeStamp"]).tolist() == wide["TimeStamp"].tolist()
     np.testing.assert_allclose(scored[report][KO["flow_m3h"]], wide["flow_m3h"])
+
+
+def test_new_drafts_a_card_from_a_daily_report(wide, catalog_copy, tmp_path):
+    """`workbench new` on a daily report laid sideways: the target is an item, the turned times are the time
+    column, and the same report then checks against the drafted card with the split by time possible."""
+    path = tmp_path / "일보.xlsx"
+    workbook(wide, path)
+    invoke = lambda *args: CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})  # noqa: E731
+    made = invoke("new", "pump-report", "--data", str(path), "--sheet", "all", "--target", KO["flow_m3h"])
+    assert made.exit_code == 0, made.output
+    assert "turned to 120 rows, one per time" in made.output and "time 시각" in made.output
+    card = cards.load_card("pump-report")
+    assert card.target.column == KO["flow_m3h"] and card.task == "regression" and card.split.kind == "time"
+    assert {c.name for c in card.columns} == {"시각", *(KO[c.name] for c in PUMP.columns[1:]), KO["fault"]} - {KO["flow_m3h"]}
+    checked = invoke("check", "pump-report", "--data", str(path), "--sheet", "all")
+    assert checked.exit_code == 0, checked.output
+    assert "Time 시각: 2024-04-01 01:00:00 to 2024-04-06 00:00:00" in checked.output
+    assert "Split (time, test 20%): possible" in checked.output
