@@ -287,6 +287,14 @@ def _usable_card(card: Card, columns, options: Options, with_target: bool, notes
                                    "group": group, "anomaly": anomaly, "costs": costs})
 
 
+def _named(reading: dict, part: str) -> dict:
+    """How rows of files or sheets read one below the other are named; a report turned sideways has none."""
+    if reading.get("turned"):
+        return {"en": ", each a table turned on its own", "ko": ". 각 표를 따로 돌려 읽었습니다."}
+    return {"file": {"en": "; rows are named file!row", "ko": ". 행은 파일!행 으로 가리킵니다."},
+            "sheet": {"en": "; rows are named sheet!row", "ko": ". 행은 시트!행 으로 가리킵니다."}}[part]
+
+
 DAY_FROM = {"title": {"en": "; each day is the one in the title above its table", "ko": ". 날짜는 표 위 제목의 날짜입니다"},
             "name": {"en": "; each day is the one in its sheet's or file's name", "ko": ". 날짜는 시트나 파일 이름의 날짜입니다"}}
 
@@ -323,7 +331,7 @@ def reading_notes(reading: dict, notes: list) -> None:
     if reading.get("files"):
         files = reading["files"]
         skipped = reading["skipped_files"] + [f"{n} (unreadable)" for n in reading.get("unreadable_files", [])]
-        notes.append(("files_combined", {"count": len(files), "skipped": ", ".join(skipped[:8]) or "-",
+        notes.append(("files_combined", {"count": len(files), "skipped": ", ".join(skipped[:8]) or "-", "named": _named(reading, "file"),
                                          "files": ", ".join(files[:3]) + (f", ... {files[-1]}" if len(files) > 3 else "")}))
     if reading.get("labels"):
         found = reading["labels"]
@@ -356,6 +364,7 @@ def reading_notes(reading: dict, notes: list) -> None:
                                            "suffix": reading["content"]["suffix"]}))
     if reading.get("read_sheets"):
         notes.append(("sheets_combined", {"count": len(reading["read_sheets"]), "sheets": ", ".join(reading["read_sheets"]),
+                                          "named": _named(reading, "sheet"),
                                           "skipped": ", ".join(reading["skipped_sheets"]) or "-"}))
     if reading.get("chosen_by"):
         notes.append(("sheet_chosen", {"sheet": reading["sheet"], "first": reading["chosen_by"]["first"],

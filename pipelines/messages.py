@@ -491,13 +491,13 @@ NOTES: dict[str, dict[str, str]] = {
                               "{other}; check those columns (values outside the card's range are read as missing).",
                         "ko": "{row}행은 데이터가 아니라 열의 단위({units})라서 뺐습니다. 카드와 다른 단위: {other}. "
                               "그 열을 확인하세요 (카드의 범위를 벗어난 값은 빈 값으로 읽습니다)."},
-    "files_combined": {"en": "read {count} file(s) of the folder with the same header one below the other ({files}); rows "
-                             "are named file!row; files with another header left out: {skipped}.",
-                       "ko": "폴더에서 머리글이 같은 파일 {count}개를 이어서 읽었습니다 ({files}). 행은 파일!행 으로 가리킵니다. "
+    "files_combined": {"en": "read {count} file(s) of the folder with the same header one below the other ({files}){named}; "
+                             "files with another header left out: {skipped}.",
+                       "ko": "폴더에서 머리글이 같은 파일 {count}개를 이어서 읽었습니다 ({files}){named} "
                              "머리글이 다른 파일은 뺐습니다: {skipped}."},
-    "sheets_combined": {"en": "read {count} sheet(s) with the same header one below the other ({sheets}); rows are named "
-                              "sheet!row; sheets with another header left out: {skipped}.",
-                        "ko": "머리글이 같은 시트 {count}개를 이어서 읽었습니다 ({sheets}). 행은 시트!행 으로 가리킵니다. "
+    "sheets_combined": {"en": "read {count} sheet(s) with the same header one below the other ({sheets}){named}; "
+                              "sheets with another header left out: {skipped}.",
+                        "ko": "머리글이 같은 시트 {count}개를 이어서 읽었습니다 ({sheets}){named} "
                               "머리글이 다른 시트는 뺐습니다: {skipped}."},
     "sheet_chosen": {"en": "read sheet {sheet!r}, whose header names {count} of the card's columns, not the first sheet "
                            "{first!r}; choose another with --sheet.",
