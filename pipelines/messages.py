@@ -538,6 +538,10 @@ NOTES: dict[str, dict[str, str]] = {
                        "ko": "한 행에 측정값 하나씩 있는 파일입니다 ({tag}이(가) 항목, {value}이(가) 값). {lines}개 행을 {keys}마다 "
                              "한 행씩, 항목마다 한 열로 바꿔 {rows}개 행으로 읽었습니다 (항목 {tags}개, 그중 카드의 열 {card_tags}개). "
                              "값이 없는 항목은 빈 값으로 둡니다."},
+    "header_below": {"en": "line {line} holds the card's column names under a row of other names ({above}: tag codes, "
+                           "most often); line {line} is read as the header.",
+                     "ko": "{line}행에 카드의 열 이름이 있고, 그 위 행({above})은 다른 이름(대개 태그 번호)입니다. {line}행을 "
+                           "머리글로 읽었습니다."},
     "turned": {"en": "the file is laid sideways, a row per item ({item}) and a column per time ({first} to {last}, {times} "
                      "columns, {blocks} table(s)): turned to {rows} rows, one per time, with a column per item ({items}, "
                      "{card_items} of them the card's){day}.",

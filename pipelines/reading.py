@@ -197,7 +197,9 @@ def _read_text(path: Path, lang, raw: bytes | None = None, prefer=None) -> tuple
 
 def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encoding: str,
                 prefer=None) -> tuple[pd.DataFrame, dict]:
-    header_at = _header_index(lines, sep)
+    found_at = _header_index(lines, sep)
+    below = [i for i in range(found_at, min(found_at + 8, len(lines))) if lines[i].strip()][:3]
+    header_at = below[_named_row([next(csv.reader([lines[i]], delimiter=sep)) for i in below], prefer)]
     header = next(csv.reader([lines[header_at]], delimiter=sep))
     _mojibake_check(header, path, lang)
     if len(header) == 1 and len(header[0]) > 20 and not _data_lines(lines[header_at + 1:], sep):
@@ -227,6 +229,8 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1,
             "title": " ".join(" ".join(c.strip() for c in line.split(sep) if c.strip()) for line in lines[:header_at]).strip(),
             **({"decimal": ",", "thousands": options["thousands"]} if options.get("decimal") == "," else {}),
+            **({"header_below": _header_below(next(csv.reader([lines[found_at]], delimiter=sep)), header_at)}
+               if header_at != found_at else {}),
             **({"trailing_separator": True} if trailing else {})}
     joined = _joined_header(frame, prefer)
     if joined:  # read again below the sub-headers, so their words do not make the columns text
@@ -458,6 +462,7 @@ def _read_workbook(path: Path, kind: str, sheet, lang, prefer=None) -> tuple[pd.
                    "alike_sheets": alike, "duplicate_columns": frame.attrs.pop("duplicate_columns", []),
                    "uncalculated": frame.attrs.pop("uncalculated", {}), "merged_down": frame.attrs.pop("merged_down", {}),
                    "title": frame.attrs.pop("title", ""), **({"chosen_by": chosen_by} if chosen_by else {}),
+                   **({"header_below": below} if (below := frame.attrs.pop("header_below", None)) else {}),
                    **({"joined_header": joined} if joined else {})}
 
 
@@ -467,7 +472,9 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
     grid = book.grid(chosen).dropna(how="all").dropna(axis=1, how="all")
     if grid.empty:
         raise error("empty", path, lang=lang)
-    header_at = _header_row(grid)
+    found_at = _header_row(grid)
+    below = [i for i in grid.index if i >= found_at][:3]
+    header_at = below[_named_row([[str(v).strip() for v in grid.loc[i] if not pd.isna(v)] for i in below], prefer)]
     filled = _filled_down(grid, book, chosen, header_at)
     header = [None if pd.isna(v) else str(v).strip() for v in grid.loc[header_at]]
     _mojibake_check([h for h in header if h], path, lang)
@@ -485,11 +492,31 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
     frame, duplicates = _deduplicated(frame.infer_objects())
     at = {label: i for i, label in enumerate(grid.columns)}
     frame.attrs.update(duplicate_columns=duplicates, uncalculated=uncalculated,
-                       merged_down={columns[at[c]]: n for c, n in filled.items()}, title=_title(grid, header_at))
+                       merged_down={columns[at[c]]: n for c, n in filled.items()}, title=_title(grid, header_at),
+                       header_below=_header_below([v for v in grid.loc[found_at] if not pd.isna(v)], header_at)
+                       if header_at != found_at else None)
     for col in frame.columns:  # text cells as pandas' str, like read_csv gives them
         if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, str)).any():
             frame[col] = frame[col].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
     return frame, header_at, joined
+
+
+def _named_row(rows: list[list[str]], prefer) -> int:
+    """Which of the first rows is the header: the first, unless a row below, as full as it, names more of
+    the card's columns (at least two). DCS and SCADA exports write tag codes (TI-101, PI-102) over the names
+    a card knows (노 온도, 압력); a header merged over two rows is joined instead (``_joined_header``)."""
+    if prefer is None or len(rows) < 2:
+        return 0
+    rows = [[c for c in row if str(c).strip()] for row in rows]
+    scores = [prefer(row) if len(row) >= len(rows[0]) else -1 for row in rows]  # a sub-header under a merged one is sparser
+    best = max(range(len(rows)), key=lambda i: (scores[i], -i))
+    return best if scores[best] > scores[0] and scores[best] >= 2 else 0
+
+
+def _header_below(above: list, header_at: int) -> dict:
+    """What a note says of a header read below the first well-filled row: its line and the row above."""
+    cells = [str(v).strip() for v in above if str(v).strip()]
+    return {"line": header_at + 1, "above": ", ".join(cells[:4]) + (", ..." if len(cells) > 4 else "")}
 
 
 def _title(grid: pd.DataFrame, header_at: int) -> str:

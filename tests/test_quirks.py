@@ -199,6 +199,16 @@ class Quirk:
     suffix: str = ".csv"
 
 
+def _tag_codes_over_the_names(excel: bool = False) -> bytes:
+    """A DCS export: the tag codes (TI-101, ...) in the first header row, the Korean names under them."""
+    frame = _korean(_reference(HEAT), HEAT)
+    rows = [[f"TI-{101 + i}" for i in range(len(frame.columns))], list(frame.columns), *frame.astype(object).values.tolist()]
+    table = pd.DataFrame(rows)
+    if excel:
+        return _xlsx_bytes(table.rename(columns=dict(enumerate(rows[0]))).iloc[1:])
+    return table.to_csv(index=False, header=False).encode("cp949")
+
+
 def _korean(frame: pd.DataFrame, card_id: str) -> pd.DataFrame:
     card = cards.load_card(card_id)
     names = {c.name: c.ko for c in card.columns if c.ko} | {card.target.column: card.target.ko}
@@ -282,6 +292,9 @@ QUIRKS = [
           ["Temper_Time_h: 2 cell(s) that are not numbers read as missing (e.g. '측정불가' in row(s) 6, 42)"]),
     Quirk("empty_column", heat(_set("Quench_Delay_s", slice(None), None)), ["Quench_Delay_s is empty in every row: trained without it"]),
     Quirk("korean_cp949_headers", lambda: csv(_korean(_reference(HEAT), HEAT), "cp949"), [], report=["Result: OK"]),
+    Quirk("tag_codes_over_the_names", _tag_codes_over_the_names,
+          ["line 2 holds the card's column names under a row of other names (TI-101, TI-102, TI-103, TI-104, ...: tag codes"],
+          report=["Columns: 15 of 15 card columns found."]),
     Quirk("one_series_without_its_part_number", lambda: csv(_one_part(_reference("demand-forecast", rows=4000))),
           ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
     Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
@@ -722,3 +735,14 @@ def test_24_00_is_the_end_of_its_day():
     assert found.values.astype(str).tolist() == ["2024-03-01 23:00:00", "2024-03-02 00:00:00", "2024-03-03 00:00:00",
                                                  "2025-01-01 00:00:00"]
     assert found.midnight == 3 and not found.bad.any()
+
+
+@pytest.mark.parametrize("excel", [False, True], ids=["csv", "xlsx"])
+def test_tag_codes_over_the_names_read_as_the_names_alone(excel, tmp_path):
+    """Tag codes over the names a card knows: the names are the header, and the rows are the same."""
+    plain, coded = tmp_path / "plain.csv", tmp_path / ("coded.xlsx" if excel else "coded.csv")
+    plain.write_bytes(csv(_korean(_reference(HEAT), HEAT), "cp949"))
+    coded.write_bytes(_tag_codes_over_the_names(excel))
+    expected, found = data.load(cards.load_card(HEAT), plain), data.load(cards.load_card(HEAT), coded)
+    pd.testing.assert_frame_equal(found.frame, expected.frame, check_dtype=False)
+    assert ("header_below", {"line": 2, "above": "TI-101, TI-102, TI-103, TI-104, ..."}) in found.notes
