@@ -24,6 +24,7 @@ allows it (``Inspection.card``: fallback split, the signals present).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -394,10 +395,13 @@ def _drop_repeated_headers(frame: pd.DataFrame, notes: list, rownum) -> pd.DataF
     return frame[~header]
 
 
+TAG_CODE = re.compile(r"^[A-Za-z]{1,6}[-_ ]?\d{1,5}([.\-_][A-Za-z0-9]+)*$")  # a DCS tag: TI-101, PT_2003.PV
+
+
 def _drop_units_row(frame: pd.DataFrame, card: Card, notes: list, rownum) -> pd.DataFrame:
-    """Many exports write each column's unit in the row under the header (℃, bar, mm): the file's first
-    row is then short text above columns of numbers. It is left out, and a unit that is not the card's
-    (℉ over a ℃ column) is pointed out."""
+    """Many exports write each column's unit in the row under the header (℃, bar, mm), or its tag code
+    (TI-101): the file's first row is then short text above columns of numbers. It is left out, and a unit
+    that is not the card's (℉ over a ℃ column) is pointed out."""
     if len(frame) < 3 or frame.index[0] != 0:  # only a file's first row (a later predict chunk starts with data)
         return frame
     numeric = [c.name for c in card.columns if c.kind == "numeric" and c.name in frame.columns]
@@ -413,10 +417,14 @@ def _drop_units_row(frame: pd.DataFrame, card: Card, notes: list, rownum) -> pd.
             units[name] = cell.strip()
     if len(units) < 2 or len(units) < 0.6 * sum(isinstance(frame[n].iloc[0], str) for n in numeric):
         return frame
-    spec = {c.name: c.unit for c in card.columns} | {card.target.column: card.target.unit}
-    other = [f"{n} {u} (the card: {spec[n]})" for n, u in units.items() if spec.get(n) and unit_key(u) != unit_key(spec[n])]
     listing = ", ".join(dict.fromkeys(units.values()))
     row = rownum(frame.index[:1])[0]
+    codes = [u for u in units.values() if TAG_CODE.match(u)]
+    if len(codes) >= 0.8 * len(units) and len(set(units.values())) == len(units):  # TI-101, PI-102: one per column
+        notes.append(("tag_row", {"row": row, "codes": ", ".join(list(units.values())[:6]) + (", ..." if len(units) > 6 else "")}))
+        return frame.iloc[1:]
+    spec = {c.name: c.unit for c in card.columns} | {card.target.column: card.target.unit}
+    other = [f"{n} {u} (the card: {spec[n]})" for n, u in units.items() if spec.get(n) and unit_key(u) != unit_key(spec[n])]
     notes.append(("units_row_other", {"row": row, "units": listing, "other": "; ".join(other[:4])}) if other
                  else ("units_row", {"row": row, "units": listing}))
     return frame.iloc[1:]

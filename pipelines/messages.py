@@ -542,6 +542,8 @@ NOTES: dict[str, dict[str, str]] = {
                            "most often); line {line} is read as the header.",
                      "ko": "{line}행에 카드의 열 이름이 있고, 그 위 행({above})은 다른 이름(대개 태그 번호)입니다. {line}행을 "
                            "머리글로 읽었습니다."},
+    "tag_row": {"en": "row {row} holds a code per column ({codes}: tag codes), not data: left out.",
+                "ko": "{row}행은 열마다 코드({codes}: 태그 번호)가 적힌 행이라 데이터가 아닙니다. 읽지 않았습니다."},
     "turned": {"en": "the file is laid sideways, a row per item ({item}) and a column per time ({first} to {last}, {times} "
                      "columns, {blocks} table(s)): turned to {rows} rows, one per time, with a column per item ({items}, "
                      "{card_items} of them the card's){day}.",

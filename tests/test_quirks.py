@@ -199,10 +199,12 @@ class Quirk:
     suffix: str = ".csv"
 
 
-def _tag_codes_over_the_names(excel: bool = False) -> bytes:
-    """A DCS export: the tag codes (TI-101, ...) in the first header row, the Korean names under them."""
+def _tag_codes_over_the_names(excel: bool = False, under: bool = False) -> bytes:
+    """A DCS export: the tag codes (TI-101, ...) in the first header row, the Korean names under them (or,
+    ``under``, the names first and the codes under them)."""
     frame = _korean(_reference(HEAT), HEAT)
-    rows = [[f"TI-{101 + i}" for i in range(len(frame.columns))], list(frame.columns), *frame.astype(object).values.tolist()]
+    codes, names = [f"TI-{101 + i}" for i in range(len(frame.columns))], list(frame.columns)
+    rows = [*([names, codes] if under else [codes, names]), *frame.astype(object).values.tolist()]
     table = pd.DataFrame(rows)
     if excel:
         return _xlsx_bytes(table.rename(columns=dict(enumerate(rows[0]))).iloc[1:])
@@ -295,6 +297,9 @@ QUIRKS = [
     Quirk("tag_codes_over_the_names", _tag_codes_over_the_names,
           ["line 2 holds the card's column names under a row of other names (TI-101, TI-102, TI-103, TI-104, ...: tag codes"],
           report=["Columns: 15 of 15 card columns found."]),
+    Quirk("tag_codes_under_the_names", lambda: _tag_codes_over_the_names(under=True),
+          ["row 2 holds a code per column (TI-103, TI-104, TI-105, TI-106, TI-107, TI-108, ...: tag codes), not data"],
+          report=["Columns: 15 of 15 card columns found."], never=["Not the card's units"]),
     Quirk("one_series_without_its_part_number", lambda: csv(_one_part(_reference("demand-forecast", rows=4000))),
           ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
     Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
