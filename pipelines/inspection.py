@@ -329,6 +329,8 @@ def reading_notes(reading: dict, notes: list) -> None:
         names = joined["names"]
         notes.append(("header_joined", {"rows": " & ".join(map(str, joined["rows"])), "count": len(names),
                                         "names": ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")}))
+    if reading.get("spaces"):
+        notes.append(("space_separated", {}))
     if reading.get("header_below"):
         notes.append(("header_below", dict(reading["header_below"])))
     if reading.get("files"):

@@ -151,6 +151,14 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
                "설비나 MES에서 다시 내보내 바로 'CSV UTF-8'로 저장하거나 원래의 CP949 파일을 쓰세요. "
                "다른 프로그램으로 열어 다시 저장하지 마세요."),
     },
+    "no_header": {
+        "en": ("the first line holds values ({header}), not column names: the file has no header row.",
+               "add a first line naming the columns (the card's names or Korean names; `workbench template CARD` "
+               "writes a file with them), then read it again."),
+        "ko": ("첫 줄이 열 이름이 아니라 값입니다 ({header}). 머리글 행이 없는 파일입니다.",
+               "맨 위에 열 이름 행을 넣고 (카드의 이름이나 한국어 이름; `workbench template 카드`가 그 이름으로 된 파일을 "
+               "만들어 줍니다) 다시 읽으세요."),
+    },
     "wrong_delimiter": {
         "en": ("only one column was found (header {header!r}): the values are not separated by comma, "
                "semicolon, tab or '|'.",
@@ -544,6 +552,8 @@ NOTES: dict[str, dict[str, str]] = {
                            "머리글로 읽었습니다."},
     "tag_row": {"en": "row {row} holds a code per column ({codes}: tag codes), not data: left out.",
                 "ko": "{row}행은 열마다 코드({codes}: 태그 번호)가 적힌 행이라 데이터가 아닙니다. 읽지 않았습니다."},
+    "space_separated": {"en": "the values are separated by spaces, not commas: read as columns.",
+                        "ko": "값이 쉼표가 아니라 공백으로 구분되어 있습니다. 열로 나눠 읽었습니다."},
     "turned": {"en": "the file is laid sideways, a row per item ({item}) and a column per time ({first} to {last}, {times} "
                      "columns, {blocks} table(s)): turned to {rows} rows, one per time, with a column per item ({items}, "
                      "{card_items} of them the card's){day}.",

@@ -124,6 +124,8 @@ class Dates:
 
 _KO_DATE = re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일")
 _YEAR_FIRST = re.compile(r"^(\d{4})\s*[.\-/]\s*(\d{1,2})\s*[.\-/]\s*(\d{1,2})\.?(?=\s|$|T)")
+# '2004.02.12.10.32.39', '2024_03_05_14_30': a stamp written with one separator throughout, as loggers name files
+_ONE_SEPARATOR = re.compile(r"^(\d{4})([._-])(\d{1,2})\2(\d{1,2})(?:\2| |T)(\d{1,2})\2(\d{2})(?:\2(\d{2}))?$")
 _YEAR_LAST = re.compile(r"^(\d{1,2})\s*[.\-/]\s*(\d{1,2})\s*[.\-/]\s*(\d{4}|\d{2})(?=\s|$|T)")
 _KO_TIME = re.compile(r"(\d{1,2})\s*시(?:\s*(\d{1,2})\s*분)?(?:\s*(\d{1,2})\s*초)?")
 _AMPM = re.compile(r"(오전|오후|AM|PM|am|pm)\s*(\d{1,2}:\d{2}(?::\d{2})?)")
@@ -146,6 +148,7 @@ def _iso_date(match: re.Match) -> str:
 def _date_text(value: str) -> str:
     """Korean and year-first dotted dates to ISO: '2024년 1월 2일 (화) 오후 6시 5분' -> '2024-01-02 6:05:00 PM'."""
     value = _WEEKDAY.sub("", unicodedata.normalize("NFKC", value).strip())
+    value = _ONE_SEPARATOR.sub(lambda m: f"{m[1]}-{int(m[3]):02d}-{int(m[4]):02d} {m[5]}:{m[6]}:{m[7] or '00'}", value)
     value = _KO_DATE.sub(_iso_date, value)
     value = _YEAR_FIRST.sub(_iso_date, value)
     value = _KO_TIME.sub(lambda m: f"{m[1]}:{int(m[2] or 0):02d}:{int(m[3] or 0):02d}", value)

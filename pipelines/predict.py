@@ -322,7 +322,7 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
             # The head decides encoding, delimiter and header line with all of read_table's checks; then
             # the file streams, so memory stays flat however long it is.
             layout = reading.sniff_text(path, lang, prefer)
-            if layout.get("duplicate_columns"):  # which copies to keep is judged on the whole file
+            if layout.get("duplicate_columns") or layout.get("spaces"):  # judged on the whole file; fields between spaces
                 yield from _read_whole(path, rows, sheet, lang, prefer)
                 return
             joined = layout.get("joined_header")  # a header over two rows: read below both, named as joined

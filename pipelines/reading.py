@@ -190,7 +190,12 @@ def _read_text(path: Path, lang, raw: bytes | None = None, prefer=None) -> tuple
     lines = text.splitlines()
     sep = _delimiter(lines, path.suffix.lower())
     try:
-        return _parse_text(path, lang, text, lines, sep, encoding, prefer)
+        spaces = _space_separated(lines, sep)
+        if spaces:  # an old machine's log with spaces between its fields: read as the tab text it then is
+            lines = [spaces(line) for line in lines]
+            text, sep = "\n".join(lines), "\t"
+        frame, info = _parse_text(path, lang, text, lines, sep, encoding, prefer)
+        return frame, {**info, "spaces": True} if spaces else info
     except csv.Error as exc:  # the csv module's cell limit (131,072 characters): say where, not a traceback
         raise _huge_cell(path, lang, lines, sep, exc) from None
 
@@ -201,6 +206,9 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     below = [i for i in range(found_at, min(found_at + 8, len(lines))) if lines[i].strip()][:3]
     header_at = below[_named_row([next(csv.reader([lines[i]], delimiter=sep)) for i in below], prefer)]
     header = next(csv.reader([lines[header_at]], delimiter=sep))
+    if _no_header(header, list(csv.reader([line for line in lines[header_at + 1:header_at + 50] if line.strip()],
+                                          delimiter=sep))):
+        raise error("no_header", path, lang=lang, header=", ".join(c.strip() for c in header[:6] if c.strip()))
     _mojibake_check(header, path, lang)
     if len(header) == 1 and len(header[0]) > 20 and not _data_lines(lines[header_at + 1:], sep):
         raise error("wrong_delimiter", path, lang=lang, header=header[0][:60])
@@ -335,6 +343,49 @@ def _header_index(lines: list[str], sep: str) -> int:
     the first line with more than one field (or the first non-blank line of a one-column file)."""
     widths = _widths(lines[:60], sep)
     return next((i for i, w in enumerate(widths) if w > 1), next((i for i, w in enumerate(widths) if w), 0))
+
+
+def _space_separated(lines: list[str], sep: str) -> Callable[[str], str] | None:
+    """For a file whose fields are separated by spaces, what makes a line tab text; None for any other. A
+    line of the sniffed separator's fields beats spaces. Fields split at two or more spaces (names may hold
+    one), else at any, where the header and nine lines in ten give the same number (two or more); else at
+    the columns blank in every line, as a fixed-width report aligns them (a time stamp holds a space)."""
+    sample = [line for line in lines[:50] if line.strip()]
+    if not sample or sum(len(next(csv.reader([line], delimiter=sep))) > 1 for line in sample) >= len(sample) / 2:
+        return None
+    for pattern in (r"\t| {2,}", r"\s+"):
+        counts = [len(re.split(pattern, line.strip())) for line in sample]
+        most = Counter(counts).most_common(1)[0][0]
+        if most >= 2 and counts[0] == most and counts.count(most) >= 0.9 * len(counts):
+            return lambda line, pattern=pattern: re.sub(pattern, "\t", line.strip())
+    width = max(len(line) for line in sample)
+    blank = [all(i >= len(line) or line[i] == " " for line in sample) for i in range(width)]
+    cuts = [i for i in range(1, width) if blank[i - 1] and not blank[i]]  # where a field starts
+    if not cuts or width > 20_000:
+        return None
+    bounds = list(zip([0, *cuts], [*cuts, None]))
+    split = lambda line: "\t".join(line[a:b].strip() for a, b in bounds) if line.strip() else ""  # noqa: E731
+    cells = [split(line).split("\t") for line in sample]
+    filled = [sum(bool(c) for c in row) for row in cells]
+    # a cell holding two numbers ('0.307 0.69') means the blank columns lined up by chance, not by design
+    merged = any(sum(bool(_NUMBER.fullmatch(t)) for t in c.split()) > 1 for row in cells[1:] for c in row)
+    return split if not merged and filled[0] >= 2 and sum(n >= 2 for n in filled) >= 0.9 * len(filled) else None
+
+
+_NUMBER = re.compile(r"[-+]?\d+(\.\d*)?([eE][-+]?\d+)?")
+
+
+def _no_header(header: list, body: list[list]) -> bool:
+    """The first line is data, not names: over every column of numbers (at least two) it holds a number,
+    some with decimals or signs (so not a header of wavelengths or hours): the file has no header row."""
+    def number(cell) -> bool:
+        return isinstance(cell, (int, float)) and not isinstance(cell, bool) or bool(_NUMBER.fullmatch(str(cell).strip()))
+    columns = [i for i in range(len(header))
+               if (cells := [r[i] for r in body if i < len(r) and str(r[i]).strip() not in ("", "nan", "NaN")])
+               and sum(map(number, cells)) >= 0.9 * len(cells)]
+    heads = [header[i] for i in columns]
+    return (len(columns) >= 2 and all(number(h) for h in heads)
+            and any(not str(h).strip().lstrip("+").isdigit() for h in heads))
 
 
 def _data_lines(lines: list[str], sep: str) -> bool:
@@ -477,6 +528,8 @@ def _read_sheet(path: Path, book, chosen: str, lang, prefer=None) -> tuple[pd.Da
     header_at = below[_named_row([[str(v).strip() for v in grid.loc[i] if not pd.isna(v)] for i in below], prefer)]
     filled = _filled_down(grid, book, chosen, header_at)
     header = [None if pd.isna(v) else str(v).strip() for v in grid.loc[header_at]]
+    if _no_header(list(grid.loc[header_at]), grid.loc[grid.index > header_at].head(50).to_numpy().tolist()):
+        raise error("no_header", path, lang=lang, header=", ".join(h for h in header[:6] if h))
     _mojibake_check([h for h in header if h], path, lang)
     body = grid.loc[grid.index > header_at]
     columns = [h if h else f"Unnamed: {i}" for i, h in enumerate(header)]

@@ -148,6 +148,9 @@ def test_korean_and_iso_dates_and_thousands_separators_parse():
         "2024-01-02 06:00", "2024-01-02 00:00", "2024-01-03 00:00", "2024-01-02 06:30", "2024-01-04 07:00",
         "2020-10-16 13:05", "2024-01-05 08:00"]
     assert values[7:].isna().all()
+    # one separator throughout, as the IMS bearing files and loggers' file names write stamps
+    one = parse_dates(pd.Series(["2004.02.12.10.32.39", "2024_03_05_14_30", "2024-03-05-14-30-00"])).values
+    assert list(one.dt.strftime("%Y-%m-%d %H:%M:%S")) == ["2004-02-12 10:32:39", "2024-03-05 14:30:00", "2024-03-05 14:30:00"]
     numbers, bad = parse_numbers(pd.Series(["1,234.5", " 12 ", "−3", "１２", "-", None]))
     assert not bad.any()
     assert numbers[:4].tolist() == [1234.5, 12.0, -3.0, 12.0] and numbers[4:].isna().all()

@@ -211,6 +211,12 @@ def _tag_codes_over_the_names(excel: bool = False, under: bool = False) -> bytes
     return table.to_csv(index=False, header=False).encode("cp949")
 
 
+def _spaced(frame: pd.DataFrame) -> bytes:
+    """An old machine's log: one space between fields, time stamps without a space in them (C-MAPSS style)."""
+    frame = frame.assign(Batch_Time=pd.to_datetime(frame["Batch_Time"]).dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    return frame.to_csv(index=False, sep=" ", na_rep="NaN").encode()
+
+
 def _korean(frame: pd.DataFrame, card_id: str) -> pd.DataFrame:
     card = cards.load_card(card_id)
     names = {c.name: c.ko for c in card.columns if c.ko} | {card.target.column: card.target.ko}
@@ -300,6 +306,12 @@ QUIRKS = [
     Quirk("tag_codes_under_the_names", lambda: _tag_codes_over_the_names(under=True),
           ["row 2 holds a code per column (TI-103, TI-104, TI-105, TI-106, TI-107, TI-108, ...: tag codes), not data"],
           report=["Columns: 15 of 15 card columns found."], never=["Not the card's units"]),
+    Quirk("fixed_width_report", lambda: _reference(HEAT).to_string(index=False).encode(), suffix=".txt",
+          says=["the values are separated by spaces, not commas: read as columns."], report=["Columns: 15 of 15"]),
+    Quirk("space_separated_log", lambda: _spaced(_reference(HEAT)), suffix=".txt",
+          says=["the values are separated by spaces, not commas: read as columns."], report=["Columns: 15 of 15"]),
+    Quirk("no_header_row", lambda: _spaced(_reference(HEAT)).split(b"\n", 1)[1], suffix=".txt", refused=True,
+          says=["the first line holds values (2023-01-02T06:48:00, F4, 0.307", "not column names: the file has no header row"]),
     Quirk("one_series_without_its_part_number", lambda: csv(_one_part(_reference("demand-forecast", rows=4000))),
           ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
     Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
@@ -751,3 +763,15 @@ def test_tag_codes_over_the_names_read_as_the_names_alone(excel, tmp_path):
     expected, found = data.load(cards.load_card(HEAT), plain), data.load(cards.load_card(HEAT), coded)
     pd.testing.assert_frame_equal(found.frame, expected.frame, check_dtype=False)
     assert ("header_below", {"line": 2, "above": "TI-101, TI-102, TI-103, TI-104, ..."}) in found.notes
+
+
+@pytest.mark.parametrize("build", [lambda f: f.to_string(index=False).encode(), _spaced], ids=["fixed_width", "one_space"])
+def test_a_file_with_spaces_between_its_fields_reads_as_its_csv(build, tmp_path):
+    """A fixed-width report (a time stamp holds a space) and a log with one space between fields."""
+    frame = _reference(HEAT)
+    (tmp_path / "plain.csv").write_bytes(csv(frame))
+    (tmp_path / "spaced.txt").write_bytes(build(frame))
+    card = cards.load_card(HEAT)
+    expected, found = data.load(card, tmp_path / "plain.csv"), data.load(card, tmp_path / "spaced.txt")
+    pd.testing.assert_frame_equal(found.frame, expected.frame, check_dtype=False)
+    assert ("space_separated", {}) in found.notes
