@@ -131,6 +131,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     facts: dict = {"rows": len(frame)}
     rownum = row_labels(frame)  # index -> the rows the user finds them at (spreadsheet rows, sheet!row)
     reading_notes(frame.attrs.get("reading", {}), notes)
+    places = frame.attrs.get("reading", {}).get("places")  # files or sheets read one below the other
     mapping = frame.attrs.get("mapping") or match(frame.columns, card, None, source, with_target=with_target)
     # The same columns without attrs: pandas deep-copies attrs into every frame derived from this one,
     # 0.2 s of a 200,000-row predict's 1 s of checks.
@@ -138,7 +139,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     target = card.target.column
     frame = _drop_repeated_headers(frame, notes, rownum)
     frame = _drop_units_row(frame, card, notes, rownum)
-    frame, mapping = _joined_date_and_time(frame, card, mapping, notes)
+    frame, mapping = _joined_date_and_time(frame, card, mapping, notes, places)
     if with_target and not options.strict:
         frame, mapping = _target_by_its_words(frame, card, mapping, notes)
 
@@ -432,16 +433,28 @@ def _drop_units_row(frame: pd.DataFrame, card: Card, notes: list, rownum) -> pd.
     return frame.iloc[1:]
 
 
-def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list):
-    """Plant exports often write a time stamp in pieces (일자 | 시각, 날짜 | 시간 1-24, 년 | 월 | 일 | 시). Where the
-    card's time column is absent and the unused columns hold exactly one such set, the pieces make the
-    time column, with a note: the split by time and the rows' order then hold (time_parts.py)."""
+def _joined_date_and_time(frame: pd.DataFrame, card: Card, mapping, notes: list, places: list | None = None):
+    """Plant exports often write a time stamp in pieces (일자 | 시각, 날짜 | 시간 1-24, 년 | 월 | 일 | 시), or
+    its date in the names of a logger's files (20240305.csv, with the time of day inside). Where the card's
+    time column is absent and the unused columns hold exactly one such set, the pieces make the time
+    column, with a note: the split by time and the rows' order then hold (time_parts.py)."""
     time = card.time.column if card.time and not card.time.within else None
     if not time or time in frame.columns or frame.empty:
         return frame, mapping
-    found = time_parts.pieces(frame, [c for c in mapping.extras if c in frame.columns])
+    extras = [c for c in mapping.extras if c in frame.columns]
+    found = time_parts.pieces(frame, extras)
     if found is None:
-        return frame, mapping
+        named = time_parts.from_names(frame, places, extras, year=card.column(time).kind == "numeric")
+        if named is None:
+            return frame, mapping
+        made, how = named
+        notes.append(("time_from_names", {**how, "time": time, "clock": (
+            {"en": f" and the time of day in {how['clock']}", "ko": f"과 {how['clock']} 열의 시각"} if how["clock"] else "")
+            if how["what"] == "date" else "", "what": {"date": {"en": "date", "ko": "날짜"},
+                                                      "year": {"en": "year", "ko": "연도"}}[how["what"]]}))
+        drop = [how["clock"]] if how.get("clock") else []
+        return (frame.drop(columns=drop).assign(**{time: made}),
+                replace(mapping, extras=[c for c in mapping.extras if c not in drop]))
     parts, how = found
     if how == "clock":
         notes.append(("time_joined", {"time": time, "date": parts[0], "clock": parts[1]}))

@@ -488,6 +488,8 @@ NOTES: dict[str, dict[str, str]] = {
                               "if it is not, name the target with --map \"COLUMN={target}\".",
                         "ko": "{target}({ko})은(는) 파일의 {column!r} 열입니다 (합격·불합격 낱말만 있는 유일한 열). 아니라면 "
                               "--map \"열이름={target}\"으로 목표 열을 지정하세요."},
+    "time_from_names": {"en": "{time} made from the {what} in each file's (or sheet's) name ({first} ... {last}){clock}.",
+                        "ko": "각 파일(또는 시트) 이름의 {what}({first} ... {last}){clock}로 {time}을(를) 만들었습니다."},
     "time_assembled": {"en": "{time} made from the columns {parts}.", "ko": "{parts} 열로 {time}을(를) 만들었습니다."},
     "time_assembled_1_24": {"en": "{time} made from the columns {parts}; {hour} numbers the hours 1-24, so hour 1 is "
                                   "stamped 00:00 (the hour's start) and hour 24 23:00.",

@@ -272,25 +272,27 @@ def parse_dates(series: pd.Series, order: str | None = None) -> Dates:
     return found
 
 
-_CLOCK = re.compile(r"^(?:(오전|오후|AM|PM)\s*)?(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(?:(오전|오후|AM|PM)\s*)?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?\s*(AM|PM)?$", re.IGNORECASE)
 
 
 def parse_clock_times(series: pd.Series) -> pd.Series:
-    """Times of day as time deltas ('06:48', '6:48:05', '오후 3:05', '3:05 PM', Excel's time cells); NaT else."""
+    """Times of day as time deltas ('06:48', '6:48:05', '14:36:21.808', '오후 3:05', '3:05 PM', Excel's time
+    cells); NaT else."""
     def one(value):
         if hasattr(value, "hour") and not hasattr(value, "year"):  # datetime.time from an Excel cell
             return pd.Timedelta(hours=value.hour, minutes=value.minute, seconds=value.second)
         found = _CLOCK.match(str(value).strip()) if isinstance(value, str) else None
         if not found:
             return pd.NaT
-        before, hour, minute, second, after = found.groups()
+        before, hour, minute, second, fraction, after = found.groups()
         hour, half = int(hour), (before or after or "").upper()
         if half and not 1 <= hour <= 12:
             return pd.NaT
         hour = hour % 12 + 12 if half in ("오후", "PM") else hour % 12 if half in ("오전", "AM") else hour
         if hour > 23 or int(minute) > 59 or int(second or 0) > 59:
             return pd.NaT
-        return pd.Timedelta(hours=hour, minutes=int(minute), seconds=int(second or 0))
+        return pd.Timedelta(hours=hour, minutes=int(minute), seconds=int(second or 0),
+                            microseconds=int((fraction or "0").ljust(6, "0")))  # a logger's milliseconds
     codes, distinct = pd.factorize(series)
     times = pd.Series([one(v) for v in distinct], dtype="timedelta64[ns]")
     out = pd.Series(pd.NaT, index=series.index, dtype="timedelta64[ns]")

@@ -1,9 +1,15 @@
 """Time stamps a plant file writes in pieces: a date and a time of day (일자 | 시각), a date and an hour
-number (KEPCO's 날짜 | 시간 1-24), or year, month, day (and hour, minute) columns (년 | 월 | 일 | 시).
-Where a card's time column is absent, the pieces make it, so the split by time and the rows' order hold."""
+number (KEPCO's 날짜 | 시간 1-24), or year, month, day (and hour, minute) columns (년 | 월 | 일 | 시); or in
+the names of files read as one (a data logger's file a day, ``20240305.csv``, with the time of day inside;
+a file a year, ``gt_2011.csv``). Where a card's time column is absent, the pieces make it, so the split by
+time and the rows' order hold."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+import numpy as np
 import pandas as pd
 
 from .mapping import normal
@@ -85,3 +91,42 @@ def stamps(frame: pd.DataFrame, parts: list[str], how: str) -> pd.Series:
     minute = pd.to_numeric(frame[parts[4]], errors="coerce") if len(parts) > 4 else 0
     return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day, "hour": hour, "minute": minute}),
                           errors="coerce").astype("datetime64[ns]")
+
+
+_NAME_DATE = (re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)"),)
+_NAME_YEAR = re.compile(r"(?<!\d)(19\d\d|2[01]\d\d)(?!\d)")
+
+
+def from_names(frame: pd.DataFrame, places: list | None, candidates: list, year: bool) -> tuple[pd.Series, dict] | None:
+    """Time stamps from the names of the files (or sheets) read one below the other (``places``): each
+    name's date, plus the time of day where exactly one column holds it; or, where the time column is a
+    ``year``, each name's year. None unless every name holds one (and the names more than one year)."""
+    if not places or frame.empty:
+        return None
+    names = [str(p[0]) for p in places]
+    block = np.searchsorted(np.array([p[1] for p in places]), frame.index.to_numpy(), side="right") - 1
+    if year:
+        years = [int(m[1]) if (m := _NAME_YEAR.search(n)) else None for n in names]
+        if None in years or len(set(years)) < 2:
+            return None
+        return pd.Series(np.array(years)[block], index=frame.index), {"what": "year", "first": names[0], "last": names[-1]}
+    days = [_name_date(n) for n in names]
+    if None in days:
+        return None
+    day = pd.Series(pd.to_datetime(np.array(days, dtype="datetime64[ns]")[block]), index=frame.index)
+    clocks = [c for c in list(candidates)[:50] if not pd.api.types.is_numeric_dtype(frame[c])
+              and parse_clock_times(frame[c].dropna().head(200)).notna().mean() >= 0.95]
+    if len(clocks) > 1:
+        return None
+    found = {"what": "date", "first": names[0], "last": names[-1], "clock": clocks[0] if clocks else None}
+    return (day + parse_clock_times(frame[clocks[0]]) if clocks else day), found
+
+
+def _name_date(name: str):
+    for pattern in _NAME_DATE:
+        for year, month, day in pattern.findall(name):
+            try:
+                return np.datetime64(dt.date(int(year), int(month), int(day)))
+            except ValueError:
+                continue
+    return None

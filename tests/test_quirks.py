@@ -775,3 +775,30 @@ def test_a_file_with_spaces_between_its_fields_reads_as_its_csv(build, tmp_path)
     expected, found = data.load(card, tmp_path / "plain.csv"), data.load(card, tmp_path / "spaced.txt")
     pd.testing.assert_frame_equal(found.frame, expected.frame, check_dtype=False)
     assert ("space_separated", {}) in found.notes
+
+
+def test_a_loggers_file_a_day_named_by_its_date_makes_the_time_stamps(tmp_path):
+    """A PLC data logger writes a file a day named by its date (LOG20240401.csv) whose rows hold only the
+    time of day (to the millisecond): the folder validates to the frame of the same rows with whole stamps."""
+    card = cards.load_card("pump-anomaly")
+    frame = data.load(card).frame.iloc[:144 * 4]  # four days of 10-minute readings
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    folder = tmp_path / "logger"
+    folder.mkdir()
+    for day, rows in frame.groupby(frame["TimeStamp"].dt.date):
+        rows.assign(TimeStamp=rows["TimeStamp"].dt.strftime("%H:%M:%S.%f").str[:-3]).rename(columns={"TimeStamp": "시각"}).to_csv(
+            folder / f"LOG{day:%Y%m%d}.csv", index=False)
+    expected, found = data.load(card, tmp_path / "plain.csv"), data.load(card, folder)
+    pd.testing.assert_frame_equal(found.frame.reset_index(drop=True), expected.frame.reset_index(drop=True))
+    [(_, fields)] = [n for n in found.notes if n[0] == "time_from_names"]
+    assert fields["first"] == "LOG20240401.csv" and fields["what"]["en"] == "date" and fields["clock"]["en"].endswith("시각")
+
+
+@needs_public("gas_turbine_emissions")
+def test_the_uci_gas_turbine_folder_takes_each_files_year_from_its_name():
+    """The UCI download is a file a year (gt_2011.csv ... gt_2015.csv) without a year column: the card's time
+    column is each file's year, so the split by time holds on the raw folder."""
+    card = cards.load_card("gas-turbine-emissions")
+    found = data.load(card, Path(os.environ["WORKBENCH_DATA_DIR"]) / "gas_turbine_emissions")
+    assert found.card.split.kind == "time" and sorted(found.frame["year"].unique()) == [2011, 2012, 2013, 2014, 2015]
+    assert found.frame.groupby("year").size().to_dict() == {2011: 7411, 2012: 7628, 2013: 7152, 2014: 7158, 2015: 7384}
