@@ -142,6 +142,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     frame, mapping = _joined_date_and_time(frame, card, mapping, notes, places)
     if with_target and not options.strict:
         frame, mapping = _target_by_its_words(frame, card, mapping, notes)
+        frame, mapping = _target_from_flags(frame, card, mapping, notes)
 
     # 1. columns: what must be there, what the model does without, and the split this file allows
     usable = _usable_card(card, frame.columns, options, with_target, notes, problems)
@@ -728,6 +729,25 @@ def _target_by_its_words(frame: pd.DataFrame, card: Card, mapping, notes: list):
     notes.append(("target_by_words", {"target": target, "column": found[0], "ko": card.target.ko or target}))
     return (frame.rename(columns={found[0]: target}),
             replace(mapping, extras=[c for c in mapping.extras if c != found[0]]))
+
+
+def _target_from_flags(frame: pd.DataFrame, card: Card, mapping, notes: list):
+    """A class card whose target the file writes as a 0/1 flag column per class (스크래치, 찍힘, 기포; the UCI
+    steel plates' Pastry_Fault, ...): where the target is absent and the unused columns of only 0 and 1
+    (at least two) flag exactly one in every row, the flagged column's name is the row's class, with a
+    note. --strict never guesses."""
+    target = card.target.column
+    if card.task != "multiclass" or target in frame.columns or frame.empty:
+        return frame, mapping
+    flags = [c for c in [c for c in mapping.extras if c in frame.columns][:200]
+             if pd.api.types.is_numeric_dtype(frame[c]) and frame[c].notna().all() and frame[c].isin((0, 1)).all()]
+    if len(flags) < 2 or not (frame[flags].sum(axis=1) == 1).all():
+        return frame, mapping
+    notes.append(("target_from_flags", {"target": target, "ko": card.target.ko or target, "count": len(flags),
+                                        "columns": _names(flags)}))
+    classes = pd.Series(np.asarray(flags, dtype=object)[frame[flags].to_numpy().argmax(axis=1)], index=frame.index)
+    return (frame.drop(columns=flags).assign(**{target: classes.astype("str")}),
+            replace(mapping, extras=[c for c in mapping.extras if c not in flags]))
 
 
 def _defect_label(y: pd.Series, card: Card, options: Options, notes: list, facts: dict) -> tuple[pd.Series, list[Problem]]:

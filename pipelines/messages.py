@@ -488,6 +488,10 @@ NOTES: dict[str, dict[str, str]] = {
                               "if it is not, name the target with --map \"COLUMN={target}\".",
                         "ko": "{target}({ko})은(는) 파일의 {column!r} 열입니다 (합격·불합격 낱말만 있는 유일한 열). 아니라면 "
                               "--map \"열이름={target}\"으로 목표 열을 지정하세요."},
+    "target_from_flags": {"en": "{target} ({ko}) is not a column of the file; {count} columns of 0/1 flags ({columns}) "
+                                "mark one class in every row: each row's class is the name of its flagged column.",
+                          "ko": "{target}({ko}) 열이 없고, 0/1 표시 열 {count}개({columns})가 행마다 하나의 유형을 "
+                                "표시합니다. 표시된 열의 이름을 그 행의 유형으로 읽었습니다."},
     "time_from_names": {"en": "{time} made from the {what} in each file's (or sheet's) name ({first} ... {last}){clock}.",
                         "ko": "각 파일(또는 시트) 이름의 {what}({first} ... {last}){clock}로 {time}을(를) 만들었습니다."},
     "time_assembled": {"en": "{time} made from the columns {parts}.", "ko": "{parts} 열로 {time}을(를) 만들었습니다."},

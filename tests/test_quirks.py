@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from pipelines import cards, data, reading
 from pipelines.cli import app
+from pipelines.errors import DataError
 
 from conftest import needs_public
 from plant_exports import OLD_XLS, html_export, spreadsheet_xml
@@ -802,3 +803,30 @@ def test_the_uci_gas_turbine_folder_takes_each_files_year_from_its_name():
     found = data.load(card, Path(os.environ["WORKBENCH_DATA_DIR"]) / "gas_turbine_emissions")
     assert found.card.split.kind == "time" and sorted(found.frame["year"].unique()) == [2011, 2012, 2013, 2014, 2015]
     assert found.frame.groupby("year").size().to_dict() == {2011: 7411, 2012: 7628, 2013: 7152, 2014: 7158, 2015: 7384}
+
+
+def test_a_class_written_as_a_flag_column_per_class_reads_as_the_target(tmp_path):
+    """A QC export with a 0/1 column per defect type (스크래치, 찍힘, ...) instead of one type column: each
+    row's class is the name of its flagged column; --strict refuses instead of guessing."""
+    card = cards.load_card("steel-plate-fault-type")
+    frame = data.load(card).frame.iloc[:400].reset_index(drop=True)
+    kinds = sorted(frame["Fault"].unique())
+    names = {kind: f"{kind} 불량" for kind in kinds}
+    flagged = frame.drop(columns="Fault").assign(**{names[k]: (frame["Fault"] == k).astype(int) for k in kinds})
+    flagged.to_csv(tmp_path / "flags.csv", index=False, encoding="cp949")
+    found = data.load(card, tmp_path / "flags.csv")
+    assert found.frame["Fault"].tolist() == frame["Fault"].map(names).tolist()
+    [(_, fields)] = [n for n in found.notes if n[0] == "target_from_flags"]
+    assert fields["count"] == len(kinds)
+    with pytest.raises(DataError, match="Fault"):
+        data.load(card, tmp_path / "flags.csv", options={"strict": True})
+
+
+@needs_public("steel_plates_faults")
+def test_the_uci_steel_plates_file_reads_its_fault_flags_as_the_class():
+    card = cards.load_card("steel-plate-fault-type")
+    raw = Path(os.environ["WORKBENCH_DATA_DIR"]) / "steel_plates_faults" / "steel_plates_faults.csv"
+    found, reference = data.load(card, raw), data.load(card)
+    assert found.frame["Fault"].str.replace(r"_Fault$", "", regex=True).value_counts().to_dict() == \
+        reference.frame["Fault"].value_counts().to_dict()  # the loader names the classes without '_Fault'
+    assert found.frame["Fault"].value_counts()["Other_Faults"] == 673
