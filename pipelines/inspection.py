@@ -396,6 +396,15 @@ def _drop_repeated_headers(frame: pd.DataFrame, notes: list, rownum) -> pd.DataF
     if not header.any():
         return frame
     notes.append(("header_repeated", {"count": int(header.sum()), "row": rownum(frame.index[header])[0]}))
+    # a table per machine or lot, one below the other: each repeated header under a title line of its own
+    at = np.flatnonzero(header.to_numpy())
+    above = at[at > 0] - 1
+    filled = frame.iloc[above].notna().sum(axis=1).to_numpy() if len(above) else np.array([])
+    titles = above[(filled == 1) & ~header.to_numpy()[above]] if len(above) else above
+    if len(titles):
+        first = frame.iloc[titles[0]].dropna().iloc[0]
+        notes.append(("block_titles", {"count": len(titles), "row": rownum(frame.index[titles])[0], "title": str(first)}))
+        header.iloc[titles] = True
     return frame[~header]
 
 

@@ -468,6 +468,10 @@ NOTES: dict[str, dict[str, str]] = {
                        "ko": "마지막 {count}개 행은 데이터가 아니어서 뺍니다 (예: {row}행의 {value!r}, 표 아래 합계나 메모)."},
     "header_repeated": {"en": "{count} row(s) repeat the header (e.g. row {row}: two exports pasted together?): left out.",
                         "ko": "머리글을 되풀이한 {count}개 행을 뺍니다 (예: {row}행; 두 파일을 이어 붙였나요?)."},
+    "block_titles": {"en": "{count} title line(s) above a repeated header (e.g. row {row}: {title!r}) start a table of "
+                           "their own: left out (the title is in no row; to use it, write it in a column of its own).",
+                     "ko": "되풀이된 머리글 위의 제목 행 {count}개(예: {row}행 {title!r})는 표마다 붙은 제목이라 뺍니다. 제목은 "
+                           "어느 행에도 들어가지 않습니다 (쓰려면 따로 열을 만들어 적으세요)."},
     "midnight_next_day": {"en": "{column}: {count} row(s) stamped 00:00 with the day that is ending (e.g. row {row}: {value} after "
                                   "{prev_value}) read as midnight of the next day.",
                             "ko": "{column}: 끝나는 날의 날짜로 00:00이 적힌 {count}개 행(예: {row}행, {prev_value} 다음의 {value})을 "

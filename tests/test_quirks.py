@@ -212,6 +212,23 @@ def _tag_codes_over_the_names(excel: bool = False, under: bool = False) -> bytes
     return table.to_csv(index=False, header=False).encode("cp949")
 
 
+def _table_per_furnace() -> bytes:
+    """A report sheet with a table per furnace, one below the other, each under its own title line."""
+    import openpyxl
+
+    frame = _reference(HEAT, rows=200)
+    book = openpyxl.Workbook()
+    for furnace, rows in frame.groupby("Furnace_ID"):
+        book.active.append([f"{furnace} 열처리로 실적"])
+        book.active.append(list(rows.drop(columns="Furnace_ID").columns))
+        for row in rows.drop(columns="Furnace_ID").itertuples(index=False):
+            book.active.append([v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in row])
+        book.active.append([])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _spaced(frame: pd.DataFrame) -> bytes:
     """An old machine's log: one space between fields, time stamps without a space in them (C-MAPSS style)."""
     frame = frame.assign(Batch_Time=pd.to_datetime(frame["Batch_Time"]).dt.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -313,6 +330,9 @@ QUIRKS = [
           says=["the values are separated by spaces, not commas: read as columns."], report=["Columns: 15 of 15"]),
     Quirk("no_header_row", lambda: _spaced(_reference(HEAT)).split(b"\n", 1)[1], suffix=".txt", refused=True,
           says=["the first line holds values (2023-01-02T06:48:00, F4, 0.307", "not column names: the file has no header row"]),
+    Quirk("a_table_per_furnace_one_below_the_other", _table_per_furnace, suffix=".xlsx",
+          says=["3 title line(s) above a repeated header (e.g. row 56: 'F2 열처리로 실적') start a table of their own"],
+          never=["cell(s) that are not dates", "without a target value"]),
     Quirk("one_series_without_its_part_number", lambda: csv(_one_part(_reference("demand-forecast", rows=4000))),
           ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
     Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
