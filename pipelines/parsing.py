@@ -46,9 +46,13 @@ def _clean_text(series: pd.Series) -> pd.Series:
     return text.str.strip()
 
 
+_NEGATIVE_MARKED = r"^(?:△\s*(\d+(?:\.\d+)?)|\(\s*(\d+(?:\.\d+)?)\s*\))$"
+
+
 def parse_numbers(series: pd.Series, unit: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Floats, and a mask of cells that hold something that is not a number. Thousands separators
-    (1,234.5), full-width digits, a Unicode minus and spaces are accepted; so is the column's own unit
+    (1,234.5), full-width digits, a Unicode minus, negatives written △12.5 or (12.5) as accounts write
+    them, and spaces are accepted; so is the column's own unit
     after the number (``12 bar`` where the unit is bar; ``85 °F`` in a °C column is not a number).
     The missing markers of MISSING_TEXT are missing."""
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
@@ -58,6 +62,11 @@ def parse_numbers(series: pd.Series, unit: str | None = None) -> tuple[pd.Series
     text = text.mask(text.str.lower().isin(MISSING_TEXT))
     values = pd.to_numeric(text, errors="coerce").astype(float)
     todo = text.notna() & values.isna()
+    if todo.any():  # Korean accounting's △12.5 and Excel's accounting format (12.5): negative numbers
+        signed = text[todo].str.extract(_NEGATIVE_MARKED)
+        found = signed[0].fillna(signed[1]).dropna()
+        values[found.index] = -pd.to_numeric(found, errors="coerce")
+        todo = text.notna() & values.isna()
     if todo.any() and unit_key(unit):  # '1,234 ℃': the number, when the text after it is the column's unit
         parts = text[todo].str.extract(_NUMBER_THEN_TEXT)
         same = parts[1].map(lambda u: isinstance(u, str) and unit_key(u) == unit_key(unit))
