@@ -601,6 +601,7 @@ NOTES: dict[str, dict[str, str]] = {
 # Words inside notes that depend on the language.
 WORDS = {
     "day-first": {"en": "day-first", "ko": "일/월 순서"}, "month-first": {"en": "month-first", "ko": "월/일 순서"},
+    "year-first": {"en": "year-first (yy.mm.dd)", "ko": "연.월.일 순서 (yy.mm.dd)"},
     "field": {"en": "a first or second number above 12 settles it", "ko": "12보다 큰 숫자로 정해짐"},
     "steps": {"en": "read so, the rows step forward in time most evenly", "ko": "그렇게 읽어야 행이 시간순으로 고르게 나아감"},
     "excel serial days": {"en": "Excel serial days", "ko": "Excel 일련번호"},

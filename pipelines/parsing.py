@@ -114,6 +114,7 @@ def is_positive(series: pd.Series, positive) -> pd.Series:
 # --- dates -------------------------------------------------------------------------------------------
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
+SHORT_YEAR_FIRST = "year-first"  # '24.03.05': a two-digit year first, as Korean forms write dates
 
 
 @dataclass
@@ -122,7 +123,7 @@ class Dates:
 
     values: pd.Series
     bad: pd.Series
-    order: str | None = None  # DAY_FIRST / MONTH_FIRST where day and month were written as numbers
+    order: str | None = None  # DAY_FIRST / MONTH_FIRST (/ SHORT_YEAR_FIRST) where day and month were numbers
     order_reason: str | None = None  # "field" (a value above 12 settles it), "steps" (rows step forward), "given"
     ambiguous: str | None = None  # an example value when the order cannot be told: the user must say
     outside: pd.Series | None = None  # cells that are dates but outside WINDOW (set missing by the caller's policy)
@@ -256,6 +257,9 @@ def parse_dates(series: pd.Series, order: str | None = None) -> Dates:
     zoned = clean[~plain].str.fullmatch(_TZ).fillna(False).astype(bool)
     if zoned.any():
         clean, timezone = _drop_zones(clean, zoned[zoned].index)
+    short = None if order is not None else _short_year_first(clean[~plain], codes)
+    if short is not None:
+        clean[short.index] = short
     fields = clean[~plain].str.extract(_YEAR_LAST).dropna()
     found = Dates(values=None, bad=None, order=order, order_reason="given" if order else None, timezone=timezone)
     if len(fields):
@@ -278,7 +282,38 @@ def parse_dates(series: pd.Series, order: str | None = None) -> Dates:
     found.values, found.bad, found.outside = values, present & values.isna() & ~outside, outside
     if not len(fields):
         found.order = found.order_reason = None
+    if short is not None:
+        found.order, found.order_reason = SHORT_YEAR_FIRST, "steps"
     return found
+
+
+_SHORT_DOTTED = re.compile(r"^(\d{2})\.(\d{1,2})\.(\d{1,2})\.?(?=\s|$)")
+
+
+def _short_year_first(texts: pd.Series, codes: np.ndarray) -> pd.Series | None:
+    """'24.03.05 14:30': Korean forms write a two-digit year first, European machines the day (05.03.24).
+    The texts rewritten as ISO where every dotted two-digit date reads as a year first, and so read the
+    rows step forward in time (at least 20 of them) no worse than day- or month-first; else None."""
+    if len(codes) < 20 or texts.empty:
+        return None
+    parts = texts.str.extract(_SHORT_DOTTED)
+    if parts[0].isna().any():
+        return None
+    iso = ("20" + parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
+           + texts.str.replace(_SHORT_DOTTED, "", regex=True))
+    ours = _parse_texts(iso)[0]
+    if ours.isna().any():
+        return None
+    rows = codes[codes >= 0]
+    back, sizes = _forward_steps(ours.to_numpy()[rows])
+    for order in (DAY_FIRST, MONTH_FIRST):
+        theirs = _parse_texts(_with_order(texts, texts.str.extract(_YEAR_LAST), order))[0]
+        if theirs.isna().any():  # a month above 12: that order cannot be
+            continue
+        their_back, their_sizes = _forward_steps(theirs.to_numpy()[rows])
+        if not (back < their_back or back == their_back and sizes * 1.25 < their_sizes):
+            return None
+    return iso
 
 
 _CLOCK = re.compile(r"^(?:(오전|오후|AM|PM)\s*)?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?\s*(AM|PM)?$", re.IGNORECASE)

@@ -280,6 +280,9 @@ QUIRKS = [
     Quirk("month_first_mixed_styles", heat(_stamps(lambda i, s: s.strftime("%m-%d-%Y %H:%M") if i % 2
                                                    else f"{s.month}/{s.day}/{s.year} {s:%H:%M}")),
           ["Batch_Time: dates read month-first (a first or second number above 12 settles it)"]),
+    Quirk("korean_short_year_first", heat(_stamps(lambda i, s: s.strftime("%y.%m.%d %H:%M"))),
+          ["Batch_Time: dates read year-first (yy.mm.dd) (read so, the rows step forward in time most evenly), "
+           "e.g. '23.01.02 06:48' is 2023-01-02"]),
     Quirk("day_first", heat(_stamps(lambda i, s: s.strftime("%d/%m/%Y %H:%M"))),
           ["Batch_Time: dates read day-first (a first or second number above 12 settles it)", "pass --monthfirst"]),
     Quirk("day_month_undecidable", heat(_shuffled_ambiguous), ["say which with --dayfirst or --monthfirst"], refused=True),
