@@ -132,7 +132,7 @@ class Dates:
     midnight: int = 0  # cells at 24:00, the end of their day, read as 00:00 of the next
 
 
-_KO_DATE = re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일")
+_KO_DATE = re.compile(r"(?<!\d)(\d{4}|\d{2})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일")  # '24년' is 2024
 _YEAR_FIRST = re.compile(r"^(\d{4})\s*[.\-/]\s*(\d{1,2})\s*[.\-/]\s*(\d{1,2})\.?(?=\s|$|T)")
 # '2004.02.12.10.32.39', '2024_03_05_14_30': a stamp written with one separator throughout, as loggers name files
 _ONE_SEPARATOR = re.compile(r"^(\d{4})([._-])(\d{1,2})\2(\d{1,2})(?:\2| |T)(\d{1,2})\2(\d{2})(?:\2(\d{2}))?$")
@@ -152,7 +152,8 @@ _SERIAL = [("excel serial days", 20_000, 80_000), ("unix seconds", 1e8, 5e9), ("
 
 
 def _iso_date(match: re.Match) -> str:
-    return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}"
+    year = match[1] if len(match[1]) == 4 else f"20{match[1]}"
+    return f"{year}-{int(match[2]):02d}-{int(match[3]):02d}"
 
 
 def _date_text(value: str) -> str:

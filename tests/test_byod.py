@@ -149,8 +149,9 @@ def test_korean_and_iso_dates_and_thousands_separators_parse():
         "2020-10-16 13:05", "2024-01-05 08:00"]
     assert values[7:].isna().all()
     # one separator throughout, as the IMS bearing files and loggers' file names write stamps
-    one = parse_dates(pd.Series(["2004.02.12.10.32.39", "2024_03_05_14_30", "2024-03-05-14-30-00"])).values
-    assert list(one.dt.strftime("%Y-%m-%d %H:%M:%S")) == ["2004-02-12 10:32:39", "2024-03-05 14:30:00", "2024-03-05 14:30:00"]
+    one = parse_dates(pd.Series(["2004.02.12.10.32.39", "2024_03_05_14_30", "2024-03-05-14-30-00", "24년 3월 5일 14:30"])).values
+    assert list(one.dt.strftime("%Y-%m-%d %H:%M:%S")) == ["2004-02-12 10:32:39", "2024-03-05 14:30:00", "2024-03-05 14:30:00",
+                                                          "2024-03-05 14:30:00"]
     numbers, bad = parse_numbers(pd.Series(["1,234.5", " 12 ", "−3", "１２", "△12.5", "(1,234.5)", "-", None]))
     assert not bad.any()  # △12.5 and (1,234.5): negatives as Korean accounts and Excel's accounting format write them
     assert numbers[:6].tolist() == [1234.5, 12.0, -3.0, 12.0, -12.5, -1234.5] and numbers[6:].isna().all()
