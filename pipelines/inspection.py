@@ -340,6 +340,8 @@ def reading_notes(reading: dict, notes: list) -> None:
         skipped = reading["skipped_files"] + [f"{n} (unreadable)" for n in reading.get("unreadable_files", [])]
         notes.append(("files_combined", {"count": len(files), "skipped": ", ".join(skipped[:8]) or "-", "named": _named(reading, "file"),
                                          "files": ", ".join(files[:3]) + (f", ... {files[-1]}" if len(files) > 3 else "")}))
+    if reading.get("key_from_names"):
+        notes.append(("labels_key_from_names", dict(reading["key_from_names"])))
     if reading.get("labels"):
         found = reading["labels"]
         notes.append(("labels_joined", {"columns": ", ".join(found["columns"]), "file": found["file"], "key": found["key"],

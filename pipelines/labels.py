@@ -5,6 +5,8 @@ no result are left without a target, which the validation leaves out with its no
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .mapping import card_columns_in, normal
@@ -20,6 +22,14 @@ def joined(frame: pd.DataFrame, card, labels_path: str | None, on: str | None, s
     results = read_table(labels_path, lang=lang, prefer=card_columns_in(card))
     mine = {normal(c): c for c in frame.columns}
     theirs = {normal(c): c for c in results.columns}
+    named = _key_from_names(frame, results, [theirs[normal(on)]] if on is not None and normal(on) in theirs
+                            else [c for c in results.columns if normal(c) not in mine])
+    if named is not None and (on is None and not [k for k in theirs if k in mine] or on is not None and normal(on) not in mine):
+        column, values = named  # a file per experiment or lot, its key only in its name (experiment_01.csv)
+        frame = frame.assign(**{column: values})
+        frame.attrs["reading"] = {**frame.attrs.get("reading", {}), "key_from_names": {
+            "key": str(column), "file": str(frame.attrs["reading"]["places"][0][0]), "value": str(values[0])}}
+        mine[normal(column)] = column
     if on is not None:
         if normal(on) not in mine or normal(on) not in theirs:
             where = labels_path if normal(on) in mine else source
@@ -51,6 +61,31 @@ def joined(frame: pd.DataFrame, card, labels_path: str | None, on: str | None, s
         "file": str(labels_path), "key": str(key_mine), "columns": [str(c) for c in added], "rows": len(frame),
         "matched": matched, "results": len(table)}}}
     return out
+
+
+def _key_from_names(frame: pd.DataFrame, results: pd.DataFrame, columns: list) -> tuple[str, list] | None:
+    """For files read as one (a folder), the column of the results whose values name each file: every
+    file's name holds exactly one of them (its numbers compared as numbers: experiment_01.csv holds 1; text
+    as a part of the name: LOT_A0012.csv holds A0012), a different one each. The column and each row's key."""
+    import numpy as np
+
+    places = frame.attrs.get("reading", {}).get("places")
+    if not places or len(places) < 2:
+        return None
+    stems = [str(p[0]).rsplit(".", 1)[0].casefold() for p in places]
+    numbers = [{int(n) for n in re.findall(r"\d+", stem)} for stem in stems]
+    for column in columns:
+        keys = _keys(results[column]).dropna()
+        if keys.empty or keys.duplicated().any():
+            continue
+        found = []
+        for stem, held in zip(stems, numbers):
+            hits = [k for k in keys if (int(k) in held if k.isdigit() else k.casefold() in stem)]
+            found.append(hits[0] if len(hits) == 1 else None)
+        if None not in found and len(set(found)) == len(found):
+            block = np.searchsorted(np.array([p[1] for p in places]), frame.index.to_numpy(), side="right") - 1
+            return column, [found[b] for b in block]
+    return None
 
 
 def _keys(values: pd.Series) -> pd.Series:

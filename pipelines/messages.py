@@ -496,6 +496,9 @@ NOTES: dict[str, dict[str, str]] = {
                                 "mark one class in every row: each row's class is the name of its flagged column.",
                           "ko": "{target}({ko}) 열이 없고, 0/1 표시 열 {count}개({columns})가 행마다 하나의 유형을 "
                                 "표시합니다. 표시된 열의 이름을 그 행의 유형으로 읽었습니다."},
+    "labels_key_from_names": {"en": "{key} is not a column of the data files: each file's {key} is the one its name holds "
+                                    "({file}: {value}).",
+                              "ko": "데이터 파일에 {key} 열이 없어, 파일마다 이름에 든 {key}를 씁니다 ({file}: {value})."},
     "time_from_names": {"en": "{time} made from the {what} in each file's (or sheet's) name ({first} ... {last}){clock}.",
                         "ko": "각 파일(또는 시트) 이름의 {what}({first} ... {last}){clock}로 {time}을(를) 만들었습니다."},
     "time_assembled": {"en": "{time} made from the columns {parts}.", "ko": "{parts} 열로 {time}을(를) 만들었습니다."},

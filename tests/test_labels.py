@@ -3,6 +3,9 @@ shots of an MES export, by the column both files share."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -10,6 +13,8 @@ from typer.testing import CliRunner
 
 from pipelines import cards, data
 from pipelines.cli import app
+
+from conftest import needs_public
 
 CAST = cards.load_card("die-casting-quality")
 
@@ -54,6 +59,27 @@ def test_results_keyed_by_time_match_stamps_written_another_way(shots, tmp_path)
     assert len(found.frame) == 600 and (found.frame["passorfail"].to_numpy() == shots["passorfail"].to_numpy()).all()
 
 
+@pytest.mark.parametrize("named", ["LOT_{lot}.csv", "{n:03d}_shots.csv"], ids=["text_key", "number_key"])
+def test_a_file_per_lot_takes_its_lots_result_by_its_name(named, shots, tmp_path):
+    """A folder of a file per LOT whose LOT is only in the name (LOT_L-0003.csv; or the LOT's number,
+    003_shots.csv beside a results column of numbers): each file's rows take the result of the LOT it names."""
+    folder = tmp_path / "lots"
+    folder.mkdir()
+    lots = list(dict.fromkeys(shots["LOT"]))[:40]
+    for n, lot in enumerate(lots):
+        rows = shots[shots["LOT"] == lot].drop(columns=["LOT", "passorfail"])
+        rows.to_csv(folder / named.format(lot=lot, n=n), index=False)
+    results = shots.groupby("LOT", sort=False)["passorfail"].max().loc[lots].reset_index()
+    if "{n" in named:
+        results["LOT"] = range(len(lots))
+    results.to_excel(tmp_path / "qc.xlsx", index=False)
+    found = data.load(CAST, folder, options={"labels": str(tmp_path / "qc.xlsx")})
+    expected = shots[shots["LOT"].isin(lots)]["passorfail"].to_numpy()
+    assert len(found.frame) == 200 and (found.frame["passorfail"].to_numpy() == expected).all()
+    [(_, fields)] = [n for n in found.notes if n[0] == "labels_key_from_names"]
+    assert fields == {"key": "LOT", "file": named.format(lot=lots[0], n=0), "value": lots[0] if "{lot" in named else "0"}
+
+
 @pytest.mark.parametrize(("change", "args", "phrase"), [
     (lambda r: r.rename(columns={"LOT": "로트"}), [], "the labels file shares no column name with"),
     (lambda r: r.assign(mold_code=8722), [], "the labels file shares several columns with the data (LOT, mold_code)"),
@@ -88,3 +114,14 @@ def test_a_run_trains_on_the_joined_results(shots, store, tmp_path):
     [run] = MlflowClient().search_runs([e.experiment_id for e in MlflowClient().search_experiments()])
     assert run.info.status == "FINISHED" and run.data.params["data.rows"] == "580"  # the inspected LOTs' shots
     assert "판정 from" in run.data.tags["mlflow.note.content"]
+
+
+@needs_public("cnc_mill_tool_wear")
+def test_the_kaggle_cnc_folder_takes_each_experiments_results_by_its_file_name():
+    """The CNC mill download: experiment_01.csv ... experiment_18.csv and train.csv with a row per experiment
+    (No 1-18): each experiment's rows take its tool condition."""
+    folder = Path(os.environ["WORKBENCH_DATA_DIR"]) / "cnc_mill_tool_wear"
+    card = cards.load_card("cnc-tool-wear")
+    found = data.load(card, folder, options={"labels": str(folder / "train.csv")})
+    labels = pd.read_csv(folder / "train.csv").set_index("No")["tool_condition"]
+    assert found.frame.groupby("No")["tool_condition"].agg(set).to_dict() == {n: {c} for n, c in labels.items()}
