@@ -715,9 +715,10 @@ def _target_values(y: pd.Series, card: Card, rownum) -> list[Problem]:
 # file says 고장 / 정상, NG / OK, 불량 / 양품. Not Y/N, yes/no, true/false or 1/0: whether those mean a
 # defect depends on the column's question ("passed?" or "defective?"), which only the user knows.
 DEFECT_WORDS = {"불량", "불", "고장", "이상", "부적합", "불합격", "ng", "n.g.", "nok", "fail", "failed", "failure", "fault",
-                "faulty", "defect", "defective", "bad", "abnormal", "reject", "rejected", "scrap"}
+                "faulty", "defect", "defective", "bad", "abnormal", "reject", "rejected", "scrap",
+                "x", "×", "✕", "✗"}  # a Korean check sheet's X
 GOOD_WORDS = {"정상", "양품", "양", "양호", "적합", "합격", "ok", "o.k.", "pass", "passed", "good", "normal", "accept",
-              "accepted"}
+              "accepted", "o", "○", "◯", "✓", "✔"}  # and its O
 
 
 def _target_by_its_words(frame: pd.DataFrame, card: Card, mapping, notes: list):

@@ -524,6 +524,7 @@ def test_run_trains_with_the_notes_or_stops_cleanly(quirk, store, tmp_path):
 
 
 @pytest.mark.parametrize(("words", "positive"), [({0: "양품", 1: "불량"}, None), ({0: "OK", 1: "NG"}, None),
+                                                 ({0: "O", 1: "X"}, None), ({0: "○", 1: "×"}, None),
                                                 ({0: "A", 1: "B"}, "B"), ({0: 1, 1: 0}, "0")])
 def test_a_files_own_defect_label_reads_as_the_cards(words, positive, tmp_path):
     """Each part keeps its verdict whatever words mark it, an inverted 0/1 column included (--positive 0)."""
