@@ -64,6 +64,7 @@ class CheckReport:
     inspection: Inspection | None = None
     errors: list[DataError] = field(default_factory=list)
     columns_in_file: int = 0
+    rows_in_file: int | None = None  # as read, before a long or sideways file is reshaped
     options_text: str = ""  # the flags that made this report (--split, --dayfirst, ...), repeated in the advice
 
     @property
@@ -81,8 +82,9 @@ class CheckReport:
                                f", delimiter {r['delimiter']!r}" if r.get("delimiter") else "",
                                f", sheet {r['sheet']!r}" if r.get("sheet") else "",
                                f", header line {r['header_line']}" if r.get("header_line", 1) != 1 else ""])
-            lines.append(L["read"].format(format=r.get("format", "?"), details=details,
-                                          rows=found.facts["rows"] if found else "?", cols=self.columns_in_file))
+            rows = self.rows_in_file if self.rows_in_file is not None else found.facts["rows"] if found else "?"
+            lines.append(L["read"].format(format=r.get("format", "?"), details=details, rows=rows,
+                                          cols=self.columns_in_file))
         if found and found.mapping:
             m = found.mapping
             wanted = [c.name for c in card.columns] + ([] if self.for_predict else [card.target.column])
@@ -147,7 +149,7 @@ def check(card: Card, path: str | Path, column_map: dict | None = None, sheet=No
         if not for_predict:
             frame = labels.joined(frame, card, options.labels, options.on, str(path), lang)
         report.reading = frame.attrs.get("reading", {})
-        report.columns_in_file = len(frame.columns)
+        report.columns_in_file, report.rows_in_file = len(frame.columns), len(frame)
         frame = map_columns(frame, card, column_map, str(path), lang=lang, with_target=not for_predict)
     except DataError as exc:
         report.errors.append(exc)
