@@ -427,6 +427,9 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if "test_expected_cost" in decided:
         console.print(say("run_costs", lang, threshold=decided["decision_threshold"], cost=decided["test_expected_cost"],
                           half=decided["test_cost_at_0.5"], never=decided["test_cost_never_alarm"]), highlight=False)
+    if "test_alarm_rate" in decided:
+        console.print(say("run_alarm_rate", lang, threshold=decided["decision_threshold"], rate=decided["test_alarm_rate"]),
+                      highlight=False)
     if "test_interval_coverage" in decided:
         console.print(say("run_intervals", lang, level=decided["interval_level"], coverage=decided["test_interval_coverage"],
                           width=decided["test_interval_width"]), highlight=False)

@@ -88,6 +88,10 @@ class Report:
             text += (f"\nalarm threshold {d['decision_threshold']:.3f} chosen for the costs on the training folds: "
                      f"{d['test_expected_cost']:.3f}{unit} per test row, against {d['test_cost_at_0.5']:.3f} at 0.5 "
                      f"and {d['test_cost_never_alarm']:.3f} never alarming")
+        if "test_alarm_rate" in d:
+            from .messages import say
+
+            text += "\n" + say("run_alarm_rate", "en", threshold=d["decision_threshold"], rate=d["test_alarm_rate"])
         if "test_interval_coverage" in d:
             text += (f"\n{self.card.target.column} {d['interval_level']:.0%} prediction interval: held the truth in "
                      f"{d['test_interval_coverage']:.1%} of the test rows, {d['test_interval_width']:.3g} wide on average")
@@ -248,6 +252,9 @@ def evaluate(result: TuneResult, plots: bool = True, lang: str | None = None) ->
     decisions = {}
     if card.task == "binary" and card.costs is not None:
         decisions = alarms.test_costs(y, s, model.threshold, card.costs)
+    if card.task == "anomaly" and not result.y_train.any() and model.threshold is not None:
+        # no fault marked (the plant's own unlabelled history): how often it would alarm is what a test can say
+        decisions = {"decision_threshold": float(model.threshold), "test_alarm_rate": float(np.mean(label == 1))}
     if model.conformal is not None:
         lower, upper = model.conformal.bounds(s, model.interval_level)
         predictions["lower"], predictions["upper"] = lower, upper

@@ -143,6 +143,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
     if with_target and not options.strict:
         frame, mapping = _target_by_its_words(frame, card, mapping, notes)
         frame, mapping = _target_from_flags(frame, card, mapping, notes)
+        frame = _without_fault_labels(frame, card, notes)
 
     # 1. columns: what must be there, what the model does without, and the split this file allows
     usable = _usable_card(card, frame.columns, options, with_target, notes, problems)
@@ -209,6 +210,8 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
         typed = typed[typed[target].notna()]
         typed[target], found = _defect_label(typed[target], card, options, notes, facts)
         found = found or _target_values(typed[target], card, rownum) or _target_problems(typed, usable, facts)
+        if "no_faults" in facts and not any(code == "anomaly_without_labels" for code, _ in notes):
+            notes.append(("anomaly_no_faults", {"target": target, "label": facts["no_faults"]}))
         usable, found = _split_without_late_events(typed, usable, card, options, found, notes, facts)
         problems += found
     time = usable.time.column if usable.time else None
@@ -743,6 +746,17 @@ def _target_by_its_words(frame: pd.DataFrame, card: Card, mapping, notes: list):
             replace(mapping, extras=[c for c in mapping.extras if c != found[0]]))
 
 
+def _without_fault_labels(frame: pd.DataFrame, card: Card, notes: list) -> pd.DataFrame:
+    """Most plants have no record of their faults: an anomaly card learns the normal behaviour from the
+    signals alone. Where the fault column is absent, every row is taken as normal operation (with a note
+    of what that means); the alarm threshold then comes from the scores (tuning.choose_threshold)."""
+    target = card.target.column
+    if card.task != "anomaly" or target in frame.columns or frame.empty or not _is_number(card.target.positive):
+        return frame
+    notes.append(("anomaly_without_labels", {"target": target, "ko": card.target.ko or target}))
+    return frame.assign(**{target: 0 if card.target.positive != 0 else 1})
+
+
 def _target_from_flags(frame: pd.DataFrame, card: Card, mapping, notes: list):
     """A class card whose target the file writes as a 0/1 flag column per class (스크래치, 찍힘, 기포; the UCI
     steel plates' Pastry_Fault, ...): where the target is absent and the unused columns of only 0 and 1
@@ -807,13 +821,15 @@ def _target_problems(typed: pd.DataFrame, card: Card, facts: dict) -> list[Probl
     if card.task in ("binary", "multiclass", "anomaly"):
         counts = y.value_counts()
         facts["classes"] = {str(k): int(v) for k, v in counts.items()}
-        if len(counts) < 2:
+        if len(counts) < 2 and card.task == "anomaly" and not is_positive(y, card.target.positive).any():
+            facts["no_faults"] = counts.index[0].item() if hasattr(counts.index[0], "item") else counts.index[0]
+        elif len(counts) < 2:
             return [Problem("one_class", target, fields={"label": counts.index[0], "count": int(counts.iloc[0])})]
         if card.task in ("binary", "anomaly"):
             labels = ", ".join(map(repr, counts.index[:6].tolist()))
             if len(counts) > 2:
                 return [Problem("too_many_classes", target, fields={"count": len(counts), "labels": labels})]
-            if not is_positive(y, card.target.positive).any():
+            if not is_positive(y, card.target.positive).any() and "no_faults" not in facts:
                 return [Problem("positive_missing", target, fields={"positive": card.target.positive, "labels": labels})]
     minimum = max(MIN_ROWS, 2 * card.split.folds + 2)
     if len(y) < minimum:
@@ -855,7 +871,9 @@ def split_blocker(typed: pd.DataFrame, card: Card) -> tuple[str, dict] | None:
         groups = typed[card.group.column].nunique()
         if groups < 3:
             return "split_few_groups", {"count": groups, "group_column": card.group.column}
-    if kind == "time" and card.task in ("binary", "anomaly") and card.time and card.time.column in typed.columns:
+    no_faults = card.task == "anomaly" and not is_positive(y, card.target.positive).any()  # unlabelled: no test of alarms
+    if kind == "time" and card.task in ("binary", "anomaly") and card.time and card.time.column in typed.columns \
+            and not no_faults:
         from .splits import test_share_for_events
 
         order = typed.sort_values(card.time.column, kind="stable")

@@ -499,6 +499,22 @@ NOTES: dict[str, dict[str, str]] = {
     "labels_key_from_names": {"en": "{key} is not a column of the data files: each file's {key} is the one its name holds "
                                     "({file}: {value}).",
                               "ko": "데이터 파일에 {key} 열이 없어, 파일마다 이름에 든 {key}를 씁니다 ({file}: {value})."},
+    "anomaly_without_labels": {"en": "{target} ({ko}) is not in the file: every row is taken as normal operation. The "
+                                     "detector learns it from the signals; its alarm threshold is the 99.5th percentile of "
+                                     "its scores on rows it did not train on, and no test can say how many faults it "
+                                     "finds, so the model is registered as a challenger: `workbench promote` it once its "
+                                     "alarms have been checked.",
+                               "ko": "파일에 {target}({ko}) 열이 없어 모든 행을 정상 운전으로 봅니다. 감지기는 신호로 정상 "
+                                     "상태를 배우고, 경보 기준은 학습에 쓰지 않은 행의 점수 상위 0.5 % 지점입니다. 고장을 얼마나 "
+                                     "찾는지는 시험할 수 없으므로 모델은 도전자로 등록됩니다. 경보를 확인한 뒤 `workbench promote`로 "
+                                     "승격하세요."},
+    "anomaly_no_faults": {"en": "{target} marks no fault in these rows (only {label!r}): the detector learns normal "
+                                "operation from them; its alarm threshold is the 99.5th percentile of its scores on rows "
+                                "it did not train on, and no test can say how many faults it finds (registered as a "
+                                "challenger).",
+                          "ko": "{target}에 고장으로 표시된 행이 없습니다 ({label!r}뿐). 감지기는 이 행들로 정상 운전을 "
+                                "배우고, 경보 기준은 학습에 쓰지 않은 행의 점수 상위 0.5 % 지점입니다. 고장을 얼마나 찾는지는 "
+                                "시험할 수 없습니다 (도전자로 등록)."},
     "time_from_names": {"en": "{time} made from the {what} in each file's (or sheet's) name ({first} ... {last}){clock}.",
                         "ko": "각 파일(또는 시트) 이름의 {what}({first} ... {last}){clock}로 {time}을(를) 만들었습니다."},
     "time_assembled": {"en": "{time} made from the columns {parts}.", "ko": "{parts} 열로 {time}을(를) 만들었습니다."},
@@ -861,6 +877,10 @@ SAY.update({
                         "test row {cost:.3f}, at 0.5 {half:.3f}, never alarming {never:.3f}",
                   "ko": "경보 기준값 {threshold:.3f} (학습 폴드에서 카드의 비용으로 고름): 시험 행당 비용 {cost:.3f}, "
                         "기준값 0.5 일 때 {half:.3f}, 경보하지 않을 때 {never:.3f}"},
+    "run_alarm_rate": {"en": "no fault marked in the training rows: the alarm threshold {threshold:.3f} is the 99.5th "
+                             "percentile of the training folds' scores; it alarms on {rate:.2%} of the test rows",
+                       "ko": "학습 행에 고장 표시가 없습니다: 경보 기준값 {threshold:.3f} 은 학습 폴드 점수의 상위 0.5 % "
+                             "지점이며, 시험 행의 {rate:.2%} 에서 경보합니다"},
     "run_intervals": {"en": "{level:.0%} prediction intervals held {coverage:.1%} of the test rows (mean width {width:.3g})",
                       "ko": "{level:.0%} 예측 구간이 시험 행의 {coverage:.1%} 를 담았습니다 (평균 폭 {width:.3g})"},
     "run_split": {"en": "split: {split} (the card's split was not possible on this file; see the notes above)",
