@@ -144,6 +144,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
         frame, mapping = _target_by_its_words(frame, card, mapping, notes)
         frame, mapping = _target_from_flags(frame, card, mapping, notes)
         frame = _without_fault_labels(frame, card, notes)
+        frame = _rul_from_run_to_failure(frame, card, notes)
 
     # 1. columns: what must be there, what the model does without, and the split this file allows
     usable = _usable_card(card, frame.columns, options, with_target, notes, problems)
@@ -755,6 +756,35 @@ def _without_fault_labels(frame: pd.DataFrame, card: Card, notes: list) -> pd.Da
         return frame
     notes.append(("anomaly_without_labels", {"target": target, "ko": card.target.ko or target}))
     return frame.assign(**{target: 0 if card.target.positive != 0 else 1})
+
+
+SECONDS = {"s": 1, "min": 60, "h": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400, "일": 86400}
+
+
+def _rul_from_run_to_failure(frame: pd.DataFrame, card: Card, notes: list) -> pd.DataFrame:
+    """A life card's file of histories without the remaining life (C-MAPSS's train files, a plant's log of
+    pumps run until they were replaced): each unit's rows are taken as a run to failure and the target is
+    the age left to its last row, counted by a column in the target's unit (cycle, run_days) or else by the
+    time column (the target in h, min or days), with a note. --strict never assumes it."""
+    target, group = card.target.column, card.group.column if card.group else None
+    if card.task != "rul" or target in frame.columns or group not in frame.columns or frame.empty:
+        return frame
+    unit = unit_key(card.target.unit)
+    ages = [c.name for c in card.columns if c.name in frame.columns and c.kind == "numeric" and unit_key(c.unit) == unit]
+    if ages:
+        age = parse_numbers(frame[ages[0]], card.column(ages[0]).unit)[0]
+        by = ages[0]
+    elif card.time and card.time.column in frame.columns and unit in SECONDS:
+        stamps = parse_dates(frame[card.time.column]).values
+        age = (stamps - stamps.min()).dt.total_seconds() / SECONDS[unit]
+        by = card.time.column
+    else:
+        return frame
+    left = age.groupby(frame[group].astype(str)).transform("max") - age
+    if left.notna().mean() < 0.9:
+        return frame
+    notes.append(("rul_from_run_to_failure", {"target": target, "group": group, "by": by, "units": int(frame[group].nunique())}))
+    return frame.assign(**{target: left})
 
 
 def _target_from_flags(frame: pd.DataFrame, card: Card, mapping, notes: list):

@@ -499,6 +499,12 @@ NOTES: dict[str, dict[str, str]] = {
     "labels_key_from_names": {"en": "{key} is not a column of the data files: each file's {key} is the one its name holds "
                                     "({file}: {value}).",
                               "ko": "데이터 파일에 {key} 열이 없어, 파일마다 이름에 든 {key}를 씁니다 ({file}: {value})."},
+    "rul_from_run_to_failure": {"en": "{target} is not in the file: each {group}'s rows ({units} of them) are taken as a run "
+                                      "to failure, and {target} is what {by} has left to its last row. A unit still "
+                                      "running would read as failing at its last row: leave it out, or give {target}.",
+                                "ko": "파일에 {target} 열이 없어, {group}마다({units}개) 고장까지 운전한 기록으로 보고 {target}를 "
+                                      "마지막 행까지 남은 {by}로 계산했습니다. 아직 운전 중인 설비는 마지막 행에서 고장난 것으로 "
+                                      "읽히니 빼거나 {target}를 적어 주세요."},
     "anomaly_without_labels": {"en": "{target} ({ko}) is not in the file: every row is taken as normal operation. The "
                                      "detector learns it from the signals; its alarm threshold is the 99.5th percentile of "
                                      "its scores on rows it did not train on, and no test can say how many faults it "

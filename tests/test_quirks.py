@@ -345,6 +345,10 @@ QUIRKS = [
     Quirk("anomaly_without_fault_labels_refused_by_strict",
           lambda: csv(_reference("pump-anomaly", rows=1500).drop(columns=["fault"])), ["required column(s) missing: fault"],
           card="pump-anomaly", refused=True, args=["--strict"]),
+    Quirk("life_histories_without_the_remaining_life",
+          lambda: csv(_reference("vacuum-pump-rul", rows=2000).drop(columns=["RUL"])), card="vacuum-pump-rul",
+          says=["RUL is not in the file: each pump_id's rows", "are taken as a run to failure"],
+          report=["Result: usable"], tags={"split.kind": "group"}),
     Quirk("one_series_without_its_part_number", lambda: csv(_one_part(_reference("demand-forecast", rows=4000))),
           ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
     Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
@@ -863,3 +867,24 @@ def test_the_uci_steel_plates_file_reads_its_fault_flags_as_the_class():
     assert found.frame["Fault"].str.replace(r"_Fault$", "", regex=True).value_counts().to_dict() == \
         reference.frame["Fault"].value_counts().to_dict()  # the loader names the classes without '_Fault'
     assert found.frame["Fault"].value_counts()["Other_Faults"] == 673
+
+
+@pytest.mark.parametrize("card_id", ["vacuum-pump-rul", "bearing-rul", "turbofan-rul"])
+def test_a_life_without_its_remaining_life_is_counted_from_each_units_last_row(card_id, tmp_path):
+    """Histories of units run to failure without the RUL column (C-MAPSS's train files, a log of pumps run until
+    replaced): the RUL is what each unit's age column (run_days, cycle) or clock (Datetime, in hours) has left to
+    its last row, equal to the RUL the reference rows carry; --strict refuses instead."""
+    card = cards.load_card(card_id)
+    reference = data.load(card).frame
+    ended = reference.groupby(card.group.column)["RUL"].transform("min") == 0  # C-MAPSS's test engines stop earlier
+    reference = reference[ended].reset_index(drop=True)
+    reference.drop(columns=["RUL"]).to_csv(tmp_path / "histories.csv", index=False)
+    found = data.load(card, tmp_path / "histories.csv")
+    assert len(found.frame) == len(reference)
+    clip = card.target.clip  # training caps the RUL there; the IMS loader's reference rows are capped already
+    np.testing.assert_allclose(np.minimum(found.frame["RUL"].sort_index().to_numpy(dtype=float), clip),
+                               np.minimum(reference["RUL"].to_numpy(dtype=float), clip), atol=1e-3)  # hours to 3 decimals
+    [(_, fields)] = [n for n in found.notes if n[0] == "rul_from_run_to_failure"]
+    assert fields["units"] == reference[card.group.column].nunique()
+    with pytest.raises(DataError, match="RUL"):
+        data.load(card, tmp_path / "histories.csv", options={"strict": True})
