@@ -359,6 +359,13 @@ def reading_notes(reading: dict, notes: list) -> None:
                                  "columns": ", ".join(f"{c} ({n})" for c, n in list(found.items())[:6])}))
     if reading.get("turned"):
         _turned_notes(reading["turned"], notes)
+    if reading.get("per_unit"):
+        spread = reading["per_unit"]
+        units = spread["units"]
+        notes.append(("per_unit", {"group": spread["group"], "rows": spread["rows"], "lines": spread["lines"],
+                                   "units": ", ".join(units[:6]) + (f", ... ({len(units)})" if len(units) > 6 else ""),
+                                   "signals": {"en": f"; each with {', '.join(spread['signals'])}",
+                                               "ko": f"; 열마다 {', '.join(spread['signals'])}"}}))
     if reading.get("widened"):
         w = reading["widened"]
         notes.append(("widened" if w["filled"] is not None else "widened_by_key",

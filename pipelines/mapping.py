@@ -127,18 +127,19 @@ def match(columns, card: Card, column_map: dict[str, str] | None, source, with_t
 
 
 def reshaped(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | None) -> pd.DataFrame:
-    """A daily report laid sideways (a row per item, a column per hour) turned, or a file of one reading per
-    row widened, to the row per time stamp a card reads; any other file unchanged."""
-    from . import long_format, sideways
+    """A daily report laid sideways (a row per item, a column per hour) turned, a file of one reading per
+    row widened, or a column per machine spread out, to the rows a card reads; any other file unchanged."""
+    from . import long_format, per_unit, sideways
 
-    return long_format.widened(sideways.turned(frame, card, column_map), card, column_map)
+    frame = long_format.widened(sideways.turned(frame, card, column_map), card, column_map)
+    return per_unit.spread_out(frame, card, column_map)
 
 
 def reshapes(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | None) -> bool:
     """Whether ``reshaped`` would change the file: it must then be read whole, not in chunks."""
-    from . import long_format, sideways
+    from . import long_format, per_unit, sideways
 
-    return sideways.found(frame, card, column_map) is not None or long_format.found(frame, card, column_map) is not None
+    return any(module.found(frame, card, column_map) is not None for module in (sideways, long_format, per_unit))
 
 
 def map_columns(frame: pd.DataFrame, card: Card, column_map: dict[str, str] | None, source,

@@ -605,6 +605,10 @@ NOTES: dict[str, dict[str, str]] = {
                      "ko": "{columns}: 항목도 시각도 아닙니다 (단위, 하루 평균이나 최대, 비고). 읽지 않았습니다."},
     "turned_repeats": {"en": "{count} item(s) written twice in one table: the first row of each is read.",
                        "ko": "한 표에 두 번 적힌 항목이 {count}개 있습니다. 각각 첫 행을 읽었습니다."},
+    "per_unit": {"en": "the file has a column per {group} ({units}){signals}: its {lines} rows read as {rows}, a row per "
+                       "{group} and row of the file.",
+                 "ko": "파일에 {group}마다 열이 따로 있습니다 ({units}){signals}. {lines}개 행을 {group}마다 한 행씩 "
+                       "{rows}개 행으로 읽었습니다."},
     "widened_tag_columns": {"en": "{columns}: one value per {tag} (its unit or description), not per row; left out of the "
                                   "widened rows.",
                             "ko": "{columns}: 행마다가 아니라 {tag}마다 값이 하나입니다 (단위나 설명). 바꾼 행에는 넣지 "

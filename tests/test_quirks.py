@@ -229,6 +229,14 @@ def _table_per_furnace() -> bytes:
     return out.getvalue()
 
 
+def _demand_sheet() -> bytes:
+    """A sales planner's sheet: a row a week, a column a part."""
+    frame = _reference("demand-forecast", rows=6240)
+    sheet = frame.pivot(index="Week", columns="Part Number", values="Demand").reset_index()
+    sheet.columns.name = None
+    return csv(sheet)
+
+
 def _spaced(frame: pd.DataFrame) -> bytes:
     """An old machine's log: one space between fields, time stamps without a space in them (C-MAPSS style)."""
     frame = frame.assign(Batch_Time=pd.to_datetime(frame["Batch_Time"]).dt.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -349,6 +357,8 @@ QUIRKS = [
           lambda: csv(_reference("vacuum-pump-rul", rows=2000).drop(columns=["RUL"])), card="vacuum-pump-rul",
           says=["RUL is not in the file: each pump_id's rows", "are taken as a run to failure"],
           report=["Result: usable"], tags={"split.kind": "group"}),
+    Quirk("a_column_per_part_in_a_demand_sheet", lambda: _demand_sheet(), card="demand-forecast",
+          says=["the file has a column per Part Number (Part 1, Part 10, Part 11"], report=["Result: usable"]),
     Quirk("one_series_without_its_part_number", lambda: csv(_one_part(_reference("demand-forecast", rows=4000))),
           ["trained without 1 card column(s) not in the file: Part Number"], card="demand-forecast"),
     Quirk("hours_without_their_column", lambda: csv(_reference("factory-peak-demand", rows=600).drop(columns=["시간"])),
