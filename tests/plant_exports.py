@@ -8,6 +8,9 @@ import html
 from pathlib import Path
 
 import pandas as pd
+from typer.testing import CliRunner
+
+from pipelines.cli import app
 
 OLD_XLS = Path(__file__).parent / "data" / "exports" / "heat_treatment_mes_1997.xls"  # 1월 and 2월, 150 rows each
 
@@ -64,3 +67,17 @@ def spreadsheet_xml(frame: pd.DataFrame) -> bytes:
 <Row ss:Index="3">{header}</Row>
 {body}
 </Table></Worksheet></Workbook>""".encode("utf-8")
+
+
+def invoke(*args: str):
+    """A ``workbench`` command as a user types it, answered in English."""
+    return CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})
+
+
+def trained_on(card_id: str, wide: pd.DataFrame, folder: Path) -> Path:
+    """A model of ``card_id`` (site ``shop``, version 1, one trial) trained on ``wide`` as a plain CSV: the CSV."""
+    train = folder / "wide.csv"
+    wide.to_csv(train, index=False)
+    ran = invoke("run", card_id, "--data", str(train), "--trials", "1", "--quiet", "--site", "shop")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    return train

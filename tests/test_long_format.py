@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from pipelines import cards, data, long_format
 from pipelines.cli import app
+
+from plant_exports import invoke, trained_on
 from pipelines.templates import example_rows
 
 HEAT = cards.load_card("heat-treatment-hardness")
@@ -96,11 +98,7 @@ def test_check_says_the_file_was_widened(wide, tmp_path):
 
 @pytest.mark.slow
 def test_a_model_scores_a_historian_export_as_the_wide_file(wide, store, tmp_path):
-    train = tmp_path / "wide.csv"
-    wide.to_csv(train, index=False)
-    invoke = lambda *args: CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})  # noqa: E731
-    ran = invoke("run", HEAT.id, "--data", str(train), "--trials", "1", "--quiet", "--site", "shop")
-    assert ran.exit_code == 0, ran.output[-3000:]
+    train = trained_on(HEAT.id, wide, tmp_path)
     long = tmp_path / "history.csv"
     historian(wide).to_csv(long, index=False)
     scored = {}
@@ -145,7 +143,6 @@ def test_new_drafts_a_card_from_a_historian_export(wide, catalog_copy, tmp_path)
     long = historian(wide)
     long["단위"] = long["태그"].map({c.ko: c.unit for c in HEAT.columns if c.ko}).fillna("-")
     long.to_csv(path, index=False, encoding="cp949")
-    invoke = lambda *args: CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})  # noqa: E731
     made = invoke("new", "historian-hardness", "--data", str(path), "--target", KO["Hardness_HRC"], "--time", KO["Batch_Time"])
     assert made.exit_code == 0, made.output
     assert f"its {len(long)} rows read as 300, one per 배치 시각" in made.output

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from pipelines import cards, data, sideways
 from pipelines.cli import app
 
+from plant_exports import invoke, trained_on
+
 PUMP = cards.load_card("pump-anomaly")
 KO = {c.name: c.ko for c in PUMP.columns} | {PUMP.target.column: PUMP.target.ko}
 UNITS = {c.ko: c.unit or "-" for c in PUMP.columns} | {PUMP.target.ko: "-"}
@@ -138,11 +140,7 @@ def test_no_cards_wide_rows_are_taken_for_a_sideways_file(card_id):
 
 @pytest.mark.slow
 def test_a_model_scores_a_sideways_report_as_the_wide_file(wide, store, tmp_path):
-    train = tmp_path / "wide.csv"
-    wide.to_csv(train, index=False)
-    invoke = lambda *args: CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})  # noqa: E731
-    ran = invoke("run", PUMP.id, "--data", str(train), "--trials", "1", "--quiet", "--site", "shop")
-    assert ran.exit_code == 0, ran.output[-3000:]
+    train = trained_on(PUMP.id, wide, tmp_path)
     report = tmp_path / "일보.xlsx"
     workbook(wide, report)
     scored = {}
@@ -163,7 +161,6 @@ def test_new_drafts_a_card_from_a_daily_report(wide, catalog_copy, tmp_path):
     column, and the same report then checks against the drafted card with the split by time possible."""
     path = tmp_path / "일보.xlsx"
     workbook(wide, path)
-    invoke = lambda *args: CliRunner().invoke(app, [*args, "--lang", "en"], env={"COLUMNS": "250"})  # noqa: E731
     made = invoke("new", "pump-report", "--data", str(path), "--sheet", "all", "--target", KO["flow_m3h"])
     assert made.exit_code == 0, made.output
     assert "turned to 120 rows, one per time" in made.output and "time 시각" in made.output
