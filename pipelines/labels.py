@@ -12,7 +12,7 @@ import pandas as pd
 from .mapping import card_columns_in, normal
 from .messages import error
 from .parsing import parse_dates
-from .reading import read_table
+from .reading import place_of, read_table
 
 
 def joined(frame: pd.DataFrame, card, labels_path: str | None, on: str | None, source, lang=None) -> pd.DataFrame:
@@ -67,8 +67,6 @@ def _key_from_names(frame: pd.DataFrame, results: pd.DataFrame, columns: list) -
     """For files read as one (a folder), the column of the results whose values name each file: every
     file's name holds exactly one of them (its numbers compared as numbers: experiment_01.csv holds 1; text
     as a part of the name: LOT_A0012.csv holds A0012), a different one each. The column and each row's key."""
-    import numpy as np
-
     places = frame.attrs.get("reading", {}).get("places")
     if not places or len(places) < 2:
         return None
@@ -83,8 +81,7 @@ def _key_from_names(frame: pd.DataFrame, results: pd.DataFrame, columns: list) -
             hits = [k for k in keys if (int(k) in held if k.isdigit() else k.casefold() in stem)]
             found.append(hits[0] if len(hits) == 1 else None)
         if None not in found and len(set(found)) == len(found):
-            block = np.searchsorted(np.array([p[1] for p in places]), frame.index.to_numpy(), side="right") - 1
-            return column, [found[b] for b in block]
+            return column, [found[b] for b in place_of(frame.index, places)]
     return None
 
 

@@ -14,7 +14,7 @@ import re
 
 import pandas as pd
 
-from .mapping import card_names, normal
+from .mapping import naming_column, normal, wanted_names
 
 VALUE_NAMES = {"value", "values", "val", "reading", "data", "pv",  # the value column's usual names
                "값", "측정값", "측정치", "결과값", "수치", "데이터"}
@@ -25,19 +25,9 @@ def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | N
     """Which columns hold the tag, the value and the keys (time, unit) of a long file, or None for a wide one."""
     if frame.empty or len(frame.columns) > 12:  # a wide file has a column per reading
         return None
-    wanted = {normal(n): name for name, ko, _ in card_names(card) for n in (name, ko) if n}
+    wanted = wanted_names(card)
     in_header = sum(normal(c) in wanted for c in frame.columns)
-    best, tags = None, 0
-    for col in frame.columns:
-        values = frame[col]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-            continue
-        distinct = values.dropna().astype(str).str.strip().unique()
-        if len(distinct) > 5000:
-            continue
-        named = len({wanted[normal(v)] for v in distinct if normal(v) in wanted})
-        if named > tags:
-            best, tags = col, named
+    best, tags = naming_column(frame, wanted)
     if best is None or tags < MIN_TAGS or tags <= in_header:
         return None
     named = {(column_map or {}).get(c) or wanted.get(normal(c)): c for c in frame.columns if c != best}

@@ -68,8 +68,39 @@ def card_names(card: Card, with_target: bool = True) -> list[tuple[str, str | No
 def card_columns_in(card: Card):
     """A header's score for ``read_table(prefer=...)``: how many of the card's columns it names (by name or
     Korean name, spaces and units aside)."""
-    wanted = {normal(n) for name, ko, _ in card_names(card) for n in (name, ko) if n}
+    wanted = wanted_names(card)
     return lambda header: sum(normal(h) in wanted for h in header)
+
+
+def wanted_names(card: Card, column_map: dict[str, str] | None = None) -> dict[str, str]:
+    """Each way a file may name a card column (its name, its Korean name; --map's names), as ``normal``
+    writes it, -> the card column."""
+    wanted = {normal(n): name for name, ko, _ in card_names(card) for n in (name, ko) if n}
+    return wanted | {normal(mine): theirs for mine, theirs in (column_map or {}).items()}
+
+
+def naming_column(frame: pd.DataFrame, wanted: dict[str, str], skip=()) -> tuple[object, int]:
+    """The text column whose values name the most card columns (a long file's tags, a sideways report's
+    items), and how many it names; (None, 0) where none does."""
+    best, count = None, 0
+    for col in frame.columns:
+        values = frame[col]
+        if col in skip or pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        distinct = values.dropna().astype(str).str.strip().unique()
+        if len(distinct) > 5000:  # a column of free text or stamps, not a set of names
+            continue
+        named = len({wanted[normal(v)] for v in distinct if normal(v) in wanted})
+        if named > count:
+            best, count = col, named
+    return best, count
+
+
+def columns_holding(frame: pd.DataFrame, name: str, skip=()) -> list:
+    """The text columns that hold ``name`` among their values (``workbench new --target`` on a long file
+    or a sideways report, before any card exists)."""
+    return [c for c in frame.columns if c not in skip and not pd.api.types.is_numeric_dtype(frame[c])
+            and frame[c].dropna().astype(str).str.strip().map(normal).eq(normal(name)).any()]
 
 
 def match(columns, card: Card, column_map: dict[str, str] | None, source, with_target: bool = True,

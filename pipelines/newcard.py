@@ -21,7 +21,7 @@ import yaml
 from . import settings
 from .cards import Card, card_path, load_card
 from .errors import WorkbenchError
-from .mapping import normal
+from .mapping import columns_holding, normal
 from .messages import lang_or_default
 from .reading import read_table
 from . import long_format, sideways, time_parts
@@ -193,8 +193,7 @@ def _has(frame: pd.DataFrame, name: str) -> bool:
 def _widened(frame: pd.DataFrame, target: str, time: str | None, group: str | None) -> pd.DataFrame:
     """A long file (시간, 태그, 값) whose tag column names the target among its values, widened to a row per
     time stamp (or per --time and --group where given) with a column per tag; unchanged when none does."""
-    tags = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-            and frame[c].dropna().astype(str).str.strip().map(normal).eq(normal(target)).any()]
+    tags = columns_holding(frame, target)
     if len(tags) != 1:
         return frame
     keys = {role: _find(frame, name, role) for name, role in ((time, "--time"), (group, "--group"))}

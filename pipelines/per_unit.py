@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from .mapping import card_names, normal
+from .mapping import normal, wanted_names
 
 _PARTS = re.compile(r"[\s_()\[\]]+")  # what separates a unit's name from a column's ('IF-1 전력', '온도(1호기)')
 MIN_UNITS = 2
@@ -22,8 +22,7 @@ def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | N
     or ``series`` (a forecast's series, a column per unit)."""
     if not card.group or frame.empty:
         return None
-    wanted = {normal(n): name for name, ko, _ in card_names(card) for n in (name, ko) if n}
-    wanted |= {normal(mine): theirs for mine, theirs in (column_map or {}).items()}
+    wanted = wanted_names(card, column_map)
     present = {wanted[normal(c)] for c in frame.columns if normal(c) in wanted}
     if card.group.column in present:
         return None

@@ -180,8 +180,9 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
     chunks = read_chunks(path, chunk_rows, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
     first = next(chunks, None)
     if first is not None and reshapes(first[0], card, column_map):
-        # one reading per row (a time stamp's readings may straddle chunks, a tag's last value carries over)
-        # or a report laid sideways: reshaped here, so an Excel output shows the rows that were scored
+        # one reading per row (a time stamp's readings may straddle chunks, a tag's last value carries over),
+        # a report laid sideways or a column per machine: reshaped here, so an Excel output shows the rows
+        # that were scored (map_columns then finds nothing left to reshape)
         [(raw, done)] = _read_whole(path, None, sheet, lang, data.card_columns_in(card))
         wide = reshaped(raw, card, column_map)
         if one_sheet and len(wide) > EXCEL_ROWS - 1:

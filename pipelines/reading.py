@@ -12,7 +12,6 @@ header's line), so a report can say it and row numbers can be given as the sprea
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import csv
 import io
@@ -24,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from . import settings, workbooks
@@ -172,12 +172,18 @@ def row_labels(frame: pd.DataFrame):
 def sheet_rows(positions, places: list) -> list[str]:
     """Row positions of sheets read one below the other (``--sheet all``) as ``sheet!row``, the row as
     the spreadsheet numbers it."""
-    starts = [p[1] for p in places]
     found = []
-    for i in positions:
-        name, start, offset = places[bisect.bisect_right(starts, int(i)) - 1]
+    for i, at in zip(positions, place_of(positions, places)):
+        name, start, offset = places[at]
         found.append(f"{name}!{int(i) - start + offset}")
     return found
+
+
+def place_of(positions, places: list) -> np.ndarray:
+    """For row positions of files or sheets read one below the other (``attrs["reading"]["places"]``), the
+    index in ``places`` of the file or sheet each row comes from."""
+    starts = np.array([p[1] for p in places])
+    return np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1
 
 
 # --- text files ------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ import re
 
 import pandas as pd
 
-from .mapping import card_names, normal
+from .mapping import columns_holding, naming_column, normal, wanted_names
+from .reading import place_of
+from .time_parts import date_in
 
 MIN_TIMES = 3  # header cells that must be times
 MIN_ITEMS = 2  # card columns that must be items
@@ -26,9 +28,6 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _HOUR = re.compile(r"^(\d{1,2})(?:\.0)?\s*(?:시|h|H|hr|時)?$")
 _DAY = re.compile(r"^(\d{1,2})\s*일$")
 _STAMP = re.compile(r"\d{4}\s*[-./년]\s*\d{1,2}\s*[-./월]\s*\d{1,2}")
-_DATES = (re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})"),
-          re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"))
-_MONTHS = (re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})()(?!\d)"), re.compile(r"(?<!\d)(\d{4})(\d{2})()(?!\d)"))
 
 
 def header_time(name) -> tuple[str, object] | None:
@@ -59,17 +58,9 @@ def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | N
     times = _times(frame)
     if times is None:
         return None
-    wanted = {normal(n): name for name, ko, _ in card_names(card) for n in (name, ko) if n}
-    wanted |= {normal(mine): theirs for mine, theirs in (column_map or {}).items()}
+    wanted = wanted_names(card, column_map)
     in_header = sum(normal(c) in wanted for c in frame.columns)
-    best, items = None, 0
-    for col in frame.columns:
-        if col in times or pd.api.types.is_numeric_dtype(frame[col]):
-            continue
-        distinct = frame[col].dropna().astype(str).str.strip().unique()[:5000]
-        named = len({wanted[normal(v)] for v in distinct if normal(v) in wanted})
-        if named > items:
-            best, items = col, named
+    best, items = naming_column(frame, wanted, skip=times)
     if best is None or items < MIN_ITEMS or items <= in_header:
         return None
     return _layout(frame, best, times, items)
@@ -81,8 +72,7 @@ def itemized(frame: pd.DataFrame, target: str) -> dict | None:
     times = _times(frame)
     if times is None:
         return None
-    items = [c for c in frame.columns if c not in times and not pd.api.types.is_numeric_dtype(frame[c])
-             and frame[c].dropna().astype(str).str.strip().map(normal).eq(normal(target)).any()]
+    items = columns_holding(frame, target, skip=times)
     return _layout(frame, items[0], times, int(frame[items[0]].nunique())) if len(items) == 1 else None
 
 
@@ -152,10 +142,8 @@ def _blocks(frame: pd.DataFrame) -> list[tuple[str | None, str, list]]:
     places, titles = reading.get("places"), reading.get("titles")
     if not places:
         return [(None, reading.get("title", ""), list(frame.index))]
-    starts = [p[1] for p in places] + [float("inf")]
-    index = frame.index.to_numpy()
-    return [(str(p[0]), (titles or [""] * len(places))[i], list(index[(index >= starts[i]) & (index < starts[i + 1])]))
-            for i, p in enumerate(places)]
+    at = place_of(frame.index, places)
+    return [(str(p[0]), (titles or [""] * len(places))[i], list(frame.index[at == i])) for i, p in enumerate(places)]
 
 
 def _on(month: dt.date, day: int):
@@ -170,10 +158,7 @@ def _day(title: str, name: str | None, monthly: bool = False) -> tuple[dt.date |
     """The day a table's times of day belong to (a monthly report's month: its first day): a date in its
     title, else in its sheet's or file's name."""
     for text, source in ((title, "title"), (name or "", "name")):
-        for pattern in _MONTHS if monthly else _DATES:
-            for year, month, day in pattern.findall(str(text)):
-                try:
-                    return dt.date(int(year), int(month), int(day or 1)), source
-                except ValueError:
-                    continue
+        found = date_in(str(text), monthly)
+        if found is not None:
+            return found, source
     return None, None

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .mapping import normal
 from .parsing import parse_clock_times, parse_dates
+from .reading import place_of
 
 # column names (as mapping.normal writes them) of each field
 FIELDS = {
@@ -93,7 +94,10 @@ def stamps(frame: pd.DataFrame, parts: list[str], how: str) -> pd.Series:
                           errors="coerce").astype("datetime64[ns]")
 
 
-_NAME_DATE = (re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)"),)
+# a date in a title or a file's name: '2024년 3월 5일', '2024-03-05', 'LOG20240305'; a month: '2024년 3월', '202403'
+_DATES = (re.compile(r"(\d{4})\s*[-./_년]\s*(\d{1,2})\s*[-./_월]\s*(\d{1,2})"),
+          re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"))
+_MONTHS = (re.compile(r"(\d{4})\s*[-./_년]\s*(\d{1,2})()(?!\d)"), re.compile(r"(?<!\d)(\d{4})(\d{2})()(?!\d)"))
 _NAME_YEAR = re.compile(r"(?<!\d)(19\d\d|2[01]\d\d)(?!\d)")
 
 
@@ -104,13 +108,13 @@ def from_names(frame: pd.DataFrame, places: list | None, candidates: list, year:
     if not places or frame.empty:
         return None
     names = [str(p[0]) for p in places]
-    block = np.searchsorted(np.array([p[1] for p in places]), frame.index.to_numpy(), side="right") - 1
+    block = place_of(frame.index, places)
     if year:
         years = [int(m[1]) if (m := _NAME_YEAR.search(n)) else None for n in names]
         if None in years or len(set(years)) < 2:
             return None
         return pd.Series(np.array(years)[block], index=frame.index), {"what": "year", "first": names[0], "last": names[-1]}
-    days = [_name_date(n) for n in names]
+    days = [date_in(n) for n in names]
     if None in days:
         return None
     day = pd.Series(pd.to_datetime(np.array(days, dtype="datetime64[ns]")[block]), index=frame.index)
@@ -122,11 +126,12 @@ def from_names(frame: pd.DataFrame, places: list | None, candidates: list, year:
     return (day + parse_clock_times(frame[clocks[0]]) if clocks else day), found
 
 
-def _name_date(name: str):
-    for pattern in _NAME_DATE:
-        for year, month, day in pattern.findall(name):
+def date_in(text: str, monthly: bool = False) -> dt.date | None:
+    """The first real date written in a title or a name (with ``monthly``, the first month: its first day)."""
+    for pattern in _MONTHS if monthly else _DATES:
+        for year, month, day in pattern.findall(text):
             try:
-                return np.datetime64(dt.date(int(year), int(month), int(day)))
+                return dt.date(int(year), int(month), int(day or 1))
             except ValueError:
                 continue
     return None
