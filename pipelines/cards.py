@@ -43,7 +43,8 @@ class Column(_Strict):
     required: bool = False
     missing_values: list[float | str] = Field(default_factory=list)  # sensor codes for "no reading": -9999, 1449
     out_of_range: OutOfRange | None = None  # this column's policy (default: the card's)
-    date_order: Literal["day-first", "month-first"] | None = None  # dates such as 03/04/2024 (default: from the data)
+    # dates such as 03/04/2024, or 24.03.05 for year-first (default: from the data)
+    date_order: Literal["day-first", "month-first", "year-first"] | None = None
     description: str | None = None
 
     @model_validator(mode="after")
@@ -254,6 +255,17 @@ class Card(_Strict):
         if self.task == "forecast":
             return "time"  # the file's row order is the series' order
         return "stratified" if self.task in ("binary", "multiclass", "anomaly") else "random"
+
+    def with_date_orders(self, orders: dict[str, str] | None) -> "Card":
+        """This card with the order its date columns were read in elsewhere (the model's training file, a
+        file's first chunk) where the card itself says none: a file too short to tell '24.03.05' or
+        03/04/2024 apart is read as that one was."""
+        orders = {k: v for k, v in (orders or {}).items() if k in {c.name for c in self.columns}
+                  and self.column(k).date_order is None}
+        if not orders:
+            return self
+        return self.model_copy(update={"columns": [c.model_copy(update={"date_order": orders[c.name]})
+                                                   if c.name in orders else c for c in self.columns]})
 
     def out_of_range_policy(self, column: str) -> str:
         return self.column(column).out_of_range or self.out_of_range

@@ -179,7 +179,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
             typed[col.name], bad[col.name] = parse_numbers(frame[col.name], col.unit)
         elif col.kind == "datetime":
             typed[col.name], bad[col.name] = _dates(frame[col.name], col.name, options.dates or col.date_order,
-                                                    notes, problems, rownum, strict=options.strict)
+                                                    notes, problems, rownum, facts, strict=options.strict)
         else:
             typed[col.name], merged = labels(frame[col.name])
             for value, spellings in list(merged.items())[:3]:
@@ -529,11 +529,15 @@ def _unreadable_cells(frame: pd.DataFrame, typed: pd.DataFrame, bad: dict[str, p
 ORDER_FLAG = {DAY_FIRST: "--dayfirst", MONTH_FIRST: "--monthfirst"}
 
 
-def _dates(series: pd.Series, name: str, order: str | None, notes: list, problems: list, rownum, strict: bool = False):
+def _dates(series: pd.Series, name: str, order: str | None, notes: list, problems: list, rownum, facts: dict,
+           strict: bool = False):
     """Timestamps of one column, with each decision parsing took said: the day/month order and why,
     numbers read as dates, time zones, and dates outside the plausible window set missing (``strict``:
-    refused)."""
+    refused). The order the column was read in goes to ``facts["date_orders"]``: the model keeps it, so
+    a single served row or a file's last few rows read as the training file did."""
     found = parse_dates(series, order)
+    if found.order and found.ambiguous is None and found.order_reason != "conflict":
+        facts.setdefault("date_orders", {})[name] = found.order
     present = found.values.dropna()
     if found.ambiguous is not None:
         problems.append(Problem("ambiguous_dates", name, fields={"value": found.ambiguous}))

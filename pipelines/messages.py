@@ -450,6 +450,10 @@ NOTES: dict[str, dict[str, str]] = {
                             "9999-12-31 같은 자리표시 값?)."},
     "date_order": {"en": "{column}: dates read {order} ({why}), e.g. {value!r} is {reading}; if that is wrong, pass {flag}.",
                    "ko": "{column}: 날짜를 {order}로 읽습니다 ({why}). 예: {value!r} = {reading}. 틀렸다면 {flag} 를 주세요."},
+    "date_order_trained": {"en": "{column}: dates read {order}, as version {version}'s training file was read "
+                                 "(this file alone does not tell); if that is wrong, pass {flag}.",
+                           "ko": "{column}: 날짜를 버전 {version}의 학습 파일처럼 {order}로 읽습니다 (이 파일만으로는 알 수 "
+                                 "없음). 틀렸다면 {flag} 를 주세요."},
     "date_numbers": {"en": "{column}: numbers read as dates ({kind}), e.g. {value} is {reading}.",
                      "ko": "{column}: 숫자를 날짜로 읽습니다 ({kind}). 예: {value} = {reading}."},
     "date_zones_dropped": {"en": "{column}: the time-zone suffix is dropped and the clock kept as written (one offset in the file).",

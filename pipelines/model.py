@@ -58,6 +58,12 @@ class StandardModel:
     rows_fit: int = 0  # rows the boosters were fitted on (all supplied rows once refit)
     conformal: Conformal | None = None  # regression, RUL, forecast: intervals from out-of-fold residuals
     interval_level: float = LEVEL  # the level of prediction_lower / prediction_upper
+    date_orders: dict[str, str] = field(default_factory=dict)  # date column -> the order training read it in
+
+    def card_as_trained(self, card):
+        """``card`` with the date orders this model's training file was read in (models saved before
+        they were kept have none)."""
+        return card.with_date_orders(getattr(self, "date_orders", None))
 
     # --- design matrix ---------------------------------------------------------------------------
     def featurize(self, raw: pd.DataFrame) -> pd.DataFrame:

@@ -258,7 +258,11 @@ def parse_dates(series: pd.Series, order: str | None = None) -> Dates:
     zoned = clean[~plain].str.fullmatch(_TZ).fillna(False).astype(bool)
     if zoned.any():
         clean, timezone = _drop_zones(clean, zoned[zoned].index)
-    short = None if order is not None else _short_year_first(clean[~plain], codes)
+    given = order
+    if order == SHORT_YEAR_FIRST:  # said by the user or by the model's training file: '24.03.05' is 2024
+        short, order = _as_year_first(clean[~plain]), None
+    else:
+        short = None if order is not None else _short_year_first(clean[~plain], codes)
     if short is not None:
         clean[short.index] = short
     fields = clean[~plain].str.extract(_YEAR_LAST).dropna()
@@ -283,12 +287,20 @@ def parse_dates(series: pd.Series, order: str | None = None) -> Dates:
     found.values, found.bad, found.outside = values, present & values.isna() & ~outside, outside
     if not len(fields):
         found.order = found.order_reason = None
-    if short is not None:
-        found.order, found.order_reason = SHORT_YEAR_FIRST, "steps"
+    if short is not None and len(short):
+        found.order, found.order_reason = SHORT_YEAR_FIRST, "given" if given == SHORT_YEAR_FIRST else "steps"
     return found
 
 
 _SHORT_DOTTED = re.compile(r"^(\d{2})\.(\d{1,2})\.(\d{1,2})\.?(?=\s|$)")
+
+
+def _as_year_first(texts: pd.Series) -> pd.Series:
+    """The dotted two-digit dates among ``texts`` rewritten as ISO, the year first ('24.03.05 14:30' ->
+    '2024-03-05 14:30'); the other texts are left out."""
+    parts = texts.str.extract(_SHORT_DOTTED).dropna()
+    rest = texts[parts.index].str.replace(_SHORT_DOTTED, "", regex=True)
+    return "20" + parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2) + rest
 
 
 def _short_year_first(texts: pd.Series, codes: np.ndarray) -> pd.Series | None:
@@ -297,11 +309,9 @@ def _short_year_first(texts: pd.Series, codes: np.ndarray) -> pd.Series | None:
     rows step forward in time (at least 20 of them) no worse than day- or month-first; else None."""
     if len(codes) < 20 or texts.empty:
         return None
-    parts = texts.str.extract(_SHORT_DOTTED)
-    if parts[0].isna().any():
+    iso = _as_year_first(texts)
+    if len(iso) < len(texts):
         return None
-    iso = ("20" + parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
-           + texts.str.replace(_SHORT_DOTTED, "", regex=True))
     ours = _parse_texts(iso)[0]
     if ours.isna().any():
         return None

@@ -13,6 +13,7 @@ holds the input's own columns as they were, with the added columns' numbers form
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -22,10 +23,12 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import cards, data, messages, partials, reading, registry, tracking, workbooks
+from . import cards, data, messages, parsing, partials, reading, registry, tracking, workbooks
 from .mapping import reshaped, reshapes
 from .history import HISTORY_ROWS  # rows of the previous chunk a model with lag/rolling features sees again
 from .errors import DataError, WorkbenchError
+
+log = logging.getLogger("pipelines.data")  # its notes print as the file's own do
 
 CHUNK_ROWS = 100_000
 PARQUET = (".parquet", ".pq")
@@ -68,14 +71,42 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     input_path, output_path = Path(input_path), Path(output_path)
     check_output(output_path, input_path, name, overwrite, lang)
     kind = OUTPUTS[output_path.suffix.lower()]
-    chunks = _ahead(_prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options),
-                              keep_raw=True, one_sheet=kind == "excel"))
-    first = next(chunks, None)  # a bad file is refused before any store or model is touched
-    if first is None:
+    orders: dict[str, str] = {}  # date column -> the order the rows are read in, the first chunk's for the rest
+
+    def reading():
+        return _prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options),
+                         keep_raw=True, one_sheet=kind == "excel", orders=orders)
+
+    chunks, undecided = reading(), None
+    try:
+        first = next(chunks, None)  # a bad file is refused before any store or model is touched
+    except DataError as error:
+        if error.code != "ambiguous_dates":
+            raise
+        first, undecided = None, error  # the model may know the order: its training file told it
+    if first is None and undecided is None:
         raise DataError(input_path, "the file has a header but no data rows.", fix="export it again with its rows.")
     tracking.configure()
-    mv = registry.resolve(name, alias, version)
+    try:
+        mv = registry.resolve(name, alias, version)
+    except WorkbenchError:
+        if undecided is not None:  # no model to ask: the file's own problem first
+            raise undecided from None
+        raise
     model = registry.load_model(name, version=int(mv.version))
+    trained = _trained_orders(model, orders, undecided is not None)
+    if undecided is not None and not trained:
+        raise undecided
+    if trained:  # read again from the top as the training file was read
+        for column, order in trained.items():
+            if orders.get(column) != order:
+                log.info(messages.note("date_order_trained", lang, column=column, order=order, version=mv.version,
+                                       flag="--dayfirst" if order != parsing.DAY_FIRST else "--monthfirst"))
+        orders.clear()
+        orders.update(trained)
+        chunks = reading()
+        first = next(chunks)
+    chunks = _ahead(chunks)
     if interval is not None and getattr(model, "conformal", None) is not None:
         model.interval_level = interval  # prediction_lower / prediction_upper at this level
     lacking = [c for c in model.input_columns if c not in first[0].columns]
@@ -171,11 +202,26 @@ def _fits_a_sheet(path: Path, lang: str | None) -> None:
         raise WorkbenchError(messages.say("excel_rows", lang, source=path, rows=rows, limit=EXCEL_ROWS - 1))
 
 
+def _trained_orders(model, decided: dict[str, str], undecided: bool) -> dict[str, str]:
+    """The date orders to read the file in again, as the model's training file was read: where the
+    file's first rows could not tell day from month, or where training read two-digit years first
+    ('24.03.05') and the file's were read day-first (its year above 12 looked like a day). Empty when the
+    file's own reading stands."""
+    trained = getattr(model, "date_orders", None) or {}
+    wins = {k: v for k, v in trained.items() if v != decided.get(k)
+            and (undecided or (v == parsing.SHORT_YEAR_FIRST and decided.get(k) == parsing.DAY_FIRST))}
+    return {**decided, **wins} if wins else {}
+
+
 def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
-              options: data.Options, keep_raw: bool = False, one_sheet: bool = False) -> Iterator[tuple]:
+              options: data.Options, keep_raw: bool = False, one_sheet: bool = False,
+              orders: dict[str, str] | None = None) -> Iterator[tuple]:
     """Validated chunks of the input and the reading progress after each (and, with ``keep_raw``, the
     chunk as read: its index labels are the rows' positions in the file, as ``input_row - 1``). With
-    ``one_sheet`` (an Excel output) a file with more rows than a sheet holds is refused before any is scored."""
+    ``one_sheet`` (an Excel output) a file with more rows than a sheet holds is refused before any is scored.
+    ``orders`` (date column -> order) reads the dates in those orders and takes in the ones a chunk
+    decides, so a file's later chunks read as its first (a chunk of a day's log may hold no day above 12)."""
+    orders = {} if orders is None else orders
     start = 1
     chunks = read_chunks(path, chunk_rows, sheet=sheet, lang=lang, prefer=data.card_columns_in(card))
     first = next(chunks, None)
@@ -194,7 +240,7 @@ def _prepared(path: Path, card, column_map, chunk_rows: int, sheet, lang,
         chunks = itertools.chain([first] if first is not None else [], chunks)
     for raw, done in chunks:
         source = path if start == 1 else f"{path} rows {start}-{start + len(raw) - 1}"
-        frame = _prepare(raw, card, column_map, source, lang, options)
+        frame = _prepare(raw, card, column_map, source, lang, options, orders)
         yield (frame, done, raw) if keep_raw else (frame, done)
         start += len(raw)
 
@@ -234,11 +280,16 @@ def _iso(values: pd.Series) -> pd.Series:
     return text.where(values.notna(), None)
 
 
-def _prepare(raw: pd.DataFrame, card, column_map, source, lang: str | None, options=None) -> pd.DataFrame:
+def _prepare(raw: pd.DataFrame, card, column_map, source, lang: str | None, options=None,
+             orders: dict[str, str] | None = None) -> pd.DataFrame:
+    card = card.with_date_orders(orders)
     mapped = data.map_columns(raw, card, column_map, source, lang=lang, with_target=False)
     # card column -> the input's own header, for writing a time stamp as the input had it
     raw.attrs["_mapped_names"] = {m.card: m.user for m in mapped.attrs["mapping"].matches}
     found = data.accepted(mapped, card, source, with_target=False, lang=lang, options=options)
+    if orders is not None:
+        for column, order in found.facts.get("date_orders", {}).items():
+            orders.setdefault(column, order)
     frame = found.frame
     # the row's number in the file, kept through dropped footers and sorting by time or group
     frame.insert(0, "input_row", found.input_rows + 1)  # chunks carry the file's row positions as their index

@@ -74,6 +74,7 @@ class Served:
         for booster in model.boosters.values():  # one thread per request: a single row gains nothing from more
             if hasattr(booster, "set_param"):
                 booster.set_param({"nthread": threads})
+        card = model.card_as_trained(card)  # a request's '24.03.05' reads as the training file's dates did
         schema = pyfunc.metadata.get_input_schema()
         specs = input_specs(card, schema, model.input_columns)
         positional = schema.input_names() if schema is not None else [c.name for c in specs]

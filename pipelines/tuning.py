@@ -464,7 +464,8 @@ def tune(card: Card, data: Dataset, features: FeatureFn | None = None, n_trials:
                           input_columns=[c for c in data.frame.columns if c not in card.exclude
                                          and (c != card.target.column or card.task == "forecast")],
                           feature_names=feature_names, categories=categories, kind=card.models[0],
-                          boosters={}, features=features, classes=classes)
+                          boosters={}, features=features, classes=classes,
+                          date_orders=dict((data.facts or {}).get("date_orders") or {}))
     signals = card.anomaly.signals if card.anomaly else []
     if signals:
         model.signal_features = {s: [f for f in feature_names if f not in signals

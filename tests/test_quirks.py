@@ -898,3 +898,69 @@ def test_a_life_without_its_remaining_life_is_counted_from_each_units_last_row(c
     assert fields["units"] == reference[card.group.column].nunique()
     with pytest.raises(DataError, match="RUL"):
         data.load(card, tmp_path / "histories.csv", options={"strict": True})
+
+
+@pytest.mark.slow
+def test_dates_are_read_in_the_order_the_training_file_was_read_in(store, tmp_path):
+    """A model trained on '23.01.02 06:48' (two-digit year first, told by 300 rows stepping forward)
+    keeps that order: three such rows to score, too few to tell it, read as 2023 (not day-first 2002),
+    in a file and in a served request. A file's later chunk whose days are all 12 or less, in no order,
+    reads as its first chunk did instead of being refused as ambiguous."""
+    from pipelines import registry, serving
+
+    truth = pd.to_datetime(_reference(HEAT)["Batch_Time"])
+    train = tmp_path / "열처리_yy.csv"
+    train.write_bytes(heat(_stamps(lambda i, s: s.strftime("%y.%m.%d %H:%M")))())
+    ran = _invoke("run", HEAT, "--data", str(train), "--trials", "1", "--quiet", "--site", "shop")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    name = f"{HEAT}.shop"
+    assert registry.load_model(name, version=1).date_orders == {"Batch_Time": "year-first"}
+
+    rng = np.random.default_rng(0)
+    stamps = pd.Series(pd.Timestamp("2024-01-01 06:00") + pd.to_timedelta(np.arange(ROWS) * 3, unit="h"))
+    late = pd.to_datetime({"year": 2024, "month": rng.integers(2, 12, 150), "day": rng.integers(1, 13, 150),
+                           "hour": rng.integers(0, 24, 150)})
+    stamps.iloc[150:] = late.to_numpy()  # the second chunk: no day above 12, no time order
+    month_first = _reference(HEAT).assign(Batch_Time=stamps.dt.strftime("%m/%d/%Y %H:%M"))
+    chunked = tmp_path / "month_first.csv"
+    month_first.to_csv(chunked, index=False)
+    out = tmp_path / "chunked.parquet"
+    scored = _invoke("predict", HEAT, "--site", "shop", "--input", str(chunked), "--output", str(out),
+                     "--chunk-rows", "150")
+    assert scored.exit_code == 0, scored.output[-3000:]
+    written = pd.read_parquet(out)
+    assert written["Batch_Time"].tolist() == stamps.iloc[written["input_row"] - 1].tolist()
+
+    few = tmp_path / "few.csv"
+    pd.read_csv(train, dtype=str).head(3).to_csv(few, index=False)
+    out = tmp_path / "few.parquet"
+    scored = _invoke("predict", HEAT, "--site", "shop", "--input", str(few), "--output", str(out))
+    assert scored.exit_code == 0, scored.output[-3000:]
+    assert "dates read year-first (yy.mm.dd), as version 1's training file was read" in scored.output
+    assert pd.read_parquet(out)["Batch_Time"].tolist() == truth.head(3).tolist()
+
+    served = serving.Served.load(cards.load_card(HEAT), 1, run_id=None, name=name)
+    record = {k: v for k, v in pd.read_csv(few).iloc[0].items() if k != "Hardness_HRC"}
+    frame = serving.frame_from(serving.parse(json.dumps({"dataframe_records": [record]}).encode(), served.positional),
+                               served.card, served.specs)
+    assert frame["Batch_Time"].tolist() == truth.head(1).tolist()
+
+
+@pytest.mark.slow
+def test_a_days_file_whose_dates_fit_both_orders_reads_as_the_training_file_did(store, tmp_path):
+    """Trained on a day-first export (a day above 12 told it), the next day's file of the same export,
+    whose every date is 03/04/2024, is read day-first (3 April) instead of being refused as ambiguous."""
+    train = tmp_path / "day_first.csv"
+    train.write_bytes(heat(_stamps(lambda i, s: s.strftime("%d/%m/%Y %H:%M")))())
+    ran = _invoke("run", HEAT, "--data", str(train), "--trials", "1", "--quiet", "--site", "shop")
+    assert ran.exit_code == 0, ran.output[-3000:]
+    day = pd.Series(pd.Timestamp("2024-04-03") + pd.to_timedelta(np.arange(48) * 30, unit="min"))
+    path = tmp_path / "03-04-2024.csv"
+    _reference(HEAT).head(48).assign(Batch_Time=day.dt.strftime("%d/%m/%Y %H:%M")).to_csv(path, index=False)
+    checked = _invoke("check", HEAT, "--data", str(path))  # the file alone cannot tell
+    assert checked.exit_code == 2 and "--dayfirst or --monthfirst" in checked.output, checked.output[-2000:]
+    out = tmp_path / "scored.parquet"
+    scored = _invoke("predict", HEAT, "--site", "shop", "--input", str(path), "--output", str(out))
+    assert scored.exit_code == 0, scored.output[-3000:]
+    assert "Batch_Time: dates read day-first, as version 1's training file was read" in scored.output
+    assert pd.read_parquet(out)["Batch_Time"].tolist() == day.tolist()
