@@ -222,9 +222,8 @@ def _column(series: pd.Series, name: str, time: bool, group: bool, dates: str | 
         if found.bad.sum() > MOSTLY * max(int(series.notna().sum()), 1):
             raise WorkbenchError(f"--time {name}: values such as {series[found.bad].iloc[0]!r} are not dates the "
                                  "workbench can read; write them as 2024-01-02 06:00.")
-        # a card says day- or month-first; year-first ('24.03.05') is found again from the rows each time
-        return {"name": name, "kind": "datetime",
-                **({"date_order": found.order} if found.order in ("day-first", "month-first") else {})}, ()
+        # the card keeps the order (day-, month- or year-first as in '24.03.05'): a short file later reads alike
+        return {"name": name, "kind": "datetime", **({"date_order": found.order} if found.order else {})}, ()
     if present.empty:
         return None, ("empty", {})
     if present.astype(str).nunique() == 1 and not group:

@@ -964,3 +964,18 @@ def test_a_days_file_whose_dates_fit_both_orders_reads_as_the_training_file_did(
     assert scored.exit_code == 0, scored.output[-3000:]
     assert "Batch_Time: dates read day-first, as version 1's training file was read" in scored.output
     assert pd.read_parquet(out)["Batch_Time"].tolist() == day.tolist()
+
+
+def test_a_card_drafted_from_a_file_of_two_digit_years_first_keeps_that_order(catalog_copy, tmp_path):
+    """`workbench new` on '23.01.02 06:48' stamps writes date_order: year-first, so the card reads a
+    file of three such rows (too few to tell by themselves) as 2023, not as 23 January 2002."""
+    path = tmp_path / "열처리_yy.csv"
+    path.write_bytes(heat(_stamps(lambda i, s: s.strftime("%y.%m.%d %H:%M")))())
+    made = _invoke("new", "hardness-own-file", "--data", str(path), "--target", "Hardness_HRC", "--time", "Batch_Time")
+    assert made.exit_code == 0, made.output
+    card = cards.load_card("hardness-own-file")
+    assert card.column("Batch_Time").date_order == "year-first"
+    few = tmp_path / "few.csv"
+    pd.read_csv(path, dtype=str).head(3).to_csv(few, index=False)
+    read = data.load_new(card, few)
+    assert read["Batch_Time"].tolist() == pd.to_datetime(_reference(HEAT)["Batch_Time"]).head(3).tolist()
