@@ -172,4 +172,5 @@ def options_flags(options: Options) -> str:
     flags += [f' --positive "{options.positive}"'] if options.positive is not None else []
     flags += [f' --labels "{options.labels}"'] if options.labels else []
     flags += [f' --on "{options.on}"'] if options.on else []
+    flags += [f' --failed "{options.failed}"'] if options.failed else []
     return "".join(flags)

@@ -153,12 +153,14 @@ POSITIVE_HELP = ("pass/fail and anomaly cards: the target label that marks a def
 LABELS_HELP = ("a file of the target (QC results: LOT and 판정) kept apart from --data, joined on the column both "
                "files share")
 ON_HELP = "with --labels: the key column both files share (a LOT or serial number), where they share several"
+FAILED_HELP = ("life (RUL) cards without the remaining life in the file: the units that ran to failure, e.g. "
+               "\"Bearing 3,Bearing 4\"; the others stopped first (a rig stopped, a pump still in service)")
 NA_HELP = "COLUMN=VALUE: a code the sensor writes for 'no reading' (e.g. -9999), read as missing (repeatable)"
 
 
 def _options(split: str | None = None, strict: bool = False, dayfirst: bool = False, monthfirst: bool = False,
              na: list[str] | None = None, costs: str | None = None, positive: str | None = None,
-             labels: Path | None = None, on: str | None = None):
+             labels: Path | None = None, on: str | None = None, failed: str | None = None):
     """The data flags of check, run, predict and new as the engine's Options."""
     from .inspection import DAY_FIRST, MONTH_FIRST, SPLITS, Options
 
@@ -186,7 +188,8 @@ def _options(split: str | None = None, strict: bool = False, dayfirst: bool = Fa
             raise typer.BadParameter(str(exc)) from None
     return Options(split=split, strict=strict, dates=DAY_FIRST if dayfirst else MONTH_FIRST if monthfirst else None,
                    missing_values=codes, costs=costs, positive=positive.strip() if positive else None,
-                   labels=str(labels) if labels else None, on=on.strip() if on else None)
+                   labels=str(labels) if labels else None, on=on.strip() if on else None,
+                   failed=failed.strip() if failed else None)
 LANG_HELP = "language of messages: ko | en (default: from the locale, or WORKBENCH_LANG)"
 SHEET_HELP = "Excel sheet name or number (default: the first sheet); all: every sheet with the header most sheets share"
 
@@ -356,6 +359,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
         positive: Optional[str] = typer.Option(None, "--positive", help=POSITIVE_HELP),
         labels: Optional[Path] = typer.Option(None, "--labels", help=LABELS_HELP),
         on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+        failed: Optional[str] = typer.Option(None, "--failed", help=FAILED_HELP),
         site: Optional[str] = typer.Option(None, "--site", help=SITE_RUN_HELP),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
                                                 help=SCHEDULER_RUN_HELP),
@@ -370,7 +374,7 @@ def run(card_id: str = typer.Argument(..., help="card id"),
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--device must be auto, cpu or cuda")
     lang = _lang(lang)
-    options = _options(split, strict, dayfirst, monthfirst, na, costs, positive, labels, on)
+    options = _options(split, strict, dayfirst, monthfirst, na, costs, positive, labels, on, failed)
     if labels is not None and data is None:
         raise typer.BadParameter("--labels joins a results file to your --data file: give --data too")
     _check_cluster(scheduler, workers)
@@ -661,14 +665,15 @@ def check(card_id: str = typer.Argument(..., help="card id"),
           na: Optional[list[str]] = typer.Option(None, "--na", help=NA_HELP),
           positive: Optional[str] = typer.Option(None, "--positive", help=POSITIVE_HELP),
           labels: Optional[Path] = typer.Option(None, "--labels", help=LABELS_HELP),
-          on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+          on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+          failed: Optional[str] = typer.Option(None, "--failed", help=FAILED_HELP)):
     """Check a file against a card without training: columns matched, missing values, ranges, target balance,
     time order, duplicates, and whether the card's split is possible; every decision `run` would make on
     it (absent columns, fallback split, values set missing) as a note. Exit code 2 when it has problems."""
     from .check_report import check as check_file
 
     lang = _lang(lang)
-    options = _options(split, strict, dayfirst, monthfirst, na, positive=positive, labels=labels, on=on)
+    options = _options(split, strict, dayfirst, monthfirst, na, positive=positive, labels=labels, on=on, failed=failed)
     try:
         card = cards.load_card(card_id)
         report = check_file(card, data, column_map=_parse_map(map_, lang), sheet=sheet, lang=lang,

@@ -59,6 +59,7 @@ class Options:
     positive: str | None = None  # --positive: the label that marks a defect in this file, when not the card's
     labels: str | None = None  # --labels FILE: the target from a file of its own (pipelines/labels.py)
     on: str | None = None  # --on COLUMN: the key column the data and the labels file share
+    failed: str | None = None  # --failed UNITS: a life card's units that ran to failure (the others stopped early)
 
     @classmethod
     def of(cls, value: "Options | dict | None") -> "Options":
@@ -144,7 +145,7 @@ def inspect(frame: pd.DataFrame, card: Card, source, with_target: bool = True, o
         frame, mapping = _target_by_its_words(frame, card, mapping, notes)
         frame, mapping = _target_from_flags(frame, card, mapping, notes)
         frame = _without_fault_labels(frame, card, notes)
-        frame = _rul_from_run_to_failure(frame, card, notes)
+        frame = _rul_from_run_to_failure(frame, card, notes, problems, options.failed)
 
     # 1. columns: what must be there, what the model does without, and the split this file allows
     usable = _usable_card(card, frame.columns, options, with_target, notes, problems)
@@ -772,11 +773,15 @@ def _without_fault_labels(frame: pd.DataFrame, card: Card, notes: list) -> pd.Da
 SECONDS = {"s": 1, "min": 60, "h": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400, "일": 86400}
 
 
-def _rul_from_run_to_failure(frame: pd.DataFrame, card: Card, notes: list) -> pd.DataFrame:
+def _rul_from_run_to_failure(frame: pd.DataFrame, card: Card, notes: list, problems: list,
+                             failed: str | None = None) -> pd.DataFrame:
     """A life card's file of histories without the remaining life (C-MAPSS's train files, a plant's log of
     pumps run until they were replaced): each unit's rows are taken as a run to failure and the target is
     the age left to its last row, counted by a column in the target's unit (cycle, run_days) or else by the
-    time column (the target in h, min or days), with a note. --strict never assumes it."""
+    time column (the target in h, min or days), with a note. ``failed`` (--failed) names the units that
+    did fail; the others stopped running first (a test rig stopped, a pump still in service), so their
+    remaining life is known only to be above what they had left, which is the card's cap where that is
+    at least the cap, and unknown (the row left out) elsewhere. --strict never assumes it."""
     target, group = card.target.column, card.group.column if card.group else None
     if card.task != "rul" or target in frame.columns or group not in frame.columns or frame.empty:
         return frame
@@ -791,11 +796,34 @@ def _rul_from_run_to_failure(frame: pd.DataFrame, card: Card, notes: list) -> pd
         by = card.time.column
     else:
         return frame
-    left = age.groupby(frame[group].astype(str)).transform("max") - age
+    units = frame[group].astype(str)
+    last = age.groupby(units).transform("max")
+    left = last - age
     if left.notna().mean() < 0.9:
         return frame
-    notes.append(("rul_from_run_to_failure", {"target": target, "group": group, "by": by, "units": int(frame[group].nunique())}))
-    return frame.assign(**{target: left})
+    named = [u.strip() for u in (failed or "").split(",") if u.strip()]
+    if not named:
+        notes.append(("rul_from_run_to_failure", {"target": target, "group": group, "by": by, "units": int(units.nunique())}))
+        ends = last.groupby(units).first()
+        if card.time and by == card.time.column and len(ends) >= 2 and ends.nunique() == 1:
+            # every unit ends at one moment: where the log ends (a rig stopped), not where each one failed
+            notes.append(("rul_same_end", {"group": group, "units": len(ends), "end": str(stamps.max())}))
+        return frame.assign(**{target: left})
+    unknown = [u for u in named if u not in set(units)]
+    if unknown:
+        problems.append(Problem("failed_units_unknown", group, fields={
+            "group": group, "names": ", ".join(map(repr, unknown[:4])), "units": ", ".join(sorted(set(units))[:8])}))
+        return frame
+    ran_out = units.isin(named)
+    cap = card.target.clip
+    known = ran_out | (left >= cap - 1e-9) if cap is not None else ran_out  # 48 h left, read off a clock in float
+    rul = left.where(ran_out, cap).where(known)
+    notes.append(("rul_censored", {"target": target, "group": group, "by": by, "failed": len(named),
+                                   "others": int(units[~ran_out].nunique()), "unknown": int((~known).sum()),
+                                   "cap": {"en": f"the card's cap of {cap:g} {card.target.unit or ''}".strip(),
+                                           "ko": f"카드의 상한 {cap:g} {card.target.unit or ''}".strip()}
+                                   if cap is not None else {"en": "no cap on the card", "ko": "카드에 상한 없음"}}))
+    return frame.assign(**{target: rul})
 
 
 def _target_from_flags(frame: pd.DataFrame, card: Card, mapping, notes: list):

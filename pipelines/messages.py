@@ -272,6 +272,12 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "ko": ("카드의 입력 열이 파일에 하나도 없어 배울 것이 없습니다.",
                "결과와 함께 설비의 측정값({names})을 내보내거나 --map 으로 이름을 대응시키세요."),
     },
+    "failed_units_unknown": {
+        "en": ("--failed names {names}, which is not a {group} of the file.",
+               "name the units as the file writes them, separated by commas (the file's: {units})."),
+        "ko": ("--failed 의 {names} 은(는) 파일의 {group}에 없습니다.",
+               "파일에 적힌 이름을 쉼표로 구분해 주세요 (파일의 이름: {units})."),
+    },
     "no_signals": {
         "en": ("none of the signals this anomaly model watches is in the file ({names}).",
                "export at least one of those columns, or map your names onto them with --map."),
@@ -509,6 +515,19 @@ NOTES: dict[str, dict[str, str]] = {
                                 "ko": "파일에 {target} 열이 없어, {group}마다({units}개) 고장까지 운전한 기록으로 보고 {target}를 "
                                       "마지막 행까지 남은 {by}로 계산했습니다. 아직 운전 중인 설비는 마지막 행에서 고장난 것으로 "
                                       "읽히니 빼거나 {target}를 적어 주세요."},
+    "rul_same_end": {"en": "every {group} ({units} of them) ends at the same moment, {end}: that is where the file ends, "
+                           "and a {group} that had not failed by then reads as failing there. Name the ones that did "
+                           "fail with --failed \"NAME,NAME\"; the others' remaining life is then only known to be longer.",
+                     "ko": "{group} {units}개가 모두 같은 시각({end})에 끝납니다. 파일이 끝난 시각이라, 그때까지 고장 나지 "
+                           "않은 {group}도 그 시각에 고장 난 것으로 읽힙니다. 실제로 고장 난 것을 --failed \"이름,이름\" 으로 "
+                           "알려 주시면 나머지는 그보다 수명이 길다고만 봅니다."},
+    "rul_censored": {"en": "{target} is not in the file: the {failed} {group}(s) named by --failed ran to failure, and their "
+                           "{target} is what {by} has left to their last row. The other {others} stopped before failing: their "
+                           "rows count as {cap} where at least that much was left, and {unknown} row(s) whose remaining "
+                           "life is unknown are left out.",
+                     "ko": "파일에 {target} 열이 없습니다. --failed 로 알려 주신 {group} {failed}개는 고장까지 운전했으므로 "
+                           "{target}를 마지막 행까지 남은 {by}로 계산했습니다. 나머지 {others}개는 고장 전에 멈췄으므로 "
+                           "그만큼 이상 남은 행은 {cap}로 세고, 남은 수명을 알 수 없는 {unknown}개 행은 뺐습니다."},
     "anomaly_without_labels": {"en": "{target} ({ko}) is not in the file: every row is taken as normal operation. The "
                                      "detector learns it from the signals; its alarm threshold is the 99.5th percentile of "
                                      "its scores on rows it did not train on, and no test can say how many faults it "

@@ -1,6 +1,7 @@
 """Exports with a column per machine or product instead of a row per machine: a SCADA table of ``IF-1 전력,
-IF-1 장입량, IF-2 전력, IF-2 장입량`` (a unit's name before or after the card's column), or a demand sheet of
-``Week | Part 1 | Part 2 | ...`` (a forecast card's series, one column each). Where the card tells its units
+IF-1 장입량, IF-2 전력, IF-2 장입량`` (a unit's name before or after the card's column), a demand sheet of
+``Week | Part 1 | Part 2 | ...`` (a forecast card's series, one column each), or a test rig's log of
+``Datetime | Bearing 1 | Bearing 2 | ...`` (the one reading a card watches, a column a unit). Where the card tells its units
 apart by a group column the file lacks, each unit's columns become rows of their own, the unit's name in the
 group column; what was done is in ``attrs["reading"]["per_unit"]`` for a note.
 """
@@ -19,7 +20,7 @@ MIN_UNITS = 2
 
 def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | None:
     """How the file spreads its units over columns, or None: ``signals`` (a column per unit and card column)
-    or ``series`` (a forecast's series, a column per unit)."""
+    or ``series`` (a forecast's series or a card's lone reading, a column per unit)."""
     if not card.group or frame.empty:
         return None
     wanted = wanted_names(card, column_map)
@@ -32,14 +33,28 @@ def found(frame: pd.DataFrame, card, column_map: dict | None = None) -> dict | N
                                        for unit in units):
         return {"kind": "signals", "columns": spread, "shared": [c for c in frame.columns if c not in spread]}
     time = card.time.column if card.time else None
-    if card.task != "forecast" or card.target.column in present or time not in present:
+    lone = _lone_reading(card, present)
+    if lone is None or time not in present:
         return None
     series = [c for c in frame.columns if normal(c) not in wanted and pd.api.types.is_numeric_dtype(frame[c])
               and _names_a_unit(str(c)) and not str(c).startswith("Unnamed:")]  # not a saved index
     if len(series) < MIN_UNITS:
         return None
-    return {"kind": "series", "columns": {c: (str(c), card.target.column) for c in series},
+    return {"kind": "series", "columns": {c: (str(c), lone) for c in series},
             "shared": [c for c in frame.columns if c not in series]}
+
+
+def _lone_reading(card, present: set) -> str | None:
+    """The one reading a column per unit can hold, named by nothing but the unit ('Bearing 1', 'Part 7'):
+    a forecast's series, or the only reading of a card that watches one (a bearing's vibration); None
+    where the file has it already or the card reads several."""
+    if card.task == "forecast":
+        lone = card.target.column
+    else:
+        special = {card.group.column, card.time.column if card.time else None, *card.exclude}
+        readings = [c.name for c in card.columns if c.kind == "numeric" and c.name not in special]
+        lone = readings[0] if len(readings) == 1 else None
+    return lone if lone is not None and lone not in present else None
 
 
 def _unit_and_column(name, wanted: dict) -> tuple[str, str] | None:
