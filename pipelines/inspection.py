@@ -338,6 +338,10 @@ def reading_notes(reading: dict, notes: list) -> None:
                                         "names": ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")}))
     if reading.get("spaces"):
         notes.append(("space_separated", {}))
+    if reading.get("by_position"):
+        names = reading["by_position"]["names"]
+        notes.append(("by_position", {"count": len(names), "names": ", ".join(names[:5]) + ", ..., " + names[-1]
+                                      if len(names) > 6 else ", ".join(names)}))
     if reading.get("header_below"):
         notes.append(("header_below", dict(reading["header_below"])))
     if reading.get("files"):

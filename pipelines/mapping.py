@@ -65,11 +65,22 @@ def card_names(card: Card, with_target: bool = True) -> list[tuple[str, str | No
     return names + ([(card.target.column, card.target.ko, True)] if with_target else [])
 
 
-def card_columns_in(card: Card):
+class CardHeader:
     """A header's score for ``read_table(prefer=...)``: how many of the card's columns it names (by name or
-    Korean name, spaces and units aside)."""
-    wanted = wanted_names(card)
-    return lambda header: sum(normal(h) in wanted for h in header)
+    Korean name, spaces and units aside). ``in_order`` gives the card's columns (and its target last) with
+    their kinds, as a file without a header row may hold them."""
+
+    def __init__(self, card: Card):
+        self.wanted = wanted_names(card)
+        target = "category" if card.task in ("binary", "multiclass", "anomaly") else "numeric"
+        self.in_order = [(c.name, c.kind) for c in card.columns] + [(card.target.column, target)]
+
+    def __call__(self, header) -> int:
+        return sum(normal(h) in self.wanted for h in header)
+
+
+def card_columns_in(card: Card) -> CardHeader:
+    return CardHeader(card)
 
 
 def wanted_names(card: Card, column_map: dict[str, str] | None = None) -> dict[str, str]:

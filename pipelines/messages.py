@@ -628,6 +628,11 @@ NOTES: dict[str, dict[str, str]] = {
                      "ko": "{columns}: 항목도 시각도 아닙니다 (단위, 하루 평균이나 최대, 비고). 읽지 않았습니다."},
     "turned_repeats": {"en": "{count} item(s) written twice in one table: the first row of each is read.",
                        "ko": "한 표에 두 번 적힌 항목이 {count}개 있습니다. 각각 첫 행을 읽었습니다."},
+    "by_position": {"en": "the file has no header row: its {count} columns are the card's in the card's order, by number "
+                          "and kind, and are read so ({names}). If that is not the file's order, add a first line naming "
+                          "the columns.",
+                    "ko": "파일에 머리글 행이 없습니다. 열 {count}개가 개수와 종류로 보아 카드의 열과 같은 순서라 그렇게 "
+                          "읽었습니다 ({names}). 순서가 다르면 맨 위에 열 이름 행을 넣어 주세요."},
     "per_unit": {"en": "the file has a column per {group} ({units}){signals}: its {lines} rows read as {rows}, a row per "
                        "{group} and row of the file.",
                  "ko": "파일에 {group}마다 열이 따로 있습니다 ({units}){signals}. {lines}개 행을 {group}마다 한 행씩 "

@@ -212,16 +212,19 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     below = [i for i in range(found_at, min(found_at + 8, len(lines))) if lines[i].strip()][:3]
     header_at = below[_named_row([next(csv.reader([lines[i]], delimiter=sep)) for i in below], prefer)]
     header = next(csv.reader([lines[header_at]], delimiter=sep))
-    if _no_header(header, list(csv.reader([line for line in lines[header_at + 1:header_at + 50] if line.strip()],
-                                          delimiter=sep))):
-        raise error("no_header", path, lang=lang, header=", ".join(c.strip() for c in header[:6] if c.strip()))
+    positional = None
+    body = list(csv.reader([line for line in lines[header_at:header_at + 50] if line.strip()], delimiter=sep))
+    if _no_header(header, body[1:]):
+        positional = _by_position(prefer, body)
+        if positional is None:
+            raise error("no_header", path, lang=lang, header=", ".join(c.strip() for c in header[:6] if c.strip()))
     _mojibake_check(header, path, lang)
     if len(header) == 1 and len(header[0]) > 20 and not _data_lines(lines[header_at + 1:], sep):
         raise error("wrong_delimiter", path, lang=lang, header=header[0][:60])
     sample = [line for line in lines[header_at + 1:header_at + 200] if line.strip()]
     # a logger that ends every data row with the separator, but not its header: the empty last field is no column
-    trailing = bool(sample) and not lines[header_at].rstrip().endswith(sep) and all(
-        line.rstrip().endswith(sep) for line in sample)
+    trailing = bool(sample) and (positional is not None or not lines[header_at].rstrip().endswith(sep)) and all(
+        line.rstrip().endswith(sep) for line in [*sample, *([lines[header_at]] if positional else [])])
     # pandas reads rows longer than the header as an unnamed index instead of failing: say so
     for offset, width in enumerate(_widths(lines[header_at + 1:header_at + 200], sep), start=header_at + 2):
         if width > len(header) + trailing:
@@ -230,7 +233,8 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
     options = {"sep": sep, "skipinitialspace": True, "skip_blank_lines": True, **number_style(sample, sep),
                **({"index_col": False} if trailing else {})}
     try:
-        frame = pd.read_csv(io.StringIO(text), skiprows=header_at, **options)
+        frame = pd.read_csv(io.StringIO(text), skiprows=header_at, **options,
+                            **({"header": None, "names": positional["names"]} if positional else {}))
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if not found:
@@ -238,6 +242,11 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
         expected, line, seen = (int(g) for g in found.groups())
         raise error("ragged_rows", path, row_numbers=[line + header_at], lang=lang, row=line + header_at,
                     found=seen, expected=expected, sep={"\t": "TAB"}.get(sep, sep)) from None
+    if positional:
+        return frame, {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep,
+                       "header_line": header_at, "by_position": positional,  # data row i is line header_at + 1 + i
+                       **({"decimal": ",", "thousands": options["thousands"]} if options.get("decimal") == "," else {}),
+                       **({"trailing_separator": True} if trailing else {})}
     frame.columns = [str(c).strip() for c in header] if len(header) == len(frame.columns) else frame.columns
     frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1,
@@ -392,6 +401,25 @@ def _no_header(header: list, body: list[list]) -> bool:
     heads = [header[i] for i in columns]
     return (len(columns) >= 2 and all(number(h) for h in heads)
             and any(not str(h).strip().lstrip("+").isdigit() for h in heads))
+
+
+def _by_position(prefer, body: list[list]) -> dict | None:
+    """A file without a header row whose fields are, in number and kind, the card's columns in the card's
+    order (and the target last, or not at all), as a logger or a data set's text file writes them: the names
+    it is then read with. None where they do not line up (a numeric column of the card where the file holds
+    words), or there is no card to ask."""
+    in_order = getattr(prefer, "in_order", None)
+    width = max((len(r) for r in body), default=0)
+    while width and all(len(r) < width or not str(r[width - 1]).strip() for r in body):
+        width -= 1  # a separator at the end of every line: no field
+    if not in_order or width not in (len(in_order) - 1, len(in_order)):
+        return None
+    for i, (_, kind) in enumerate(in_order[:width]):
+        cells = [str(r[i]).strip() for r in body if i < len(r) and str(r[i]).strip()]
+        if kind == "numeric" and cells and sum(bool(_NUMBER.fullmatch(c)) for c in cells) < 0.9 * len(cells):
+            return None
+    names = [name for name, _ in in_order[:width]]
+    return {"names": names, "target": width == len(in_order)}
 
 
 def _data_lines(lines: list[str], sep: str) -> bool:

@@ -243,6 +243,10 @@ def _spaced(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, sep=" ", na_rep="NaN").encode()
 
 
+def _moved_first(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    return frame[[column, *[c for c in frame.columns if c != column]]]
+
+
 def _korean(frame: pd.DataFrame, card_id: str) -> pd.DataFrame:
     card = cards.load_card(card_id)
     names = {c.name: c.ko for c in card.columns if c.ko} | {card.target.column: card.target.ko}
@@ -339,8 +343,13 @@ QUIRKS = [
           says=["the values are separated by spaces, not commas: read as columns."], report=["Columns: 15 of 15"]),
     Quirk("space_separated_log", lambda: _spaced(_reference(HEAT)), suffix=".txt",
           says=["the values are separated by spaces, not commas: read as columns."], report=["Columns: 15 of 15"]),
-    Quirk("no_header_row", lambda: _spaced(_reference(HEAT)).split(b"\n", 1)[1], suffix=".txt", refused=True,
-          says=["the first line holds values (2023-01-02T06:48:00, F4, 0.307", "not column names: the file has no header row"]),
+    Quirk("no_header_row", lambda: _spaced(_moved_first(_reference(HEAT), "Hardness_HRC")).split(b"\n", 1)[1],
+          suffix=".txt", refused=True,  # not in the card's order: a furnace's name where the card reads carbon
+          says=["the first line holds values (36.0, 2023-01-02T06:48:00, F4", "not column names: the file has no header row"]),
+    Quirk("no_header_row_in_the_cards_order", lambda: _spaced(_reference(HEAT)).split(b"\n", 1)[1], suffix=".txt",
+          says=["the file has no header row: its 15 columns are the card's in the card's order, by number and kind, and "
+                "are read so (Batch_Time, Furnace_ID, Carbon_pct, Manganese_pct, Chromium_pct, ..., Hardness_HRC)"],
+          report=["Columns: 15 of 15"]),
     Quirk("a_table_per_furnace_one_below_the_other", _table_per_furnace, suffix=".xlsx",
           says=["3 title line(s) above a repeated header (e.g. row 56: 'F2 열처리로 실적') start a table of their own"],
           never=["cell(s) that are not dates", "without a target value"]),
@@ -825,6 +834,35 @@ def test_a_file_with_spaces_between_its_fields_reads_as_its_csv(build, tmp_path)
     assert ("space_separated", {}) in found.notes
 
 
+@pytest.mark.parametrize("sep", [",", " "], ids=["comma", "space"])
+def test_a_file_without_a_header_row_in_the_cards_order_reads_as_its_csv_and_scores_in_chunks(sep, tmp_path):
+    """A logger's file of values only, its columns the card's in the card's order (the target last, or not
+    at all): read as the file with a header is, row numbers as in the file; predict's streamed reading
+    gives the same rows chunk by chunk."""
+    from pipelines.predict import read_chunks
+
+    frame, card = _reference(HEAT), cards.load_card(HEAT)
+    frame["Batch_Time"] = pd.to_datetime(frame["Batch_Time"]).dt.strftime("%Y-%m-%dT%H:%M:%S")  # no space inside
+    (tmp_path / "plain.csv").write_bytes(csv(frame))
+    for name, rows in (("all.txt", frame), ("inputs.txt", frame.drop(columns="Hardness_HRC"))):
+        (tmp_path / name).write_bytes(rows.to_csv(index=False, header=False, sep=sep, na_rep="NaN").encode())
+    expected = data.load(card, tmp_path / "plain.csv")
+    found = data.load(card, tmp_path / "all.txt")
+    pd.testing.assert_frame_equal(found.frame, expected.frame, check_dtype=False)
+    assert any(code == "by_position" and fields["count"] == 15 for code, fields in found.notes)
+    inputs = data.load_new(card, tmp_path / "inputs.txt")
+    pd.testing.assert_frame_equal(inputs, expected.frame.drop(columns="Hardness_HRC"), check_dtype=False)
+    chunks = [chunk for chunk, _ in read_chunks(tmp_path / "all.txt", 70, prefer=data.card_columns_in(card))]
+    assert [len(c) for c in chunks] == [70, 70, 70, 70, 20]
+    whole = pd.concat(chunks)
+    assert list(whole.columns) == list(frame.columns) and whole.index.tolist() == list(range(len(frame)))
+    assert whole["Furnace_ID"].tolist() == frame["Furnace_ID"].tolist()
+    broken = tmp_path / "broken.txt"  # rows of 24.5 where the card reads a furnace's name: not the card's order
+    broken.write_bytes(_moved_first(frame, "Hardness_HRC").to_csv(index=False, header=False, sep=sep, na_rep="NaN").encode())
+    with pytest.raises(DataError, match="the file has no header row"):
+        data.load(card, broken)
+
+
 def test_a_loggers_file_a_day_named_by_its_date_makes_the_time_stamps(tmp_path):
     """A PLC data logger writes a file a day named by its date (LOG20240401.csv) whose rows hold only the
     time of day (to the millisecond): the folder validates to the frame of the same rows with whole stamps."""
@@ -979,3 +1017,17 @@ def test_a_card_drafted_from_a_file_of_two_digit_years_first_keeps_that_order(ca
     pd.read_csv(path, dtype=str).head(3).to_csv(few, index=False)
     read = data.load_new(card, few)
     assert read["Batch_Time"].tolist() == pd.to_datetime(_reference(HEAT)["Batch_Time"]).head(3).tolist()
+
+
+@needs_public("cmapss")
+def test_the_cmapss_files_as_nasa_ships_them_read_without_a_header_row():
+    """train_FD001.txt: spaces between the fields, no header, no RUL; its 26 columns are the turbofan card's
+    in the card's order, so it reads with the RUL counted from each engine's last cycle."""
+    folder = Path(os.environ["WORKBENCH_DATA_DIR"]) / "cmapss"
+    card = cards.load_card("turbofan-rul")
+    found = data.load(card, folder / "train_FD001.txt")
+    assert found.frame["unit"].nunique() == 100 and len(found.frame) == 20631
+    assert found.frame.groupby("unit")["RUL"].min().eq(0).all()
+    assert {"space_separated", "by_position", "rul_from_run_to_failure"} <= {code for code, _ in found.notes}
+    scored = data.load_new(card, folder / "test_FD001.txt")
+    assert scored["unit"].nunique() == 100 and list(scored.columns[:2]) == ["unit", "cycle"]
