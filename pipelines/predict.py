@@ -73,11 +73,11 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
     kind = OUTPUTS[output_path.suffix.lower()]
     orders: dict[str, str] = {}  # date column -> the order the rows are read in, the first chunk's for the rest
 
-    def reading():
+    def from_the_top():
         return _prepared(input_path, card, column_map, chunk_rows, sheet, lang, data.Options.of(options),
                          keep_raw=True, one_sheet=kind == "excel", orders=orders)
 
-    chunks, undecided = reading(), None
+    chunks, undecided = from_the_top(), None
     try:
         first = next(chunks, None)  # a bad file is refused before any store or model is touched
     except DataError as error:
@@ -104,7 +104,7 @@ def predict_file(card_id: str, input_path: str | Path, output_path: str | Path, 
                                        flag="--dayfirst" if order != parsing.DAY_FIRST else "--monthfirst"))
         orders.clear()
         orders.update(trained)
-        chunks = reading()
+        chunks = from_the_top()
         first = next(chunks)
     chunks = _ahead(chunks)
     if interval is not None and getattr(model, "conformal", None) is not None:
