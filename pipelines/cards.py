@@ -260,8 +260,8 @@ class Card(_Strict):
         """This card with the order its date columns were read in elsewhere (the model's training file, a
         file's first chunk) where the card itself says none: a file too short to tell '24.03.05' or
         03/04/2024 apart is read as that one was."""
-        orders = {k: v for k, v in (orders or {}).items() if k in {c.name for c in self.columns}
-                  and self.column(k).date_order is None}
+        unsaid = {c.name for c in self.columns if c.date_order is None}
+        orders = {k: v for k, v in (orders or {}).items() if k in unsaid}
         if not orders:
             return self
         return self.model_copy(update={"columns": [c.model_copy(update={"date_order": orders[c.name]})

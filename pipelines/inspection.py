@@ -813,10 +813,11 @@ def _rul_from_run_to_failure(frame: pd.DataFrame, card: Card, notes: list, probl
             # every unit ends at one moment: where the log ends (a rig stopped), not where each one failed
             notes.append(("rul_same_end", {"group": group, "units": len(ends), "end": str(stamps.max())}))
         return frame.assign(**{target: left})
-    unknown = [u for u in named if u not in set(units)]
+    written = set(units)
+    unknown = [u for u in named if u not in written]
     if unknown:
         problems.append(Problem("failed_units_unknown", group, fields={
-            "group": group, "names": ", ".join(map(repr, unknown[:4])), "units": ", ".join(sorted(set(units))[:8])}))
+            "group": group, "names": ", ".join(map(repr, unknown[:4])), "units": ", ".join(sorted(written)[:8])}))
         return frame
     ran_out = units.isin(named)
     cap = card.target.clip

@@ -378,11 +378,13 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS, sheet: str | int | None = No
                 yield from _read_whole(path, rows, sheet, lang, prefer)
                 return
             joined = layout.get("joined_header")  # a header over two rows: read below both, named as joined
-            named = joined["columns"] if joined else (layout.get("by_position") or {}).get("names")  # or no header
+            headless = (layout.get("by_position") or {}).get("names")  # no header line: named as the card's columns
+            named = joined["columns"] if joined else headless
+            # the lines above the first data row (header_line: the header's line, or those above the data)
+            skip = layout["header_line"] + 1 if joined else layout["header_line"] if headless else layout["header_line"] - 1
             with open(path, "rb") as handle:
                 for chunk in pd.read_csv(handle, sep=layout["delimiter"], encoding=layout["encoding"],
-                                         skiprows=layout["header_line"] - (0 if named and not joined else 1)
-                                         + (2 if joined else 0), chunksize=rows,
+                                         skiprows=skip, chunksize=rows,
                                          header=None if named else "infer", names=named,
                                          thousands=layout.get("thousands"), decimal=layout.get("decimal", "."),
                                          index_col=False if layout.get("trailing_separator") else None,

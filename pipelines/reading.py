@@ -242,19 +242,17 @@ def _parse_text(path: Path, lang, text: str, lines: list[str], sep: str, encodin
         expected, line, seen = (int(g) for g in found.groups())
         raise error("ragged_rows", path, row_numbers=[line + header_at], lang=lang, row=line + header_at,
                     found=seen, expected=expected, sep={"\t": "TAB"}.get(sep, sep)) from None
-    if positional:
-        return frame, {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep,
-                       "header_line": header_at, "by_position": positional,  # data row i is line header_at + 1 + i
-                       **({"decimal": ",", "thousands": options["thousands"]} if options.get("decimal") == "," else {}),
-                       **({"trailing_separator": True} if trailing else {})}
+    layout = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep,
+              **({"decimal": ",", "thousands": options["thousands"]} if options.get("decimal") == "," else {}),
+              **({"trailing_separator": True} if trailing else {})}
+    if positional:  # no header line: data row i is line header_at + 1 + i
+        return frame, {**layout, "header_line": header_at, "by_position": positional}
     frame.columns = [str(c).strip() for c in header] if len(header) == len(frame.columns) else frame.columns
     frame.columns = [c if c else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
-    info = {"format": "tsv" if sep == "\t" else "csv", "encoding": encoding, "delimiter": sep, "header_line": header_at + 1,
+    info = {**layout, "header_line": header_at + 1,
             "title": " ".join(" ".join(c.strip() for c in line.split(sep) if c.strip()) for line in lines[:header_at]).strip(),
-            **({"decimal": ",", "thousands": options["thousands"]} if options.get("decimal") == "," else {}),
             **({"header_below": _header_below(next(csv.reader([lines[found_at]], delimiter=sep)), header_at)}
-               if header_at != found_at else {}),
-            **({"trailing_separator": True} if trailing else {})}
+               if header_at != found_at else {})}
     joined = _joined_header(frame, prefer)
     if joined:  # read again below the sub-headers, so their words do not make the columns text
         joined["rows"] = [header_at + 1, header_at + 2]
